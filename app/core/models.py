@@ -1,0 +1,74 @@
+"""Records that describe what a vault holds, shared by engine, services and UI.
+
+Times are timezone-aware UTC ``datetime``s; convert to local time only for display.
+Paths are absolute original paths as ``str`` (undecodable bytes are kept with
+``os.fsdecode``'s surrogateescape, so ``os.fsencode(path)`` gives the exact bytes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+
+
+class EntryType(str, Enum):
+    FILE = "file"
+    DIR = "dir"
+    SYMLINK = "symlink"
+
+
+class Change(str, Enum):
+    ADDED = "added"
+    CHANGED = "changed"
+    UNCHANGED = "unchanged"
+    DELETED = "deleted"
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotInfo:
+    id: str
+    time: datetime
+    hostname: str
+    device_id: str
+    paths: tuple[str, ...]
+    files: int
+    bytes: int
+    tree: str  # root tree id (hex)
+    tags: tuple[str, ...] = ()
+
+    @property
+    def short_id(self) -> str:
+        return self.id[:8]
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One file, folder or symlink inside a snapshot."""
+
+    path: str  # absolute original path
+    name: str
+    type: EntryType
+    size: int
+    mtime: datetime
+    mode: int
+    link_target: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FileVersion:
+    """A file as it was in one snapshot (see ``keepsake versions``)."""
+
+    snapshot: str
+    time: datetime
+    size: int
+    mtime: datetime | None
+    change: Change
+
+
+@dataclass(frozen=True, slots=True)
+class VaultStats:
+    snapshots: int
+    packs: int
+    stored_bytes: int  # what the storage holds (packs + metadata)
+    blobs: int

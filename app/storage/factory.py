@@ -1,0 +1,37 @@
+"""Turn a REPO string from the CLI or settings into a Storage.
+
+``dropbox:NAME`` is a vault folder inside the app's Dropbox folder; anything else is a
+local path. The Dropbox SDK is imported only when a Dropbox vault is opened, so local
+backups start fast.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from app.storage.base import Storage
+from app.storage.local import LocalStorage
+from app.storage.retry import RetryingStorage, WaitCallback
+
+DROPBOX_PREFIX = "dropbox:"
+
+
+def is_dropbox(repo: str) -> bool:
+    return repo.startswith(DROPBOX_PREFIX)
+
+
+def describe_repo(repo: str) -> str:
+    if is_dropbox(repo):
+        return f"Dropbox: {repo[len(DROPBOX_PREFIX):]}"
+    return str(Path(repo).expanduser())
+
+
+def open_storage(repo: str, *, on_wait: WaitCallback | None = None) -> Storage:
+    """Open the backend for ``repo``; the caller owns (and closes) the result."""
+    if is_dropbox(repo):
+        from app.storage.dropbox import open_dropbox_storage
+
+        return open_dropbox_storage(repo[len(DROPBOX_PREFIX) :], on_wait=on_wait)
+    path = Path(os.path.expanduser(repo)).absolute()
+    return RetryingStorage(LocalStorage(path), attempts=3, base_delay=0.2, on_wait=on_wait)

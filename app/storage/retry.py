@@ -1,0 +1,90 @@
+"""A decorator that retries transient storage failures with capped, jittered backoff.
+
+Only ``TransientStorageError`` is retried; everything else (not found, full, auth)
+is an answer, not a hiccup. A server-requested wait (429 Retry-After) is honoured
+and reported through ``on_wait`` so the GUI can say "throttled, resuming at 14:05".
+Retries are bounded: after ``attempts`` tries the last error escapes.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
+
+from app.core.errors import TransientStorageError
+from app.storage.base import ObjectInfo, Storage
+
+T = TypeVar("T")
+
+WaitCallback = Callable[[datetime, str], None]
+
+
+class RetryingStorage:
+    def __init__(
+        self,
+        inner: Storage,
+        *,
+        attempts: int = 8,
+        base_delay: float = 0.5,
+        max_delay: float = 30.0,
+        sleep: Callable[[float], None] = time.sleep,
+        on_wait: WaitCallback | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.inner = inner
+        self.attempts = attempts
+        self.base_delay = base_delay
+        self.max_delay = max_delay
+        self._sleep = sleep
+        self.on_wait = on_wait
+        self._rng = rng or random.Random()
+        self.retries = 0  # how many retries happened; for tests and statistics
+
+    @property
+    def description(self) -> str:
+        return self.inner.description
+
+    def _call(self, what: str, fn: Callable[[], T]) -> T:
+        attempt = 0
+        while True:
+            try:
+                return fn()
+            except TransientStorageError as exc:
+                attempt += 1
+                if attempt >= self.attempts:
+                    raise
+                self.retries += 1
+                if exc.retry_after is not None:
+                    delay = min(max(exc.retry_after, 0.0), 15 * 60.0)
+                else:
+                    cap = min(self.max_delay, self.base_delay * (2 ** (attempt - 1)))
+                    delay = self._rng.uniform(cap / 2, cap)  # "equal jitter"
+                if self.on_wait is not None and delay >= 1.0:
+                    resume = datetime.now(UTC) + timedelta(seconds=delay)
+                    self.on_wait(resume, f"{exc.message} Retrying {what}.")
+                self._sleep(delay)
+
+    def put(self, name: str, data: bytes | bytearray | memoryview) -> None:
+        self._call(name, lambda: self.inner.put(name, data))
+
+    def get(self, name: str) -> bytes:
+        return self._call(name, lambda: self.inner.get(name))
+
+    def get_range(self, name: str, offset: int, length: int) -> bytes:
+        return self._call(name, lambda: self.inner.get_range(name, offset, length))
+
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        # Materialise inside the retry so a failure mid-listing restarts cleanly.
+        return iter(self._call(f"listing {prefix}", lambda: list(self.inner.list(prefix))))
+
+    def delete(self, name: str) -> None:
+        self._call(name, lambda: self.inner.delete(name))
+
+    def stat(self, name: str) -> ObjectInfo:
+        return self._call(name, lambda: self.inner.stat(name))
+
+    def close(self) -> None:
+        self.inner.close()

@@ -1,0 +1,1 @@
+"""App-level persistent state outside the vault: settings, job history, secrets."""

@@ -1,0 +1,50 @@
+"""Secrets in the OS keyring (service ``keepsake``), never in files or logs.
+
+Names used: ``dropbox-refresh-token``, ``dropbox-access-token``,
+``passphrase:<vault id>`` (only when the user chose "remember on this computer").
+A missing or broken keyring backend reads as "no secret" and writes raise
+``AppError`` with advice, so the app still works by asking for the passphrase.
+"""
+
+from __future__ import annotations
+
+from app.core.errors import AppError
+
+SERVICE = "keepsake"
+
+
+def get_secret(name: str) -> str | None:
+    try:
+        import keyring
+        from keyring.errors import KeyringError
+    except ImportError:
+        return None
+    try:
+        return keyring.get_password(SERVICE, name)
+    except (KeyringError, RuntimeError, OSError):
+        return None
+
+
+def set_secret(name: str, value: str) -> None:
+    import keyring
+    from keyring.errors import KeyringError
+
+    try:
+        keyring.set_password(SERVICE, name, value)
+    except (KeyringError, RuntimeError, OSError) as exc:
+        raise AppError(
+            "Could not save to the system keyring. Install and unlock a keyring "
+            "(GNOME Keyring, KWallet, macOS Keychain or Windows Credential Manager)."
+        ) from exc
+
+
+def delete_secret(name: str) -> None:
+    try:
+        import keyring
+        from keyring.errors import KeyringError, PasswordDeleteError
+    except ImportError:
+        return
+    try:
+        keyring.delete_password(SERVICE, name)
+    except (PasswordDeleteError, KeyringError, RuntimeError, OSError):
+        pass
