@@ -1,10 +1,498 @@
-"""Command-line interface (placeholder until the engine lands)."""
+"""The ``keepsake`` command (PRODUCT.md section 5 is the contract: names, flags, exit
+codes and JSON shapes are fixed because other tools rely on them).
+
+Imports are lazy: ``keepsake --version`` and a local backup never load Qt or the
+Dropbox SDK, which keeps start-up fast.
+"""
 
 from __future__ import annotations
 
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, NoReturn
 
-def main(argv: list[str] | None = None) -> int:
+if TYPE_CHECKING:
+    from app.core.events import Progress
+    from app.engine.vault import Vault
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_SKIPPED = 3
+EXIT_WRONG_PASSWORD = 4
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"keepsake: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
     from app import __version__
 
-    print(f"keepsake {__version__}")
-    return 0
+    parser = _Parser(prog="keepsake", description="Encrypted, deduplicated backups of your files.")
+    parser.add_argument("--version", action="version", version=f"keepsake {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    def add(name: str, help_text: str, repo: bool = True) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        if repo:
+            p.add_argument(
+                "--repo",
+                metavar="REPO",
+                help="vault: a folder path or dropbox:NAME (default: $KEEPSAKE_REPO, then the desktop app's vault)",
+            )
+        return p
+
+    p = add("gui", "Open the desktop app.", repo=False)
+    p.add_argument("--minimized", action="store_true", help="start in the tray")
+    add("init", "Create a new vault.")
+    p = add("backup", "Back up files and folders.")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="skip matching names or paths",
+    )
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p = add("snapshots", "List snapshots.")
+    p.add_argument("--json", action="store_true")
+    p = add("ls", "List files in a snapshot.")
+    p.add_argument("snapshot", metavar="SNAPSHOT")
+    p.add_argument("path", nargs="?", metavar="PATH")
+    p.add_argument("--json", action="store_true")
+    p = add("versions", "List the versions of one file across snapshots.")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--json", action="store_true")
+    p = add("restore", "Restore a snapshot, or chosen paths of it, into a folder.")
+    p.add_argument("snapshot", metavar="SNAPSHOT")
+    p.add_argument("--target", required=True, metavar="DIR")
+    p.add_argument("paths", nargs="*", metavar="PATH")
+    p = add("check", "Verify the vault; exits 1 if anything is damaged.")
+    p.add_argument("--read-data", action="store_true", help="also read and verify every chunk")
+    p = add("forget", "Remove snapshots by a retention policy.")
+    for unit in ("last", "hourly", "daily", "weekly", "monthly"):
+        p.add_argument(f"--keep-{unit}", type=int, metavar="N", default=None)
+    p.add_argument("--prune", action="store_true", help="then remove data no snapshot needs")
+    add("prune", "Remove data that no snapshot needs.")
+    p = add("connect", "Connect a cloud account.", repo=False)
+    p.add_argument("service", choices=["dropbox"])
+    p = add("key", "Manage the vault's keys.")
+    p.add_argument("action", choices=["passwd", "recovery-key"])
+    p = add("screenshots", "Render every page of the app to PNG files.", repo=False)
+    p.add_argument("dir", metavar="DIR")
+    return parser
+
+
+# --- helpers ---------------------------------------------------------------------------
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _err(message: str) -> None:
+    print(f"keepsake: {message}", file=sys.stderr)
+
+
+def resolve_repo(args: argparse.Namespace) -> str:
+    repo = getattr(args, "repo", None) or os.environ.get("KEEPSAKE_REPO")
+    if not repo:
+        repo = _desktop_repo()
+    if not repo:
+        raise UsageError("no vault given: use --repo REPO or set KEEPSAKE_REPO")
+    return str(repo)
+
+
+def _desktop_repo() -> str | None:
+    """The vault the desktop app is set up with, if any (settings are optional here)."""
+    try:
+        from app.store.settings import load_configured_repo  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    try:
+        repo = load_configured_repo()
+    except Exception:
+        return None
+    return str(repo) if repo else None
+
+
+def _open_storage(repo: str) -> Any:
+    from app.storage.factory import open_storage
+    from app.store.secrets import get_secret
+
+    def on_wait(resume_at: datetime, message: str) -> None:
+        local = resume_at.astimezone().strftime("%H:%M:%S")
+        _err(f"{message} Waiting until {local}.")
+
+    return open_storage(repo, on_wait=on_wait, secret_lookup=get_secret)
+
+
+def _passphrase(repo: str, *, confirm: bool = False) -> str:
+    env = os.environ.get("KEEPSAKE_PASSWORD")
+    if env:
+        return env
+    path = os.environ.get("KEEPSAKE_PASSWORD_FILE")
+    if path:
+        try:
+            with open(path, encoding="utf-8") as fh:
+                return fh.readline().rstrip("\r\n")
+        except OSError as exc:
+            raise UsageError(f"cannot read KEEPSAKE_PASSWORD_FILE: {exc.strerror}") from None
+    if not confirm:
+        from app.store.secrets import get_secret, passphrase_secret_name
+
+        stored = get_secret(passphrase_secret_name(repo))
+        if stored:
+            return stored
+    if not sys.stdin.isatty():
+        raise UsageError(
+            "no passphrase: set KEEPSAKE_PASSWORD or KEEPSAKE_PASSWORD_FILE, or run in a terminal"
+        )
+    import getpass
+
+    first = getpass.getpass("Passphrase: " if not confirm else "New passphrase: ")
+    if confirm:
+        second = getpass.getpass("Repeat passphrase: ")
+        if first != second:
+            raise UsageError("the passphrases do not match")
+    return first
+
+
+def open_vault(args: argparse.Namespace) -> Vault:
+    from app.engine.vault import Vault
+
+    repo = resolve_repo(args)
+    storage = _open_storage(repo)
+    recovery = os.environ.get("KEEPSAKE_RECOVERY_KEY")
+    if recovery:
+        return Vault.open(storage, recovery_key=recovery)
+    return Vault.open(storage, passphrase=_passphrase(repo))
+
+
+class _ProgressBar:
+    """A one-line progress bar on stderr, only when stderr is a terminal."""
+
+    def __init__(self) -> None:
+        self.enabled = sys.stderr.isatty()
+
+    def __call__(self, progress: Progress) -> None:
+        if not self.enabled:
+            return
+        import humanize
+
+        if progress.final:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+            return
+        width = 30
+        filled = int(progress.fraction * width)
+        bar = "#" * filled + "-" * (width - filled)
+        text = (
+            f"\r\033[K{progress.phase.value:<10} [{bar}] {progress.fraction * 100:5.1f}% "
+            f"{progress.files_done}/{progress.files_total} files "
+            f"{humanize.naturalsize(progress.bytes_done, binary=True)}"
+        )
+        if progress.rate_bps:
+            text += f" {humanize.naturalsize(progress.rate_bps, binary=True)}/s"
+        sys.stderr.write(text[: _columns()])
+        sys.stderr.flush()
+
+
+def _columns() -> int:
+    try:
+        return os.get_terminal_size(sys.stderr.fileno()).columns
+    except OSError:
+        return 100
+
+
+def _print_json(value: Any) -> None:
+    json.dump(value, sys.stdout, indent=2, ensure_ascii=False)
+    sys.stdout.write("\n")
+
+
+# --- commands ----------------------------------------------------------------------------
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from app.engine.vault import Vault
+    from app.storage.factory import is_dropbox
+
+    repo = resolve_repo(args)
+    if not is_dropbox(repo):
+        try:
+            os.makedirs(os.path.expanduser(repo), exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"cannot create the vault folder {repo}: {exc.strerror}") from None
+    storage = _open_storage(repo)
+    passphrase = _passphrase(repo, confirm=True)
+    vault, recovery = Vault.create(storage, passphrase)
+    vault.close()
+    print(f"Created a new vault at {storage.description}.")
+    print()
+    print("Recovery key (shown only now; print it or store it somewhere safe):")
+    print()
+    print(f"    {recovery}")
+    print()
+    print("With it you can open this vault if you forget the passphrase.")
+    return EXIT_OK
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    with open_vault(args) as vault:
+        result = vault.backup(args.paths, excludes=args.exclude, on_progress=_ProgressBar())
+    for warning in result.warnings:
+        _err(f"skipped {warning.path}: {warning.message}")
+    if args.json:
+        _print_json(
+            {
+                "snapshot": result.snapshot_id,
+                "files_new": result.files_new,
+                "files_changed": result.files_changed,
+                "files_unchanged": result.files_unchanged,
+                "bytes_read": result.bytes_read,
+                "bytes_added": result.bytes_added,
+                "bytes_uploaded": result.bytes_uploaded,
+                "duration_s": round(result.duration_s, 3),
+            }
+        )
+    else:
+        import humanize
+
+        print(
+            f"Snapshot {result.snapshot_id[:8]} saved: {result.files_new} new, "
+            f"{result.files_changed} changed, {result.files_unchanged} unchanged files; "
+            f"{humanize.naturalsize(result.bytes_added, binary=True)} added, "
+            f"{humanize.naturalsize(result.bytes_uploaded, binary=True)} stored "
+            f"in {result.duration_s:.1f} s."
+        )
+    return EXIT_SKIPPED if result.warnings else EXIT_OK
+
+
+def cmd_snapshots(args: argparse.Namespace) -> int:
+    with open_vault(args) as vault:
+        snaps = vault.snapshots()
+    if args.json:
+        _print_json(
+            [
+                {
+                    "id": s.id,
+                    "time": _iso(s.time),
+                    "hostname": s.hostname,
+                    "device_id": s.device_id,
+                    "paths": list(s.paths),
+                    "files": s.files,
+                    "bytes": s.bytes,
+                }
+                for s in snaps
+            ]
+        )
+        return EXIT_OK
+    import humanize
+
+    if not snaps:
+        print("No snapshots yet.")
+    for s in snaps:
+        when = s.time.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+        size = humanize.naturalsize(s.bytes, binary=True)
+        print(
+            f"{s.short_id}  {when}  {s.hostname:<16} {s.files:>8} files {size:>10}  {', '.join(s.paths)}"
+        )
+    return EXIT_OK
+
+
+def cmd_ls(args: argparse.Namespace) -> int:
+    with open_vault(args) as vault:
+        entries = list(vault.walk(args.snapshot, args.path))
+    if args.json:
+        _print_json(
+            [
+                {"path": e.path, "type": e.type.value, "size": e.size, "mtime": _iso(e.mtime)}
+                for e in entries
+            ]
+        )
+        return EXIT_OK
+    for e in entries:
+        when = e.mtime.astimezone().strftime("%Y-%m-%d %H:%M")
+        suffix = f" -> {e.link_target}" if e.link_target is not None else ""
+        print(f"{e.type.value:<7} {e.size:>12} {when}  {e.path}{suffix}")
+    return EXIT_OK
+
+
+def cmd_versions(args: argparse.Namespace) -> int:
+    with open_vault(args) as vault:
+        versions = vault.versions(args.file)
+    if args.json:
+        _print_json(
+            [
+                {
+                    "snapshot": v.snapshot,
+                    "time": _iso(v.time),
+                    "size": v.size,
+                    "mtime": _iso(v.mtime),
+                    "change": v.change.value,
+                }
+                for v in versions
+            ]
+        )
+        return EXIT_OK
+    if not versions:
+        print(f"No snapshot holds {args.file}.")
+    for v in versions:
+        when = v.time.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+        print(f"{v.snapshot[:8]}  {when}  {v.change.value:<9} {v.size:>12}")
+    return EXIT_OK
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    with open_vault(args) as vault:
+        result = vault.restore(args.snapshot, args.target, args.paths, on_progress=_ProgressBar())
+    for warning in result.warnings:
+        _err(f"{warning.path}: {warning.message}")
+    print(f"Restored {result.files_restored} files into {args.target}.", file=sys.stderr)
+    return EXIT_ERROR if result.warnings else EXIT_OK
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    with open_vault(args) as vault:
+        result = vault.check(read_data=args.read_data, on_progress=_ProgressBar())
+    if result.ok:
+        print(f"No problems found ({result.objects_checked} objects checked).")
+        return EXIT_OK
+    print("Damaged:")
+    for problem in result.problems:
+        print(f"  {problem}")
+    if result.affected_files:
+        print("Files affected:")
+        for path in result.affected_files:
+            print(f"  {path}")
+    _err(
+        f"check found {len(result.problems)} problem(s); {len(result.affected_files)} file(s) affected"
+    )
+    return EXIT_ERROR
+
+
+def cmd_forget(args: argparse.Namespace) -> int:
+    from app.engine.retention import RetentionPolicy
+
+    policy = RetentionPolicy(
+        last=args.keep_last,
+        hourly=args.keep_hourly,
+        daily=args.keep_daily,
+        weekly=args.keep_weekly,
+        monthly=args.keep_monthly,
+    )
+    if policy.is_empty():
+        raise UsageError("give at least one --keep-* option")
+    with open_vault(args) as vault:
+        removed = vault.forget(policy)
+        print(f"Removed {len(removed)} snapshot(s).")
+        if args.prune:
+            stats = vault.prune(on_progress=_ProgressBar())
+            print(stats.summary())
+    return EXIT_OK
+
+
+def cmd_prune(args: argparse.Namespace) -> int:
+    with open_vault(args) as vault:
+        stats = vault.prune(on_progress=_ProgressBar())
+    print(stats.summary())
+    return EXIT_OK
+
+
+def cmd_key(args: argparse.Namespace) -> int:
+    with open_vault(args) as vault:
+        if args.action == "passwd":
+            new = os.environ.get("KEEPSAKE_NEW_PASSWORD")
+            if not new:
+                if not sys.stdin.isatty():
+                    raise UsageError("set KEEPSAKE_NEW_PASSWORD or run in a terminal")
+                import getpass
+
+                new = getpass.getpass("New passphrase: ")
+                if getpass.getpass("Repeat new passphrase: ") != new:
+                    raise UsageError("the passphrases do not match")
+            vault.change_passphrase(new)
+            print("Passphrase changed.")
+        else:
+            recovery = vault.replace_recovery_key()
+            print("New recovery key (the old one no longer works):")
+            print()
+            print(f"    {recovery}")
+    return EXIT_OK
+
+
+def cmd_connect(args: argparse.Namespace) -> int:
+    from app.cli_connect import run_connect
+
+    return int(run_connect(args))
+
+
+def cmd_gui(args: argparse.Namespace) -> int:
+    from app.main import run_gui
+
+    return int(run_gui(minimized=bool(getattr(args, "minimized", False))))
+
+
+def cmd_screenshots(args: argparse.Namespace) -> int:
+    from app.main import render_screenshots
+
+    return int(render_screenshots(args.dir))
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "init": cmd_init,
+    "backup": cmd_backup,
+    "snapshots": cmd_snapshots,
+    "ls": cmd_ls,
+    "versions": cmd_versions,
+    "restore": cmd_restore,
+    "check": cmd_check,
+    "forget": cmd_forget,
+    "prune": cmd_prune,
+    "key": cmd_key,
+    "connect": cmd_connect,
+    "gui": cmd_gui,
+    "screenshots": cmd_screenshots,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    command = args.command or "gui"
+    try:
+        return COMMANDS[command](args)
+    except UsageError as exc:
+        _err(f"error: {exc}")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return 130
+    except BrokenPipeError:
+        # The reader (e.g. `| head`) went away: not an error worth a message.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    except Exception as exc:
+        from app.core.errors import AppError, WrongPasswordError
+
+        if isinstance(exc, WrongPasswordError):
+            _err(f"error: {exc.message}")
+            return EXIT_WRONG_PASSWORD
+        if isinstance(exc, AppError):
+            _err(f"error: {exc.message}")
+            return EXIT_ERROR
+        if os.environ.get("KEEPSAKE_DEBUG"):
+            raise
+        _err(f"internal error: {type(exc).__name__}: {exc} (set KEEPSAKE_DEBUG=1 for details)")
+        return EXIT_ERROR

@@ -7,10 +7,10 @@ on); an ``AppError`` is fatal to the job it escapes from.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class ErrorCode(str, Enum):
+class ErrorCode(StrEnum):
     """Stable identifiers; the value is what logs and JSON show."""
 
     GENERIC = "error"

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 
 
-class EntryType(str, Enum):
+class EntryType(StrEnum):
     FILE = "file"
     DIR = "dir"
     SYMLINK = "symlink"
 
 
-class Change(str, Enum):
+class Change(StrEnum):
     ADDED = "added"
     CHANGED = "changed"
     UNCHANGED = "unchanged"

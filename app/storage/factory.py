@@ -8,6 +8,7 @@ backups start fast.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from app.storage.base import Storage
@@ -23,11 +24,16 @@ def is_dropbox(repo: str) -> bool:
 
 def describe_repo(repo: str) -> str:
     if is_dropbox(repo):
-        return f"Dropbox: {repo[len(DROPBOX_PREFIX):]}"
+        return f"Dropbox: {repo[len(DROPBOX_PREFIX) :]}"
     return str(Path(repo).expanduser())
 
 
-def open_storage(repo: str, *, on_wait: WaitCallback | None = None) -> Storage:
+def open_storage(
+    repo: str,
+    *,
+    on_wait: WaitCallback | None = None,
+    secret_lookup: Callable[[str], str | None] | None = None,
+) -> Storage:
     """Open the backend for ``repo``; the caller owns (and closes) the result."""
     if is_dropbox(repo):
         from app.storage.dropbox import open_dropbox_storage

@@ -7,6 +7,7 @@ start with ``.tmp-`` and are invisible to ``list``; a later run deletes stale on
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import threading
@@ -78,10 +79,8 @@ class LocalStorage:
                 os.close(fd)
             os.replace(tmp, path)
         except OSError as exc:
-            try:
+            with contextlib.suppress(OSError):
                 tmp.unlink()
-            except OSError:
-                pass
             raise _translate(exc, name) from exc
 
     def get(self, name: str) -> bytes:

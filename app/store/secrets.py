@@ -1,12 +1,14 @@
 """Secrets in the OS keyring (service ``keepsake``), never in files or logs.
 
 Names used: ``dropbox-refresh-token``, ``dropbox-access-token``,
-``passphrase:<vault id>`` (only when the user chose "remember on this computer").
+``passphrase:<repo>`` with the REPO string as configured (only when the user chose "remember on this computer").
 A missing or broken keyring backend reads as "no secret" and writes raise
 ``AppError`` with advice, so the app still works by asking for the passphrase.
 """
 
 from __future__ import annotations
+
+import contextlib
 
 from app.core.errors import AppError
 
@@ -44,7 +46,19 @@ def delete_secret(name: str) -> None:
         from keyring.errors import KeyringError, PasswordDeleteError
     except ImportError:
         return
-    try:
+    with contextlib.suppress(PasswordDeleteError, KeyringError, RuntimeError, OSError):
         keyring.delete_password(SERVICE, name)
-    except (PasswordDeleteError, KeyringError, RuntimeError, OSError):
-        pass
+
+
+DROPBOX_REFRESH_TOKEN = "dropbox-refresh-token"
+DROPBOX_ACCESS_TOKEN = "dropbox-access-token"
+
+
+def passphrase_name(vault_id: str) -> str:
+    """Keyring entry for a remembered vault passphrase."""
+    return f"passphrase:{vault_id}"
+
+
+def passphrase_secret_name(repo: str) -> str:
+    """Keyring entry for a remembered passphrase of the vault at ``repo``."""
+    return f"passphrase:{repo}"

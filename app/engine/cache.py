@@ -1,0 +1,201 @@
+"""The local cache: a SQLite file that only accelerates.
+
+It holds (1) the blob index (blob id -> pack, offset, length) loaded from the vault's
+index objects, (2) the snapshots list, (3) per-path file state (size, mtime, ctime,
+inode -> chunk ids) for stat-only change detection, and (4) the version index: every
+tree's entries, content-addressed by tree id, so ``versions FILE`` walks SQLite rows
+instead of downloading trees. Everything here can be rebuilt from the vault: delete
+the file and results are the same; a cache that fails to open is discarded.
+
+The cache belongs to the thread that opened it (the job's thread).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+SCHEMA_VERSION = 2
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS indexes (name TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS blobs (
+    id BLOB PRIMARY KEY, type INTEGER, pack BLOB, offset INTEGER, length INTEGER,
+    raw_length INTEGER) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS snapshots (id TEXT PRIMARY KEY, time TEXT, doc TEXT) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS files (
+    path BLOB PRIMARY KEY, size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER,
+    inode INTEGER, content BLOB) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS tree_entries (
+    tree BLOB, name BLOB, type TEXT, size INTEGER, mtime_ns INTEGER, content BLOB,
+    subtree BLOB, PRIMARY KEY (tree, name)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS trees_indexed (tree BLOB PRIMARY KEY) WITHOUT ROWID;
+"""
+
+FileState = tuple[int, int, int, int, bytes]  # size, mtime_ns, ctime_ns, inode, content
+
+
+class Cache:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._depth = 0
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.db = self._open()
+        except sqlite3.DatabaseError:
+            self._discard()
+            self.db = self._open()
+
+    def _open(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA temp_store=MEMORY")
+            db.execute("PRAGMA cache_size=-32000")
+            row = db.execute(
+                "SELECT name FROM sqlite_master WHERE type='table' AND name='meta'"
+            ).fetchone()
+            version = None
+            if row:
+                got = db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+                version = int(got[0]) if got else None
+            if version != SCHEMA_VERSION:
+                for (table,) in db.execute(
+                    "SELECT name FROM sqlite_master WHERE type='table'"
+                ).fetchall():
+                    db.execute(f'DROP TABLE IF EXISTS "{table}"')
+            db.executescript(_SCHEMA)
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+            db.execute("SELECT count(*) FROM blobs").fetchone()  # detects a garbage file
+        except sqlite3.DatabaseError:
+            db.close()
+            raise
+        return db
+
+    def _discard(self) -> None:
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(str(self.path) + suffix)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # --- generic helpers ---
+    def begin(self) -> None:
+        """Start a transaction; nested calls join the outermost one."""
+        if self._depth == 0:
+            self.db.execute("BEGIN")
+        self._depth += 1
+
+    def commit(self) -> None:
+        self._depth -= 1
+        if self._depth == 0:
+            self.db.execute("COMMIT")
+
+    def rollback(self) -> None:
+        if self._depth:
+            self._depth = 0
+            self.db.execute("ROLLBACK")
+
+    # --- index ---
+    def known_indexes(self) -> set[str]:
+        return {r[0] for r in self.db.execute("SELECT name FROM indexes")}
+
+    def add_index(self, name: str, packs: dict[bytes, list[Any]]) -> None:
+        rows = [
+            (e.id, e.type, pack_id, e.offset, e.length, e.raw_length)
+            for pack_id, entries in packs.items()
+            for e in entries
+        ]
+        self.db.executemany("INSERT OR IGNORE INTO blobs VALUES (?,?,?,?,?,?)", rows)
+        self.db.execute("INSERT OR IGNORE INTO indexes VALUES (?)", (name,))
+
+    def clear_index(self) -> None:
+        self.db.execute("DELETE FROM blobs")
+        self.db.execute("DELETE FROM indexes")
+
+    def blob_ids(self) -> set[bytes]:
+        return {r[0] for r in self.db.execute("SELECT id FROM blobs")}
+
+    def lookup_blob(self, blob_id: bytes) -> tuple[int, bytes, int, int, int] | None:
+        row = self.db.execute(
+            "SELECT type, pack, offset, length, raw_length FROM blobs WHERE id=?", (blob_id,)
+        ).fetchone()
+        return None if row is None else (row[0], row[1], row[2], row[3], row[4])
+
+    def blob_count(self) -> int:
+        return int(self.db.execute("SELECT count(*) FROM blobs").fetchone()[0])
+
+    def pack_ids(self) -> set[bytes]:
+        return {r[0] for r in self.db.execute("SELECT DISTINCT pack FROM blobs")}
+
+    def iter_blobs(self) -> Iterator[tuple[bytes, int, bytes, int, int, int]]:
+        yield from self.db.execute("SELECT id, type, pack, offset, length, raw_length FROM blobs")
+
+    # --- snapshots ---
+    def snapshot_docs(self) -> dict[str, str]:
+        return {r[0]: r[1] for r in self.db.execute("SELECT id, doc FROM snapshots")}
+
+    def add_snapshot(self, snap_id: str, time: str, doc: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO snapshots VALUES (?,?,?)", (snap_id, time, doc))
+
+    def remove_snapshot(self, snap_id: str) -> None:
+        self.db.execute("DELETE FROM snapshots WHERE id=?", (snap_id,))
+
+    # --- file state ---
+    def file_states(self) -> dict[bytes, FileState]:
+        return {
+            r[0]: (r[1], r[2], r[3], r[4], r[5])
+            for r in self.db.execute(
+                "SELECT path, size, mtime_ns, ctime_ns, inode, content FROM files"
+            )
+        }
+
+    def file_states_under(self, prefixes: Iterable[bytes]) -> dict[bytes, FileState]:
+        out: dict[bytes, FileState] = {}
+        for prefix in prefixes:
+            upper = prefix + b"\xff"
+            for r in self.db.execute(
+                "SELECT path, size, mtime_ns, ctime_ns, inode, content FROM files "
+                "WHERE path >= ? AND path < ?",
+                (prefix, upper),
+            ):
+                out[r[0]] = (r[1], r[2], r[3], r[4], r[5])
+        return out
+
+    def put_file_states(self, rows: list[tuple[bytes, int, int, int, int, bytes]]) -> None:
+        self.db.executemany("INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?)", rows)
+
+    def forget_file_states(self) -> None:
+        self.db.execute("DELETE FROM files")
+
+    # --- version index (tree entries) ---
+    def tree_indexed(self, tree: bytes) -> bool:
+        return (
+            self.db.execute("SELECT 1 FROM trees_indexed WHERE tree=?", (tree,)).fetchone()
+            is not None
+        )
+
+    def index_tree(
+        self, tree: bytes, rows: list[tuple[bytes, str, int, int, bytes | None, bytes | None]]
+    ) -> None:
+        self.db.executemany(
+            "INSERT OR REPLACE INTO tree_entries VALUES (?,?,?,?,?,?,?)",
+            [(tree, *row) for row in rows],
+        )
+        self.db.execute("INSERT OR IGNORE INTO trees_indexed VALUES (?)", (tree,))
+
+    def tree_entry(
+        self, tree: bytes, name: bytes
+    ) -> tuple[str, int, int, bytes | None, bytes | None] | None:
+        row = self.db.execute(
+            "SELECT type, size, mtime_ns, content, subtree FROM tree_entries WHERE tree=? AND name=?",
+            (tree, name),
+        ).fetchone()
+        return None if row is None else (row[0], row[1], row[2], row[3], row[4])

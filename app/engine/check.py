@@ -1,0 +1,202 @@
+"""``check``: prove the vault is readable, naming every damaged object and the files
+it affects.
+
+Without ``read_data`` it verifies keys, config, every index and snapshot object,
+every reachable tree, that every referenced chunk is indexed and every indexed pack
+exists with a plausible size. With ``read_data`` it also downloads every pack,
+opens its header and every blob, and recomputes each blob's keyed id.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from app.core.cancel import CancelToken
+from app.core.errors import NotFoundInStorage, StorageError, VaultCorruptError
+from app.core.events import CheckResult, Phase, ProgressCallback
+from app.engine import codec
+from app.engine.crypto import B_DATA, B_TREE, T_PACK_HEADER, parse_key_object
+from app.engine.packer import pack_name
+from app.engine.progress import ProgressMeter
+
+if TYPE_CHECKING:
+    from app.engine.vault import Vault
+
+
+def _walk_files(
+    vault: Vault, tree: bytes, base: bytes, seen: set[bytes], problems: list[str]
+) -> Iterator[tuple[bytes, dict[str, Any]]]:
+    if tree in seen:
+        return
+    seen.add(tree)
+    try:
+        nodes = vault.load_tree(tree)
+    except (VaultCorruptError, StorageError) as exc:
+        problems.append(f"tree {tree.hex()[:16]} (folder {os.fsdecode(base) or '/'}): {exc}")
+        return
+    for node in nodes:
+        try:
+            name = codec.decode_name(node, "name")
+        except (VaultCorruptError, ValueError):
+            problems.append(f"tree {tree.hex()[:16]}: an entry has a damaged name")
+            continue
+        path = base + b"/" + name
+        if node["type"] == "file":
+            yield path, node
+        elif node["type"] == "dir":
+            try:
+                sub = bytes.fromhex(str(node["subtree"]))
+            except (KeyError, ValueError):
+                problems.append(
+                    f"tree {tree.hex()[:16]}: folder {os.fsdecode(path)} has a damaged entry"
+                )
+                continue
+            yield from _walk_files(vault, sub, path, seen, problems)
+
+
+def _check_pack(
+    vault: Vault, pack: bytes, size: int, expected: dict[bytes, tuple[int, int, int, int]]
+) -> list[bytes]:
+    """Read a whole pack; return the ids of blobs that are damaged or absent."""
+    name = pack_name(pack)
+    data = vault.storage.get(name)
+    if len(data) != size:
+        raise VaultCorruptError(f"{name} changed size while being read")
+    bad: list[bytes] = []
+    if len(data) < 4:
+        return list(expected)
+    (header_len,) = struct.unpack_from("<I", data, len(data) - 4)
+    body_len = len(data) - 4 - header_len
+    header_ok = True
+    try:
+        if body_len < 0:
+            raise VaultCorruptError("bad header length")
+        entries, _ = codec.decode_entries(
+            codec.decode_payload(
+                vault.cipher.open_object(T_PACK_HEADER, name, memoryview(data)[body_len:-4])
+            )
+        )
+        codec.validate_pack_entries(entries, body_len)
+    except VaultCorruptError:
+        header_ok = False
+    for blob_id, (blob_type, offset, length, raw_length) in expected.items():
+        try:
+            if offset + length > max(body_len, 0):
+                raise VaultCorruptError("blob past the end of the pack")
+            vault.open_sealed_blob(
+                blob_type, blob_id, memoryview(data)[offset : offset + length], raw_length
+            )
+        except VaultCorruptError:
+            bad.append(blob_id)
+    if not header_ok and not bad:
+        # Blobs are intact but the header is not: still damage (adoption would fail).
+        raise VaultCorruptError(f"{name}: pack header is damaged")
+    return bad
+
+
+def run_check(
+    vault: Vault, *, read_data: bool, on_progress: ProgressCallback, cancel: CancelToken
+) -> CheckResult:
+    meter = ProgressMeter(on_progress, Phase.CHECKING)
+    problems: list[str] = []
+    checked = 0
+    for info in vault.storage.list("keys/"):
+        checked += 1
+        try:
+            parse_key_object(vault.storage.get(info.name))
+        except (VaultCorruptError, NotFoundInStorage) as exc:
+            problems.append(f"{info.name}: {exc}")
+    # Re-read every index and snapshot object from storage, never trusting the cache.
+    vault.index_problems.clear()
+    vault.cache.clear_index()
+    vault.cache.db.execute("DELETE FROM snapshots")
+    vault.sync(force=True)
+    problems.extend(vault.index_problems)
+    index_rows = {
+        row[0]: row[1:] for row in vault.cache.iter_blobs()
+    }  # id -> type, pack, off, len, raw
+    checked += len(vault.cache.known_indexes())
+    snapshots = vault.snapshots()
+    checked += len(snapshots)
+    pack_sizes = {}
+    for info in vault.storage.list("data/"):
+        try:
+            pack_sizes[bytes.fromhex(info.name.rsplit("/", 1)[1])] = info.size
+        except ValueError:
+            problems.append(f"{info.name}: unexpected object in data/")
+    damaged: set[bytes] = set()
+    packs: dict[bytes, dict[bytes, tuple[int, int, int, int]]] = {}
+    for blob_id, (blob_type, pack, offset, length, raw) in index_rows.items():
+        packs.setdefault(pack, {})[blob_id] = (blob_type, offset, length, raw)
+    for pack, blobs in packs.items():
+        size = pack_sizes.get(pack)
+        if size is None:
+            problems.append(f"{pack_name(pack)}: missing (named by the index)")
+            damaged.update(blobs)
+        elif any(off + ln > size for _t, off, ln, _r in blobs.values()):
+            problems.append(f"{pack_name(pack)}: truncated")
+            damaged.update(b for b, (_t, off, ln, _r) in blobs.items() if off + ln > size)
+    # Trees: every tree reachable from a snapshot must open and verify.
+    meter.emit(force=True)
+    seen_trees: set[bytes] = set()
+    referenced: set[bytes] = set()
+    tree_problems: list[str] = []
+    for snap in snapshots:
+        cancel.check()
+        for _path, node in _walk_files(
+            vault, bytes.fromhex(snap.tree), b"", seen_trees, tree_problems
+        ):
+            for h in node.get("content", []):
+                referenced.add(bytes.fromhex(h))
+    checked += len(seen_trees)
+    problems.extend(sorted(set(tree_problems)))
+    for blob_id in referenced:
+        if blob_id not in index_rows:
+            damaged.add(blob_id)
+    missing_count = len(referenced - set(index_rows))
+    if missing_count:
+        problems.append(f"{missing_count} chunk(s) referenced by snapshots are not in any index")
+    if read_data:
+        meter.files_total = len(packs)
+        meter.bytes_total = sum(pack_sizes.get(p, 0) for p in packs)
+        for pack, blobs in packs.items():
+            cancel.check()
+            size = pack_sizes.get(pack)
+            if size is None:
+                continue
+            try:
+                bad = _check_pack(vault, pack, size, blobs)
+            except (VaultCorruptError, StorageError) as exc:
+                problems.append(f"{pack_name(pack)}: {exc}")
+                bad = []
+            if bad:
+                problems.append(f"{pack_name(pack)}: {len(bad)} damaged blob(s)")
+                damaged.update(bad)
+            checked += 1
+            meter.files_done += 1
+            meter.bytes_done += size
+            meter.current = pack_name(pack)
+            meter.emit()
+    affected: list[str] = []
+    if damaged:
+        seen_trees.clear()
+        found: set[str] = set()
+        sink: list[str] = []
+        for snap in snapshots:
+            for path, node in _walk_files(vault, bytes.fromhex(snap.tree), b"", seen_trees, sink):
+                if any(bytes.fromhex(h) in damaged for h in node.get("content", [])):
+                    found.add(os.fsdecode(path))
+        affected = sorted(found)
+        damaged_trees = [b for b in damaged if index_rows.get(b, (B_DATA,))[0] == B_TREE]
+        if damaged_trees:
+            problems.append(f"{len(damaged_trees)} folder listing(s) damaged")
+    meter.emit(final=True)
+    return CheckResult(
+        ok=not problems,
+        objects_checked=checked,
+        problems=tuple(problems),
+        affected_files=tuple(affected),
+    )

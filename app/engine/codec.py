@@ -1,0 +1,222 @@
+"""Byte layouts of vault payloads: compression framing, pack headers, index objects,
+trees and snapshots. Pure functions, no keys, no I/O (docs/FORMAT.md is the spec).
+
+Parsing is defensive: every length is checked before it is used, so a malicious or
+damaged payload raises ``VaultCorruptError`` instead of allocating or looping.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import zstandard
+
+from app.core.errors import VaultCorruptError
+from app.engine.crypto import COMPRESS_NONE, COMPRESS_ZSTD, ID_LEN
+
+MAX_BLOB_RAW = 64 * 1024 * 1024  # refuse to inflate anything bigger (bomb guard)
+_ENTRY = struct.Struct("<B32sIII")  # type, id, offset, length, raw_length
+_U32 = struct.Struct("<I")
+
+_local = threading.local()
+
+# Magic numbers of formats that are already compressed: zstd would only burn CPU.
+_INCOMPRESSIBLE_MAGIC = (
+    b"\xff\xd8\xff",  # JPEG
+    b"\x89PNG",
+    b"PK\x03\x04",  # zip, docx, xlsx, odt, epub, jar
+    b"\x1f\x8b",  # gzip
+    b"(\xb5/\xfd",  # zstd
+    b"BZh",
+    b"\xfd7zXZ",
+    b"7z\xbc\xaf",
+    b"Rar!",
+    b"GIF8",
+    b"RIFF",  # webp, avi, wav (wav compresses a little; fine)
+    b"OggS",
+    b"fLaC",
+    b"ID3",
+    b"%PDF-1.",  # mostly deflated streams
+)
+
+
+def looks_incompressible(head: bytes | memoryview) -> bool:
+    start = bytes(head[:12])
+    if start[4:8] in (b"ftyp", b"moov", b"mdat"):  # mp4 / mov / heic
+        return True
+    return start.startswith(_INCOMPRESSIBLE_MAGIC)
+
+
+def _compressor() -> zstandard.ZstdCompressor:
+    comp: zstandard.ZstdCompressor | None = getattr(_local, "comp", None)
+    if comp is None:
+        comp = zstandard.ZstdCompressor(level=3)
+        _local.comp = comp
+    return comp
+
+
+def _decompressor() -> zstandard.ZstdDecompressor:
+    dec: zstandard.ZstdDecompressor | None = getattr(_local, "dec", None)
+    if dec is None:
+        dec = zstandard.ZstdDecompressor()
+        _local.dec = dec
+    return dec
+
+
+def encode_payload(data: bytes | memoryview, *, try_compress: bool = True) -> bytes:
+    """Frame ``data`` as ``flag byte + body``; zstd only when it saves >= 3%."""
+    view = memoryview(data)
+    if try_compress and len(view) >= 64:
+        # Probe a slice first so big incompressible chunks cost little.
+        if len(view) > 256 * 1024:
+            probe = _compressor().compress(view[: 64 * 1024])
+            if len(probe) > 0.97 * 64 * 1024:
+                return bytes([COMPRESS_NONE]) + view
+        packed = _compressor().compress(view)
+        if len(packed) < 0.97 * len(view):
+            return bytes([COMPRESS_ZSTD]) + packed
+    return bytes([COMPRESS_NONE]) + view
+
+
+def decode_payload(data: bytes, *, max_size: int = MAX_BLOB_RAW) -> bytes:
+    if not data:
+        raise VaultCorruptError("Empty payload.")
+    flag = data[0]
+    if flag == COMPRESS_NONE:
+        return data[1:]
+    if flag == COMPRESS_ZSTD:
+        try:
+            return _decompressor().decompress(data[1:], max_output_size=max_size)
+        except zstandard.ZstdError as exc:
+            raise VaultCorruptError(f"Compressed data is damaged or too large ({exc}).") from exc
+    raise VaultCorruptError(f"Unknown compression flag {flag}.")
+
+
+# --- Pack headers and index objects --------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BlobEntry:
+    type: int
+    id: bytes
+    offset: int
+    length: int
+    raw_length: int
+
+
+def encode_entries(entries: list[BlobEntry]) -> bytes:
+    out = bytearray(_U32.pack(len(entries)))
+    for e in entries:
+        out += _ENTRY.pack(e.type, e.id, e.offset, e.length, e.raw_length)
+    return bytes(out)
+
+
+def decode_entries(data: bytes | memoryview, pos: int = 0) -> tuple[list[BlobEntry], int]:
+    view = memoryview(data)
+    if pos + 4 > len(view):
+        raise VaultCorruptError("Entry table is truncated.")
+    (count,) = _U32.unpack_from(view, pos)
+    pos += 4
+    end = pos + count * _ENTRY.size
+    if end > len(view):
+        raise VaultCorruptError("Entry table is truncated.")
+    entries = []
+    for i in range(count):
+        t, blob_id, offset, length, raw = _ENTRY.unpack_from(view, pos + i * _ENTRY.size)
+        entries.append(BlobEntry(t, blob_id, offset, length, raw))
+    return entries, end
+
+
+def validate_pack_entries(entries: list[BlobEntry], body_length: int) -> None:
+    """Entries must tile the pack body without overlap or overflow."""
+    for e in entries:
+        if e.type not in (1, 2) or e.offset + e.length > body_length or e.length < 28:
+            raise VaultCorruptError("Pack header names an impossible blob.")
+        if e.raw_length > MAX_BLOB_RAW:
+            raise VaultCorruptError("Pack header declares an oversized blob.")
+
+
+def encode_index(packs: dict[bytes, list[BlobEntry]]) -> bytes:
+    out = bytearray(b"\x01")  # index payload version
+    out += _U32.pack(len(packs))
+    for pack_id, entries in packs.items():
+        out += pack_id
+        out += encode_entries(entries)
+    return bytes(out)
+
+
+def decode_index(data: bytes) -> dict[bytes, list[BlobEntry]]:
+    view = memoryview(data)
+    if len(view) < 5 or view[0] != 1:
+        raise VaultCorruptError("Index object has an unknown version.")
+    (count,) = _U32.unpack_from(view, 1)
+    pos = 5
+    packs: dict[bytes, list[BlobEntry]] = {}
+    for _ in range(count):
+        if pos + ID_LEN > len(view):
+            raise VaultCorruptError("Index object is truncated.")
+        pack_id = bytes(view[pos : pos + ID_LEN])
+        entries, pos = decode_entries(view, pos + ID_LEN)
+        packs.setdefault(pack_id, []).extend(entries)
+    return packs
+
+
+# --- Trees and snapshots (JSON, names kept byte-exact) ---------------------------------
+
+
+def encode_name(name: bytes, key: str, node: dict[str, Any]) -> None:
+    """Store a name as text when it is valid UTF-8, else base64 of the raw bytes."""
+    try:
+        node[key] = name.decode("utf-8")
+    except UnicodeDecodeError:
+        import base64
+
+        node[key + "_b64"] = base64.b64encode(name).decode("ascii")
+
+
+def decode_name(node: dict[str, Any], key: str) -> bytes:
+    if key in node:
+        value = node[key]
+        if not isinstance(value, str):
+            raise VaultCorruptError("Tree entry has a bad name.")
+        return value.encode("utf-8", "surrogatepass")
+    raw = node.get(key + "_b64")
+    if not isinstance(raw, str):
+        raise VaultCorruptError("Tree entry has no name.")
+    import base64
+
+    return base64.b64decode(raw)
+
+
+def encode_tree(nodes: list[dict[str, Any]]) -> bytes:
+    return json.dumps({"v": 1, "nodes": nodes}, separators=(",", ":"), sort_keys=True).encode()
+
+
+def decode_tree(data: bytes) -> list[dict[str, Any]]:
+    try:
+        doc = json.loads(data)
+    except ValueError as exc:
+        raise VaultCorruptError("A folder listing (tree) is damaged.") from exc
+    if not isinstance(doc, dict) or doc.get("v") != 1 or not isinstance(doc.get("nodes"), list):
+        raise VaultCorruptError("A folder listing (tree) has an unknown format.")
+    nodes: list[dict[str, Any]] = doc["nodes"]
+    for node in nodes:
+        if not isinstance(node, dict) or node.get("type") not in ("file", "dir", "symlink"):
+            raise VaultCorruptError("A folder listing (tree) has a bad entry.")
+    return nodes
+
+
+def safe_name(name: bytes) -> bool:
+    """A name that cannot escape its folder when joined to it."""
+    return (
+        bool(name)
+        and name not in (b".", b"..")
+        and b"/" not in name
+        and b"\0" not in name
+        and (os.sep.encode() not in name)
+    )

@@ -1,0 +1,186 @@
+"""Forget snapshots and prune data no snapshot needs, safely.
+
+Prune holds the exclusive lock. Order (docs/FORMAT.md): repacked blobs go into new
+packs, then a new index naming every surviving pack is written, then the old index
+objects are deleted, and only then the packs no index names. A kill at any point
+leaves every snapshot restorable (extra packs or duplicate index entries are
+harmless and the next prune removes them). Prune refuses to run if any index or tree
+cannot be read: deleting on incomplete knowledge could lose data.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from app.core.cancel import NEVER_CANCELLED, CancelToken
+from app.core.errors import AppError, ErrorCode, StorageError, VaultCorruptError
+from app.core.events import Phase, ProgressCallback, ignore_progress
+from app.core.models import SnapshotInfo
+from app.engine import codec
+from app.engine.crypto import B_TREE
+from app.engine.locks import VaultLock, remove_stale_locks
+from app.engine.packer import Packer, pack_name
+from app.engine.progress import ProgressMeter
+
+if TYPE_CHECKING:
+    from app.engine.vault import Vault
+
+REPACK_UNUSED_FRACTION = 0.3
+SMALL_PACK_FRACTION = 0.25
+
+
+@dataclass(frozen=True)
+class PruneStats:
+    packs_deleted: int
+    packs_repacked: int
+    packs_written: int
+    bytes_before: int
+    bytes_after: int
+
+    def summary(self) -> str:
+        import humanize
+
+        freed = max(self.bytes_before - self.bytes_after, 0)
+        return (
+            f"Pruned: {self.packs_deleted} pack(s) deleted, {self.packs_repacked} repacked; "
+            f"{humanize.naturalsize(freed, binary=True)} freed "
+            f"({humanize.naturalsize(self.bytes_after, binary=True)} remain)."
+        )
+
+
+def forget_snapshots(vault: Vault, snapshots: list[SnapshotInfo]) -> None:
+    for snap in snapshots:
+        vault.storage.delete(f"snapshots/{snap.id}")
+        vault.cache.remove_snapshot(snap.id)
+
+
+def _used_blobs(vault: Vault, snapshots: list[SnapshotInfo], cancel: CancelToken) -> set[bytes]:
+    used: set[bytes] = set()
+    stack = [bytes.fromhex(s.tree) for s in snapshots]
+    while stack:
+        cancel.check()
+        tree = stack.pop()
+        if tree in used:
+            continue
+        used.add(tree)
+        try:
+            nodes = vault.load_tree(tree)
+        except (VaultCorruptError, StorageError) as exc:
+            raise AppError(
+                f"A folder listing cannot be read ({exc}); prune stopped without deleting anything. "
+                "Run 'keepsake check'.",
+                code=ErrorCode.VAULT_CORRUPT,
+            ) from exc
+        for node in nodes:
+            if node["type"] == "file":
+                used.update(bytes.fromhex(h) for h in node.get("content", []))
+            elif node["type"] == "dir":
+                stack.append(bytes.fromhex(str(node["subtree"])))
+    return used
+
+
+def run_prune(
+    vault: Vault,
+    *,
+    on_progress: ProgressCallback = ignore_progress,
+    cancel: CancelToken = NEVER_CANCELLED,
+) -> PruneStats:
+    meter = ProgressMeter(on_progress, Phase.PRUNING)
+    meter.emit(force=True)
+    remove_stale_locks(vault.storage, vault.cipher)
+    with VaultLock(vault.storage, vault.cipher, exclusive=True):
+        vault.index_problems.clear()
+        vault.sync(force=True)
+        if vault.index_problems:
+            raise AppError(
+                "Some index or snapshot objects cannot be read; prune stopped without deleting "
+                "anything. Run 'keepsake check'.",
+                code=ErrorCode.VAULT_CORRUPT,
+            )
+        snapshots = vault.snapshots()
+        used = _used_blobs(vault, snapshots, cancel)
+        index: dict[bytes, list[codec.BlobEntry]] = {}
+        located: set[bytes] = set()
+        for blob_id, blob_type, pack, offset, length, raw in vault.cache.iter_blobs():
+            index.setdefault(pack, []).append(
+                codec.BlobEntry(blob_type, blob_id, offset, length, raw)
+            )
+            located.add(blob_id)
+        missing = used - located
+        if missing:
+            raise AppError(
+                f"{len(missing)} chunk(s) that snapshots need are not in the index; prune stopped "
+                "without deleting anything. Run 'keepsake check --read-data'.",
+                code=ErrorCode.VAULT_CORRUPT,
+            )
+        sizes: dict[bytes, int] = {}
+        for info in vault.storage.list("data/"):
+            try:
+                sizes[bytes.fromhex(os.path.basename(info.name))] = info.size
+            except ValueError:
+                continue
+        bytes_before = sum(sizes.values())
+        keep: dict[bytes, list[codec.BlobEntry]] = {}
+        repack: dict[bytes, list[codec.BlobEntry]] = {}
+        delete: set[bytes] = {p for p in sizes if p not in index}  # orphans of dead backups
+        placed: set[bytes] = set()
+        small: list[bytes] = []
+        for pack, entries in index.items():
+            if pack not in sizes:
+                continue  # named by the index but gone; check reports it
+            live = [e for e in entries if e.id in used and e.id not in placed]
+            live_ids = {e.id for e in live}
+            dead_bytes = sum(e.length for e in entries if e.id not in live_ids)
+            total = sum(e.length for e in entries) or 1
+            if not live:
+                delete.add(pack)
+            elif dead_bytes / total > REPACK_UNUSED_FRACTION:
+                repack[pack] = live
+            else:
+                keep[pack] = live
+                if sizes[pack] < SMALL_PACK_FRACTION * vault.pack_size:
+                    small.append(pack)
+            placed.update(e.id for e in live)
+        if len(small) > 1:  # combine small packs left by many small backups
+            for pack in small:
+                repack[pack] = keep.pop(pack)
+        meter.files_total = len(repack)
+        packer = Packer(vault.storage, vault.cipher, target_size=vault.pack_size)
+        try:
+            for pack, live in repack.items():
+                cancel.check()
+                for e in live:
+                    sealed = vault.storage.get_range(pack_name(pack), e.offset, e.length)
+                    plain = vault.open_sealed_blob(e.type, e.id, sealed, e.raw_length)
+                    payload = codec.encode_payload(
+                        plain,
+                        try_compress=e.type == B_TREE or not codec.looks_incompressible(plain),
+                    )
+                    packer.add(
+                        e.type, e.id, vault.cipher.seal_blob(e.type, e.id, payload), e.raw_length
+                    )
+                meter.files_done += 1
+                meter.emit()
+            packer.flush()
+        finally:
+            packer.close()
+        new_packs = dict(packer.completed())
+        surviving = {**keep, **new_packs}
+        old_indexes = sorted(vault.cache.known_indexes())
+        vault.cache.begin()
+        vault.cache.clear_index()
+        for start in range(0, max(len(surviving), 1), 256):
+            chunk = dict(list(surviving.items())[start : start + 256])
+            if chunk:
+                vault.write_index(chunk)
+        vault.cache.commit()
+        for name in old_indexes:
+            vault.storage.delete(name)
+        for pack in delete | set(repack):
+            vault.storage.delete(pack_name(pack))
+        bytes_after = sum(sizes[p] for p in keep) + packer.bytes_written
+        vault._blob_ids = None
+    meter.emit(final=True)
+    return PruneStats(len(delete), len(repack), packer.packs_written, bytes_before, bytes_after)

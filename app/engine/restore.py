@@ -1,0 +1,317 @@
+"""Restore: recreate files from a snapshot, verified, never over a good file with a bad one.
+
+Every blob is decrypted (AEAD) and its keyed hash recomputed before a byte reaches the
+disk; a file is written under a temp name in its destination folder and renamed into
+place only when all of it verified. Names from the vault are untrusted: anything that
+could escape the target (``..``, ``/``, NUL, duplicate names, symlinked parents,
+tree cycles, absurd depth) is refused and reported.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import stat
+import time
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from app.core.cancel import NEVER_CANCELLED, CancelToken
+from app.core.errors import (
+    AppError,
+    ErrorCode,
+    NotFoundInStorage,
+    StorageError,
+    UnsafePathError,
+    VaultCorruptError,
+)
+from app.core.events import Phase, ProgressCallback, RestoreResult, Warning_
+from app.core.models import SnapshotInfo
+from app.engine import codec
+from app.engine.crypto import B_DATA, ID_LEN
+from app.engine.packer import pack_name
+from app.engine.progress import ProgressMeter
+
+if TYPE_CHECKING:
+    from app.engine.vault import Vault
+
+MAX_DEPTH = 1024
+WRITERS = 3
+TMP_PREFIX = b".keepsake-restore-"
+
+BlobLocation = tuple[bytes, int, bytes, int, int, int]  # id, type, pack, offset, length, raw
+
+
+@dataclass(slots=True)
+class _FileItem:
+    dest: bytes
+    original: str
+    node: dict[str, Any]
+    blobs: list[BlobLocation] | None  # None: a blob is missing from the index
+
+
+class _Planner:
+    """Turns selected tree nodes into directories, files and links to create."""
+
+    def __init__(self, vault: Vault, target: bytes, warnings: list[Warning_]) -> None:
+        self.vault = vault
+        self.target = target
+        self.warnings = warnings
+        self.dirs: list[tuple[bytes, dict[str, Any]]] = []
+        self.files: list[_FileItem] = []
+        self.links: list[tuple[bytes, dict[str, Any]]] = []
+
+    def dest_for(self, parts: list[bytes]) -> bytes:
+        return self.target.rstrip(b"/") + b"/" + b"/".join(parts) if parts else self.target
+
+    def add(self, parts: list[bytes], node: dict[str, Any], stack: tuple[bytes, ...]) -> None:
+        original = os.fsdecode(b"/" + b"/".join(parts))
+        if len(parts) > MAX_DEPTH:
+            self.warnings.append(Warning_(original, "refused: the folder nesting is absurdly deep"))
+            return
+        dest = self.dest_for(parts)
+        kind = node.get("type")
+        if kind == "file":
+            self.files.append(_FileItem(dest, original, node, self._locate(node)))
+        elif kind == "symlink":
+            self.links.append((dest, node))
+        elif kind == "dir":
+            try:
+                tree_id = bytes.fromhex(str(node["subtree"]))
+            except (KeyError, ValueError):
+                self.warnings.append(Warning_(original, "damaged folder entry, not restored"))
+                return
+            if tree_id in stack:
+                self.warnings.append(Warning_(original, "refused: the folder contains itself"))
+                return
+            self.dirs.append((dest, node))
+            try:
+                children = self.vault.load_tree(tree_id)
+            except (VaultCorruptError, StorageError) as exc:
+                self.warnings.append(
+                    Warning_(
+                        original, f"folder listing is damaged ({exc}); its files were not restored"
+                    )
+                )
+                return
+            seen: set[bytes] = set()
+            for child in children:
+                try:
+                    name = codec.decode_name(child, "name")
+                except (VaultCorruptError, ValueError):
+                    self.warnings.append(Warning_(original, "refused an entry with a damaged name"))
+                    continue
+                if not codec.safe_name(name) or name in seen:
+                    self.warnings.append(
+                        Warning_(
+                            os.fsdecode(os.fsencode(original) + b"/" + name.replace(b"/", b"%2F")),
+                            "refused: the name would escape the restore folder",
+                        )
+                    )
+                    continue
+                seen.add(name)
+                self.add([*parts, name], child, (*stack, tree_id))
+
+    def _locate(self, node: dict[str, Any]) -> list[BlobLocation] | None:
+        out: list[BlobLocation] = []
+        try:
+            ids = [bytes.fromhex(h) for h in node.get("content", [])]
+        except (TypeError, ValueError):
+            return None
+        for blob_id in ids:
+            if len(blob_id) != ID_LEN:
+                return None
+            found = self.vault.cache.lookup_blob(blob_id)
+            if found is None or found[0] != B_DATA:
+                return None
+            out.append((blob_id, *found))
+        return out
+
+
+class _SafeDirs:
+    """Creates folders under the target, refusing any path through a symlink."""
+
+    def __init__(self, target: bytes) -> None:
+        self.target = target.rstrip(b"/") or b"/"
+        self.ok: set[bytes] = {self.target}
+
+    def ensure(self, path: bytes) -> None:
+        if path in self.ok:
+            return
+        parent = os.path.dirname(path)
+        if parent != path:
+            self.ensure(parent)
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            with contextlib.suppress(FileExistsError):  # another writer thread won
+                os.mkdir(path, 0o700)
+            st = os.lstat(path)
+        if stat.S_ISLNK(st.st_mode) or not stat.S_ISDIR(st.st_mode):
+            raise UnsafePathError(
+                f"{os.fsdecode(path)} is not a folder (or is a link); refusing to write through it."
+            )
+        self.ok.add(path)
+
+
+def _write_file(vault: Vault, item: _FileItem, dirs: _SafeDirs, cancel: CancelToken) -> int:
+    """Write one verified file; returns its size. Raises on damage (nothing replaced)."""
+    if item.blobs is None:
+        raise VaultCorruptError("part of its data is missing from the vault")
+    node = item.node
+    parent = os.path.dirname(item.dest)
+    dirs.ensure(parent)
+    tmp = parent + b"/" + TMP_PREFIX + secrets.token_hex(6).encode()
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    written = 0
+    try:
+        try:
+            for blob_id, blob_type, pack, offset, length, raw_length in item.blobs:
+                cancel.check()
+                try:
+                    sealed = vault.storage.get_range(pack_name(pack), offset, length)
+                except NotFoundInStorage:
+                    raise VaultCorruptError(f"pack {pack.hex()[:16]} is missing") from None
+                data = vault.open_sealed_blob(blob_type, blob_id, sealed, raw_length)
+                view = memoryview(data)
+                while view:
+                    n = os.write(fd, view)
+                    view = view[n:]
+                written += len(data)
+            if written != int(node.get("size", written)):
+                raise VaultCorruptError("its size does not match the snapshot")
+            os.fchmod(fd, int(node.get("mode", 0o644)) & 0o7777)
+            mtime = int(node.get("mtime_ns", 0))
+            os.utime(fd, ns=(mtime, mtime))
+        finally:
+            os.close(fd)
+        os.replace(tmp, item.dest)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return written
+
+
+def _make_link(dest: bytes, node: dict[str, Any], dirs: _SafeDirs) -> None:
+    target = codec.decode_name(node, "target")
+    dirs.ensure(os.path.dirname(dest))
+    tmp = os.path.dirname(dest) + b"/" + TMP_PREFIX + secrets.token_hex(6).encode()
+    os.symlink(target, tmp)
+    try:
+        mtime = int(node.get("mtime_ns", 0))
+        os.utime(tmp, ns=(mtime, mtime), follow_symlinks=False)
+    except (OSError, NotImplementedError):
+        pass
+    os.replace(tmp, dest)
+
+
+def run_restore(
+    vault: Vault,
+    snapshot: SnapshotInfo,
+    target: str,
+    paths: Sequence[str],
+    *,
+    on_progress: ProgressCallback,
+    cancel: CancelToken = NEVER_CANCELLED,
+) -> RestoreResult:
+    started = time.monotonic()
+    target_b = os.path.normpath(os.fsencode(os.path.abspath(os.path.expanduser(target))))
+    warnings: list[Warning_] = []
+    meter = ProgressMeter(on_progress, Phase.RESTORING)
+    planner = _Planner(vault, target_b, warnings)
+    from app.engine.vault import split_path
+
+    selections = list(paths) or ["/"]
+    for selection in selections:
+        parts = split_path(selection)
+        node = vault._resolve_node(snapshot, selection)
+        if node is None:
+            raise AppError(
+                f"{selection} is not in snapshot {snapshot.short_id}.",
+                code=ErrorCode.PATH_NOT_FOUND,
+            )
+        if not all(codec.safe_name(p) for p in parts):
+            raise UnsafePathError(f"{selection} is not a safe path.")
+        planner.add(parts, node, ())
+    os.makedirs(target_b, exist_ok=True)
+    dirs = _SafeDirs(target_b)
+    meter.files_total = len(planner.files)
+    meter.bytes_total = sum(int(f.node.get("size", 0)) for f in planner.files)
+    meter.emit(force=True)
+    for dest, _node in planner.dirs:
+        try:
+            dirs.ensure(dest)
+        except (OSError, UnsafePathError) as exc:
+            warnings.append(Warning_(os.fsdecode(dest), f"cannot create folder: {exc}"))
+    restored = 0
+    restored_bytes = 0
+    with ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="restore") as pool:
+        futures: list[tuple[_FileItem, Future[int]]] = [
+            (item, pool.submit(_write_file, vault, item, dirs, cancel)) for item in planner.files
+        ]
+        try:
+            for item, future in futures:
+                try:
+                    size = future.result()
+                except VaultCorruptError as exc:
+                    warnings.append(
+                        Warning_(item.original, f"damaged in the vault, not restored: {exc}")
+                    )
+                    continue
+                except (OSError, UnsafePathError, StorageError) as exc:
+                    if isinstance(exc, StorageError) and not isinstance(exc, NotFoundInStorage):
+                        raise
+                    warnings.append(Warning_(item.original, f"could not be restored: {exc}"))
+                    continue
+                restored += 1
+                restored_bytes += size
+                meter.files_done += 1
+                meter.bytes_done += size
+                meter.current = item.original
+                meter.emit()
+        except BaseException:
+            cancel.cancel()
+            for _item, future in futures:
+                future.cancel()
+            raise
+    for dest, node in planner.links:
+        try:
+            _make_link(dest, node, dirs)
+        except (OSError, UnsafePathError, VaultCorruptError) as exc:
+            warnings.append(Warning_(os.fsdecode(dest), f"could not create link: {exc}"))
+    for dest, node in reversed(planner.dirs):  # deepest first, so parents keep their times
+        try:
+            os.chmod(dest, int(node.get("mode", 0o755)) & 0o7777, follow_symlinks=False)
+            mtime = int(node.get("mtime_ns", 0))
+            if mtime:
+                os.utime(dest, ns=(mtime, mtime), follow_symlinks=False)
+        except (OSError, NotImplementedError):
+            pass
+    meter.emit(final=True)
+    return RestoreResult(restored, restored_bytes, time.monotonic() - started, tuple(warnings))
+
+
+def restore_one_file(
+    vault: Vault, snapshot: SnapshotInfo, path: str, dest: str, *, cancel: CancelToken
+) -> None:
+    """Restore one file version to an exact path (drag-out, "restore to...")."""
+    node = vault._resolve_node(snapshot, path)
+    if node is None or node.get("type") != "file":
+        raise AppError(
+            f"{path} is not a file in snapshot {snapshot.short_id}.", code=ErrorCode.PATH_NOT_FOUND
+        )
+    dest_b = os.fsencode(os.path.abspath(dest))
+    planner = _Planner(vault, b"/", [])
+    item = _FileItem(dest_b, path, node, planner._locate(node))
+    parent = os.path.dirname(dest_b)
+    os.makedirs(parent, exist_ok=True)
+    try:
+        _write_file(vault, item, _SafeDirs(parent), cancel)
+    except VaultCorruptError as exc:
+        raise VaultCorruptError(
+            f"{path} is damaged in the vault and was not restored: {exc}"
+        ) from exc

@@ -1,0 +1,635 @@
+"""The vault facade: open or create a vault and run jobs on it.
+
+Layout in storage (docs/FORMAT.md): ``config``, ``keys/*``, ``data/xx/<pack>``,
+``index/*``, ``snapshots/*``, ``locks/*``. A ``Vault`` holds the unlocked keys for
+its lifetime (derived once per process) and a local cache it syncs from storage.
+Jobs (backup, restore, check, prune) live in their own modules and are reached
+through the methods here, which is the API the CLI and the services layer use.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from app.core.cancel import NEVER_CANCELLED, CancelToken
+from app.core.errors import (
+    AppError,
+    ErrorCode,
+    NotFoundInStorage,
+    StorageUnavailableError,
+    VaultCorruptError,
+    VaultNotFoundError,
+    WrongPasswordError,
+)
+from app.core.events import (
+    BackupResult,
+    CheckResult,
+    ProgressCallback,
+    RestoreResult,
+    ignore_progress,
+)
+from app.core.models import Entry, EntryType, FileVersion, SnapshotInfo, VaultStats
+from app.core.paths import cache_dir, config_dir
+from app.engine import codec
+from app.engine.cache import Cache
+from app.engine.chunker import ChunkerParams
+from app.engine.crypto import (
+    B_TREE,
+    T_CONFIG,
+    T_INDEX,
+    T_SNAPSHOT,
+    Cipher,
+    MasterKeys,
+    new_recovery_key,
+    normalize_recovery_key,
+    parse_key_object,
+    unwrap_master_keys,
+    wrap_master_keys,
+)
+from app.engine.packer import pack_name
+from app.storage.base import Storage
+
+if TYPE_CHECKING:
+    from app.engine.prune import PruneStats
+    from app.engine.retention import RetentionPolicy
+
+FORMAT_VERSION = 1
+TREE_CACHE_SIZE = 4096
+
+
+def device_id() -> str:
+    """A random id for this computer, kept beside the settings (not in the cache)."""
+    path = config_dir() / "device-id"
+    try:
+        value = path.read_text().strip()
+        if len(value) == 32:
+            return value
+    except OSError:
+        pass
+    value = secrets.token_hex(16)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(value + "\n")
+    except OSError:
+        pass
+    return value
+
+
+def parse_time(text: str) -> datetime:
+    value = datetime.fromisoformat(text)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def ns_to_datetime(ns: int) -> datetime:
+    return datetime.fromtimestamp(ns / 1e9, UTC)
+
+
+def split_path(path: str) -> list[bytes]:
+    """Absolute path -> its components as bytes (``/a/b`` -> [b"a", b"b"])."""
+    raw = os.fsencode(os.path.normpath(path))
+    return [part for part in raw.split(b"/") if part]
+
+
+class Vault:
+    def __init__(
+        self, storage: Storage, keys: MasterKeys, config: dict[str, Any], cache_root: Path | None
+    ) -> None:
+        self.storage = storage
+        self.cipher = Cipher(keys)
+        self._master = keys
+        self.config = config
+        self.id = keys.vault_id
+        root = cache_root if cache_root is not None else cache_dir()
+        self.cache = Cache(root / self.id / "cache.sqlite")
+        chunker = config["chunker"]
+        self.chunker_params = ChunkerParams(
+            int(chunker["min_size"]),
+            int(chunker["avg_size"]),
+            int(chunker["max_size"]),
+            int(chunker["seed"]),
+        )
+        self.pack_size = int(config.get("pack_size", 16 * 1024 * 1024))
+        self._trees: OrderedDict[bytes, list[dict[str, Any]]] = OrderedDict()
+        self._blob_ids: set[bytes] | None = None
+        self._synced = False
+        self.index_problems: list[str] = []
+
+    # --- lifecycle -------------------------------------------------------------------
+
+    @property
+    def description(self) -> str:
+        return self.storage.description
+
+    @classmethod
+    def create(
+        cls, storage: Storage, passphrase: str, cache_root: Path | None = None
+    ) -> tuple[Vault, str]:
+        """Write a new vault (keys first, config last) and return it with its recovery key."""
+        try:
+            storage.stat("config")
+        except NotFoundInStorage:
+            pass
+        else:
+            raise AppError(
+                f"There is already a Keepsake vault at {storage.description}.",
+                code=ErrorCode.VAULT_EXISTS,
+            )
+        if not passphrase:
+            raise AppError("Choose a passphrase to protect the vault.", code=ErrorCode.USAGE)
+        keys = MasterKeys.generate()
+        recovery = new_recovery_key()
+        storage.put(
+            f"keys/{secrets.token_hex(16)}", wrap_master_keys(keys, passphrase, "passphrase")
+        )
+        storage.put(f"keys/{secrets.token_hex(16)}", wrap_master_keys(keys, recovery, "recovery"))
+        config = {
+            "version": FORMAT_VERSION,
+            "vault_id": keys.vault_id,
+            "created": datetime.now(UTC).isoformat(),
+            "chunker": {
+                "algorithm": "fastcdc2020",
+                "min_size": 256 * 1024,
+                "avg_size": 1024 * 1024,
+                "max_size": 4 * 1024 * 1024,
+                "seed": secrets.randbelow(2**31 - 1) + 1,
+            },
+            "pack_size": 16 * 1024 * 1024,
+            "blob_id": "blake3-keyed",
+            "cipher": "aes-256-gcm",
+            "compression": "zstd",
+        }
+        cipher = Cipher(keys)
+        storage.put(
+            "config",
+            cipher.seal_object(
+                T_CONFIG, "config", codec.encode_payload(json.dumps(config).encode())
+            ),
+        )
+        return cls(storage, keys, config, cache_root), recovery
+
+    @classmethod
+    def open(
+        cls,
+        storage: Storage,
+        *,
+        passphrase: str | None = None,
+        recovery_key: str | None = None,
+        cache_root: Path | None = None,
+    ) -> Vault:
+        try:
+            sealed_config = storage.get("config")
+        except NotFoundInStorage:
+            raise VaultNotFoundError(
+                f"There is no Keepsake vault at {storage.description}. "
+                "Check the location, or create one with 'keepsake init'."
+            ) from None
+        except StorageUnavailableError:
+            raise VaultNotFoundError(
+                f"There is no Keepsake vault at {storage.description} "
+                "(the folder is missing: is the drive connected?)."
+            ) from None
+        if recovery_key is not None:
+            secret, kind = normalize_recovery_key(recovery_key), "recovery"
+        elif passphrase is not None:
+            secret, kind = passphrase, "passphrase"
+        else:
+            raise WrongPasswordError("A passphrase or recovery key is needed to open the vault.")
+        keys = cls._unlock(storage, secret, kind)
+        cipher = Cipher(keys)
+        config = json.loads(
+            codec.decode_payload(cipher.open_object(T_CONFIG, "config", sealed_config))
+        )
+        if config.get("version") != FORMAT_VERSION:
+            raise AppError(
+                f"This vault uses format version {config.get('version')}; "
+                "a newer Keepsake is needed to open it.",
+                code=ErrorCode.VAULT_UNSUPPORTED,
+            )
+        if config.get("vault_id") != keys.vault_id:
+            raise VaultCorruptError("The vault's config does not match its keys.")
+        return cls(storage, keys, config, cache_root)
+
+    @staticmethod
+    def _unlock(storage: Storage, secret: str, kind: str) -> MasterKeys:
+        docs = []
+        for info in storage.list("keys/"):
+            try:
+                docs.append(parse_key_object(storage.get(info.name)))
+            except (VaultCorruptError, NotFoundInStorage):
+                continue
+        candidates = [d for d in docs if d.get("kind") == kind]
+        if not candidates:
+            raise VaultCorruptError(f"The vault has no readable {kind} key.")
+        for doc in candidates:
+            try:
+                return unwrap_master_keys(doc, secret)
+            except WrongPasswordError:
+                continue
+        if kind == "recovery":
+            raise WrongPasswordError("That recovery key does not open this vault.")
+        raise WrongPasswordError("Wrong passphrase for this vault.")
+
+    def close(self) -> None:
+        self.cache.close()
+
+    def __enter__(self) -> Vault:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- key management -------------------------------------------------------------------
+
+    def change_passphrase(self, new: str) -> None:
+        """Add a key for ``new``, then remove the old passphrase keys (never zero keys)."""
+        if not new:
+            raise AppError("The new passphrase is empty.", code=ErrorCode.USAGE)
+        self._replace_key("passphrase", new)
+
+    def replace_recovery_key(self) -> str:
+        recovery = new_recovery_key()
+        self._replace_key("recovery", recovery)
+        return recovery
+
+    def _replace_key(self, kind: str, secret: str) -> None:
+        old = []
+        for info in self.storage.list("keys/"):
+            try:
+                if parse_key_object(self.storage.get(info.name)).get("kind") == kind:
+                    old.append(info.name)
+            except VaultCorruptError:
+                continue
+        name = f"keys/{secrets.token_hex(16)}"
+        self.storage.put(name, wrap_master_keys(self._master, secret, kind))
+        for old_name in old:
+            self.storage.delete(old_name)
+
+    # --- syncing the cache with storage -------------------------------------------------
+
+    def sync(self, *, force: bool = False) -> None:
+        """Bring the cache up to date with the vault's index and snapshot objects."""
+        if self._synced and not force:
+            return
+        self._sync_indexes()
+        self._sync_snapshots()
+        self._synced = True
+
+    def _sync_indexes(self) -> None:
+        names = {info.name for info in self.storage.list("index/")}
+        known = self.cache.known_indexes()
+        self.cache.begin()
+        try:
+            if known - names:  # something was pruned: rebuild the index from scratch
+                self.cache.clear_index()
+                known = set()
+            missing = sorted(names - known)
+            with ThreadPoolExecutor(max_workers=4) as pool:
+                for name, packs in zip(missing, pool.map(self._read_index, missing), strict=True):
+                    if packs is not None:
+                        self.cache.add_index(name, packs)
+            self.cache.commit()
+        except BaseException:
+            self.cache.rollback()
+            raise
+        self._blob_ids = None
+
+    def _read_index(self, name: str) -> dict[bytes, list[codec.BlobEntry]] | None:
+        try:
+            raw = self.cipher.open_object(T_INDEX, name, self.storage.get(name))
+            return codec.decode_index(codec.decode_payload(raw))
+        except (VaultCorruptError, NotFoundInStorage) as exc:
+            self.index_problems.append(f"{name}: {exc}")
+            return None
+
+    def write_index(self, packs: dict[bytes, list[codec.BlobEntry]]) -> int:
+        """Store an index object naming ``packs`` (already written); returns its size."""
+        name = f"index/{secrets.token_hex(32)}"
+        sealed = self.cipher.seal_object(
+            T_INDEX, name, codec.encode_payload(codec.encode_index(packs))
+        )
+        self.storage.put(name, sealed)
+        self.cache.add_index(name, packs)
+        if self._blob_ids is not None:
+            for entries in packs.values():
+                self._blob_ids.update(e.id for e in entries)
+        return len(sealed)
+
+    def _sync_snapshots(self) -> None:
+        names = {info.name.split("/", 1)[1] for info in self.storage.list("snapshots/")}
+        cached = self.cache.snapshot_docs()
+        self.cache.begin()
+        try:
+            for gone in set(cached) - names:
+                self.cache.remove_snapshot(gone)
+            missing = sorted(names - set(cached))
+            with ThreadPoolExecutor(max_workers=4) as pool:
+                for snap_id, doc in zip(
+                    missing, pool.map(self._read_snapshot, missing), strict=True
+                ):
+                    if doc is not None:
+                        self.cache.add_snapshot(snap_id, str(doc["time"]), json.dumps(doc))
+            self.cache.commit()
+        except BaseException:
+            self.cache.rollback()
+            raise
+
+    def _read_snapshot(self, snap_id: str) -> dict[str, Any] | None:
+        name = f"snapshots/{snap_id}"
+        try:
+            raw = self.cipher.open_object(T_SNAPSHOT, name, self.storage.get(name))
+            doc: dict[str, Any] = json.loads(codec.decode_payload(raw))
+            return doc
+        except (VaultCorruptError, NotFoundInStorage, ValueError) as exc:
+            self.index_problems.append(f"{name}: {exc}")
+            return None
+
+    def write_snapshot(self, doc: dict[str, Any]) -> str:
+        snap_id = secrets.token_hex(32)
+        name = f"snapshots/{snap_id}"
+        payload = codec.encode_payload(json.dumps(doc).encode())
+        self.storage.put(name, self.cipher.seal_object(T_SNAPSHOT, name, payload))
+        self.cache.add_snapshot(snap_id, str(doc["time"]), json.dumps(doc))
+        return snap_id
+
+    def blob_ids(self) -> set[bytes]:
+        if self._blob_ids is None:
+            self._blob_ids = self.cache.blob_ids()
+        return self._blob_ids
+
+    # --- reading blobs and trees -----------------------------------------------------------
+
+    def read_blob(self, blob_id: bytes, expected_type: int | None = None) -> bytes:
+        """Fetch, decrypt, decompress and verify one blob (never returns wrong bytes)."""
+        found = self.cache.lookup_blob(blob_id)
+        if found is None:
+            raise VaultCorruptError(f"Blob {blob_id.hex()[:16]} is missing from the vault index.")
+        blob_type, pack, offset, length, raw_length = found
+        if expected_type is not None and blob_type != expected_type:
+            raise VaultCorruptError(f"Blob {blob_id.hex()[:16]} has the wrong type.")
+        try:
+            sealed = self.storage.get_range(pack_name(pack), offset, length)
+        except NotFoundInStorage:
+            raise VaultCorruptError(
+                f"Pack {pack.hex()[:16]} holding blob {blob_id.hex()[:16]} is missing."
+            ) from None
+        return self.open_sealed_blob(blob_type, blob_id, sealed, raw_length)
+
+    def open_sealed_blob(
+        self, blob_type: int, blob_id: bytes, sealed: bytes | memoryview, raw_length: int
+    ) -> bytes:
+        plain = codec.decode_payload(
+            self.cipher.open_blob(blob_type, blob_id, sealed), max_size=max(raw_length, 1)
+        )
+        if len(plain) != raw_length or not self.cipher.verify_blob_id(blob_id, plain):
+            raise VaultCorruptError(f"Blob {blob_id.hex()[:16]} does not match its id.")
+        return plain
+
+    def load_tree(self, tree_id: bytes) -> list[dict[str, Any]]:
+        cached = self._trees.get(tree_id)
+        if cached is not None:
+            self._trees.move_to_end(tree_id)
+            return cached
+        nodes = codec.decode_tree(self.read_blob(tree_id, B_TREE))
+        self._trees[tree_id] = nodes
+        if len(self._trees) > TREE_CACHE_SIZE:
+            self._trees.popitem(last=False)
+        return nodes
+
+    # --- snapshots ----------------------------------------------------------------------
+
+    def snapshots(self) -> list[SnapshotInfo]:
+        self.sync()
+        infos = [
+            self._snapshot_info(snap_id, json.loads(doc))
+            for snap_id, doc in self.cache.snapshot_docs().items()
+        ]
+        infos.sort(key=lambda s: (s.time, s.id))
+        return infos
+
+    @staticmethod
+    def _snapshot_info(snap_id: str, doc: dict[str, Any]) -> SnapshotInfo:
+        return SnapshotInfo(
+            id=snap_id,
+            time=parse_time(str(doc["time"])),
+            hostname=str(doc.get("hostname", "")),
+            device_id=str(doc.get("device_id", "")),
+            paths=tuple(str(p) for p in doc.get("paths", [])),
+            files=int(doc.get("files", 0)),
+            bytes=int(doc.get("bytes", 0)),
+            tree=str(doc["tree"]),
+            tags=tuple(str(t) for t in doc.get("tags", [])),
+        )
+
+    def find_snapshot(self, ref: str) -> SnapshotInfo:
+        snaps = self.snapshots()
+        if ref == "latest":
+            if not snaps:
+                raise AppError("The vault has no snapshots yet.", code=ErrorCode.SNAPSHOT_NOT_FOUND)
+            return snaps[-1]
+        ref = ref.lower()
+        matches = [s for s in snaps if s.id == ref] or (
+            [s for s in snaps if s.id.startswith(ref)] if len(ref) >= 8 else []
+        )
+        if not matches:
+            if len(ref) < 8:
+                raise AppError(
+                    f"Snapshot id {ref!r} is too short: give at least 8 characters, or 'latest'.",
+                    code=ErrorCode.SNAPSHOT_NOT_FOUND,
+                )
+            raise AppError(f"No snapshot {ref!r} in this vault.", code=ErrorCode.SNAPSHOT_NOT_FOUND)
+        if len(matches) > 1:
+            raise AppError(
+                f"Snapshot prefix {ref!r} is ambiguous; give more characters.",
+                code=ErrorCode.SNAPSHOT_AMBIGUOUS,
+            )
+        return matches[0]
+
+    # --- browsing ----------------------------------------------------------------------
+
+    def _resolve_node(self, snapshot: SnapshotInfo, path: str) -> dict[str, Any] | None:
+        """The tree node at ``path`` (a pseudo dir node for ``/``), or None."""
+        node: dict[str, Any] = {
+            "type": "dir",
+            "subtree": snapshot.tree,
+            "mode": 0o755,
+            "mtime_ns": 0,
+            "size": 0,
+        }
+        for part in split_path(path):
+            if node.get("type") != "dir":
+                return None
+            children = self.load_tree(bytes.fromhex(node["subtree"]))
+            found = [n for n in children if codec.decode_name(n, "name") == part]
+            if not found:
+                return None
+            node = found[0]
+        return node
+
+    def _entry(self, parent: bytes, node: dict[str, Any]) -> Entry:
+        name = codec.decode_name(node, "name")
+        path = os.fsdecode(parent.rstrip(b"/") + b"/" + name)
+        target = None
+        if node["type"] == "symlink":
+            target = os.fsdecode(codec.decode_name(node, "target"))
+        return Entry(
+            path=path,
+            name=os.fsdecode(name),
+            type=EntryType(node["type"]),
+            size=int(node.get("size", 0)),
+            mtime=ns_to_datetime(int(node.get("mtime_ns", 0))),
+            mode=int(node.get("mode", 0)),
+            link_target=target,
+        )
+
+    def list_dir(self, snapshot_id: str, path: str = "/") -> list[Entry]:
+        snapshot = self.find_snapshot(snapshot_id)
+        node = self._resolve_node(snapshot, path)
+        if node is None:
+            raise AppError(
+                f"{path} is not in snapshot {snapshot.short_id}.", code=ErrorCode.PATH_NOT_FOUND
+            )
+        if node["type"] != "dir":
+            parent = os.fsencode(os.path.dirname(os.path.normpath(path)))
+            return [self._entry(parent, node)]
+        base = b"/" + b"/".join(split_path(path))
+        return [self._entry(base, n) for n in self.load_tree(bytes.fromhex(node["subtree"]))]
+
+    def walk(self, snapshot_id: str, path: str | None = None) -> Iterator[Entry]:
+        """Every entry under ``path`` (recursively, parents before children)."""
+        snapshot = self.find_snapshot(snapshot_id)
+        start = path or "/"
+        node = self._resolve_node(snapshot, start)
+        if node is None:
+            raise AppError(
+                f"{start} is not in snapshot {snapshot.short_id}.", code=ErrorCode.PATH_NOT_FOUND
+            )
+        parts = split_path(start)
+        if node["type"] != "dir":
+            yield self._entry(b"/" + b"/".join(parts[:-1]), node)
+            return
+        if parts:
+            yield self._entry(
+                b"/" + b"/".join(parts[:-1]),
+                {**node, "name": os.fsdecode(parts[-1])}
+                if "name" not in node and "name_b64" not in node
+                else node,
+            )
+        yield from self._walk_tree(bytes.fromhex(node["subtree"]), b"/" + b"/".join(parts))
+
+    def _walk_tree(self, tree_id: bytes, base: bytes) -> Iterator[Entry]:
+        for node in self.load_tree(tree_id):
+            entry = self._entry(base, node)
+            yield entry
+            if node["type"] == "dir":
+                yield from self._walk_tree(bytes.fromhex(node["subtree"]), os.fsencode(entry.path))
+
+    # --- jobs --------------------------------------------------------------------------
+
+    def backup(
+        self,
+        paths: Sequence[str],
+        *,
+        excludes: Sequence[str] = (),
+        on_progress: ProgressCallback = ignore_progress,
+        cancel: CancelToken = NEVER_CANCELLED,
+        hostname: str | None = None,
+        tags: Sequence[str] = (),
+    ) -> BackupResult:
+        from app.engine.backup import run_backup
+
+        return run_backup(
+            self,
+            paths,
+            excludes=excludes,
+            on_progress=on_progress,
+            cancel=cancel,
+            hostname=hostname or socket.gethostname(),
+            device=device_id(),
+            tags=tags,
+        )
+
+    def restore(
+        self,
+        snapshot_id: str,
+        target: str,
+        paths: Sequence[str] = (),
+        *,
+        on_progress: ProgressCallback = ignore_progress,
+        cancel: CancelToken = NEVER_CANCELLED,
+    ) -> RestoreResult:
+        from app.engine.restore import run_restore
+
+        return run_restore(
+            self,
+            self.find_snapshot(snapshot_id),
+            target,
+            paths,
+            on_progress=on_progress,
+            cancel=cancel,
+        )
+
+    def restore_file(
+        self, snapshot_id: str, path: str, dest: str, *, cancel: CancelToken = NEVER_CANCELLED
+    ) -> None:
+        from app.engine.restore import restore_one_file
+
+        restore_one_file(self, self.find_snapshot(snapshot_id), path, dest, cancel=cancel)
+
+    def versions(self, path: str) -> list[FileVersion]:
+        from app.engine.versions import file_versions
+
+        return file_versions(self, path)
+
+    def check(
+        self,
+        *,
+        read_data: bool = False,
+        on_progress: ProgressCallback = ignore_progress,
+        cancel: CancelToken = NEVER_CANCELLED,
+    ) -> CheckResult:
+        from app.engine.check import run_check
+
+        return run_check(self, read_data=read_data, on_progress=on_progress, cancel=cancel)
+
+    def forget(self, policy: RetentionPolicy, now: datetime | None = None) -> list[SnapshotInfo]:
+        """Delete the snapshots ``policy`` does not keep; returns them (data stays until prune)."""
+        from app.engine.prune import forget_snapshots
+        from app.engine.retention import apply_policy
+
+        _keep, remove = apply_policy(self.snapshots(), policy, now or datetime.now(UTC))
+        forget_snapshots(self, remove)
+        return remove
+
+    def prune(
+        self,
+        *,
+        on_progress: ProgressCallback = ignore_progress,
+        cancel: CancelToken = NEVER_CANCELLED,
+    ) -> PruneStats:
+        from app.engine.prune import run_prune
+
+        return run_prune(self, on_progress=on_progress, cancel=cancel)
+
+    def stats(self) -> VaultStats:
+        self.sync()
+        stored = 0
+        packs = 0
+        for info in self.storage.list(""):
+            stored += info.size
+            if info.name.startswith("data/"):
+                packs += 1
+        return VaultStats(
+            snapshots=len(self.cache.snapshot_docs()),
+            packs=packs,
+            stored_bytes=stored,
+            blobs=self.cache.blob_count(),
+        )
