@@ -1,0 +1,254 @@
+"""Composition root of the desktop app: paths, logging, settings, keyring, services,
+window, tray. Nothing happens at import time; ``run_gui`` and ``render_screenshots``
+are called by ``app.cli``.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from app.core import paths
+from app.services.backups import BackupService, Secrets
+from app.services.dropbox import DropboxConnector
+from app.services.gateway import EngineGateway
+from app.services.jobs import JobRunner
+from app.services.schedule import Scheduler
+from app.services.single_instance import SingleInstance, default_server_name
+from app.services.vault import VaultGateway, VaultService
+from app.store import autostart, secrets
+from app.store.history import FILE_NAME as HISTORY_FILE
+from app.store.history import HistoryStore
+from app.store.settings import SettingsStore
+from app.ui import icons
+from app.ui.dialogs import CrashDialog, crash_report
+from app.ui.main_window import MainWindow
+from app.ui.tray import Tray
+from app.ui.wizard import SetupWizard
+
+log = logging.getLogger("keepsake")
+
+
+def keyring_secrets() -> Secrets:
+    return Secrets(secrets.get_secret, secrets.set_secret, secrets.delete_secret)
+
+
+@dataclass
+class AppConfig:
+    """Everything that differs between a real session, a test and the screenshots."""
+
+    config_dir: Path = field(default_factory=paths.config_dir)
+    cache_dir: Path = field(default_factory=paths.cache_dir)
+    log_dir: Path = field(default_factory=paths.log_dir)
+    home: Path = field(default_factory=Path.home)
+    secrets: Secrets = field(default_factory=keyring_secrets)
+    gateway: VaultGateway | None = None
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    scheduler_factory: Callable[..., Scheduler] | None = None
+    autostart: Callable[[bool], None] | None = None
+    use_tray: bool = True
+
+
+class Keepsake(QObject):
+    """The running desktop app: owns services and windows, and shuts them down."""
+
+    def __init__(self, config: AppConfig, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.config = config
+        self.runner = JobRunner("keepsake-vault", self)
+        gateway = config.gateway or EngineGateway(secret_lookup=config.secrets.get)
+        self.vaults = VaultService(self.runner, gateway, config.cache_dir, self)
+        self.history = HistoryStore(config.config_dir / HISTORY_FILE)
+        self.service = BackupService(
+            settings_store=SettingsStore(config.config_dir),
+            history=self.history,
+            vaults=self.vaults,
+            secrets=config.secrets,
+            clock=config.clock,
+            scheduler_factory=config.scheduler_factory,
+            autostart=config.autostart,
+            parent=self,
+        )
+        self.dropbox = DropboxConnector(
+            self.runner,
+            config.secrets.set,
+            lambda: (
+                self.service.settings.dropbox_app_key
+                or os.environ.get("KEEPSAKE_DROPBOX_APP_KEY", "")
+            ),
+        )
+        tray_ok = config.use_tray and Tray.available()
+        self.tray: Tray | None = Tray(self.service, self) if config.use_tray else None
+        self.window = MainWindow(
+            self.service, home=config.home, log_dir=config.log_dir, tray_available=tray_ok
+        )
+        self.wizard: SetupWizard | None = None
+        self.window.quitRequested.connect(self.quit)
+        if self.tray is not None:
+            self.tray.openRequested.connect(self.show_window)
+            self.tray.quitRequested.connect(self.quit)
+        self._quitting = False
+
+    def start(self, minimized: bool = False) -> None:
+        settings = self.service.settings
+        self.service.start()
+        if self.tray is not None and Tray.available():
+            self.tray.show()
+        if not settings.is_set_up:
+            self.show_wizard()
+            return
+        remembered = self.service.remembered_passphrase()
+        if remembered:
+            self.service.unlock(remembered, remember=False)
+        if not minimized:
+            self.window.show()
+
+    def show_wizard(self) -> SetupWizard:
+        if self.wizard is None:
+            self.wizard = SetupWizard(
+                self.service,
+                home=self.config.home,
+                dropbox=self.dropbox if DropboxConnector.available() else None,
+            )
+            self.wizard.completed.connect(self._wizard_done)
+            self.wizard.rejected.connect(self._wizard_cancelled)
+        self.wizard.show()
+        self.wizard.raise_()
+        return self.wizard
+
+    def _wizard_done(self) -> None:
+        self.wizard = None
+        self.window.show_page("Overview")
+        self.window.bring_to_front()
+
+    def _wizard_cancelled(self) -> None:
+        self.wizard = None
+        if not self.service.settings.is_set_up:
+            self.quit()
+
+    def show_window(self) -> None:
+        if not self.service.settings.is_set_up:
+            self.show_wizard()
+        else:
+            self.window.bring_to_front()
+
+    def quit(self) -> None:
+        if self._quitting:
+            return
+        self._quitting = True
+        self.shutdown()
+        app = QApplication.instance()
+        if app is not None:
+            app.quit()
+
+    def shutdown(self) -> None:
+        """Stop the scheduler, cancel the running job and wait for the worker thread."""
+        self.service.shutdown()
+        self.runner.shutdown()
+        if self.tray is not None:
+            self.tray.hide()
+        if self.wizard is not None:
+            self.wizard.close()
+        self.window.quit_now()
+        self.history.close()
+
+
+def setup_logging(log_dir: Path) -> None:
+    """Log to a rotating file in the platform log dir (never secrets: we never log them)."""
+    try:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        handler: logging.Handler = logging.handlers.RotatingFileHandler(
+            log_dir / "keepsake.log", maxBytes=2_000_000, backupCount=3, encoding="utf-8"
+        )
+    except OSError:
+        handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+
+
+def install_excepthook(log_dir: Path) -> None:
+    """Unhandled exceptions on the GUI thread show a copyable report, not a dead app."""
+    showing = False
+
+    def hook(exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+        nonlocal showing
+        report = crash_report(exc_type, exc, tb)
+        log.error("Unhandled exception:\n%s", report)
+        if showing or QApplication.instance() is None:
+            sys.__excepthook__(exc_type, exc, tb)
+            return
+        showing = True
+        try:
+            CrashDialog(report, str(log_dir)).exec()
+        finally:
+            showing = False
+
+    sys.excepthook = hook
+
+
+def _make_qapp() -> QApplication:
+    existing = QApplication.instance()
+    if isinstance(existing, QApplication):
+        return existing
+    QApplication.setHighDpiScaleFactorRoundingPolicy(
+        Qt.HighDpiScaleFactorRoundingPolicy.PassThrough
+    )
+    app = QApplication(sys.argv[:1])
+    app.setApplicationName("Keepsake")
+    app.setApplicationDisplayName("Keepsake")
+    app.setOrganizationName("Keepsake")
+    app.setDesktopFileName("keepsake")
+    app.setWindowIcon(icons.app_icon())
+    app.setQuitOnLastWindowClosed(False)
+    return app
+
+
+def run_gui(minimized: bool = False) -> int:
+    """``keepsake gui [--minimized]``: one instance per session, tray + window."""
+    app = _make_qapp()
+    config = AppConfig(autostart=lambda on: autostart.set_enabled(on))
+    setup_logging(config.log_dir)
+    instance = SingleInstance(os.environ.get("KEEPSAKE_INSTANCE_NAME") or default_server_name())
+    if not instance.claim():
+        print("Keepsake is already running; showing its window.", file=sys.stderr)
+        return 0
+    install_excepthook(config.log_dir)
+    keepsake = Keepsake(config)
+    instance.raiseRequested.connect(keepsake.show_window)
+    if not config.use_tray or not Tray.available():
+        app.setQuitOnLastWindowClosed(True)
+    try:
+        keepsake.start(minimized=minimized and Tray.available())
+    except Exception as exc:  # e.g. an unreadable config dir: say so, do not traceback
+        log.exception("Start-up failed")
+        QMessageBox.critical(None, "Keepsake could not start", str(exc))
+        return 1
+    code = app.exec()
+    keepsake.shutdown() if not keepsake._quitting else None
+    instance.release()
+    return int(code)
+
+
+def render_screenshots(out_dir: str) -> int:
+    """``keepsake screenshots DIR``: every page against a demo vault, as PNG files."""
+    from app.ui.screenshots import render_all
+
+    app = _make_qapp()
+    try:
+        return render_all(app, Path(out_dir), Keepsake, AppConfig)
+    except Exception as exc:
+        log.exception("Screenshots failed")
+        print(f"keepsake: screenshots failed: {exc}", file=sys.stderr)
+        return 1

@@ -1,0 +1,457 @@
+"""The desktop app's brain: when to back up, what state we are in, what to record.
+
+:class:`BackupService` owns the current :class:`Settings` (it is the only writer),
+records every finished job in the history (on the GUI thread, where the finish is
+delivered), feeds the :class:`Scheduler`, and publishes one :class:`Status` that the
+overview page and the tray icon render. It asks the UI for a passphrase through a
+signal instead of showing a dialog (services have no widgets).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
+
+from app.core.events import BackupResult, Phase, Progress
+from app.services.jobs import JobOutcome, JobRunner, Outcome
+from app.services.schedule import Scheduler
+from app.services.vault import OpenedVault, VaultService
+from app.store.history import HistoryStore, JobRecord, JobStatus
+from app.store.settings import Settings, SettingsStore
+
+log = logging.getLogger(__name__)
+
+STALE_AFTER = timedelta(days=3)
+LONG_FIRST_BACKUP_S = 120.0
+RETENTION_EVERY = timedelta(days=1)
+
+
+class State(StrEnum):
+    NOT_SET_UP = "not_set_up"
+    UP_TO_DATE = "up_to_date"
+    RUNNING = "running"
+    PAUSED = "paused"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    state: State
+    headline: str  # "Up to date", "Backing up… 42%", "Last backup failed"
+    detail: str = ""  # the error message, the warning reason
+    last_backup: JobRecord | None = None  # the last backup attempt
+    last_success: JobRecord | None = None
+    next_run: datetime | None = None
+    progress: Progress | None = None
+    paused_until: datetime | None = None
+
+    @property
+    def percent(self) -> int | None:
+        if self.progress is None:
+            return None
+        return int(self.progress.fraction * 100)
+
+
+class Secrets:
+    """The keyring functions, injected so tests use a file backend or a dict."""
+
+    def __init__(
+        self,
+        get: Callable[[str], str | None],
+        set_: Callable[[str, str], None],
+        delete: Callable[[str], None],
+    ) -> None:
+        self.get = get
+        self.set = set_
+        self.delete = delete
+
+
+class BackupService(QObject):
+    statusChanged = Signal(object)  # Status
+    progress = Signal(object)  # Progress
+    jobFinished = Signal(object, object)  # JobOutcome, JobRecord | None
+    settingsChanged = Signal(object)  # Settings
+    passphraseNeeded = Signal(str)  # why
+    notify = Signal(str, str, str)  # title, message, level: info|warning|error
+
+    def __init__(
+        self,
+        *,
+        settings_store: SettingsStore,
+        history: HistoryStore,
+        vaults: VaultService,
+        secrets: Secrets,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        scheduler_factory: Callable[..., Scheduler] | None = None,
+        autostart: Callable[[bool], None] | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._store = settings_store
+        self.settings = settings_store.load()
+        self.history = history
+        self.vaults = vaults
+        self.runner: JobRunner = vaults.runner
+        self.secrets = secrets
+        self._clock = clock
+        self._autostart = autostart
+        self._progress: Progress | None = None
+        self._pending_backup = False
+        self._pause_timer = QTimer(self)
+        self._pause_timer.setSingleShot(True)
+        self._pause_timer.timeout.connect(self.resume)
+        self._paused_until: datetime | None = None
+        factory = scheduler_factory or Scheduler
+        self.scheduler: Scheduler = factory(
+            schedule=lambda: self.settings.schedule,
+            last_success=self._last_success_time,
+            is_busy=lambda: self.runner.busy,
+            clock=clock,
+            parent=self,
+        )
+        self.scheduler.backupDue.connect(self._on_backup_due)
+        self.scheduler.nextRunChanged.connect(lambda _: self._emit_status())
+        self.runner.jobStarted.connect(lambda *_: self._emit_status())
+        self.runner.jobProgress.connect(self._on_progress)
+        self.runner.jobFinished.connect(self._on_job_finished)
+        self.runner.pausedChanged.connect(lambda _: self._emit_status())
+        self._stale_timer = QTimer(self)
+        self._stale_timer.setInterval(15 * 60 * 1000)
+        self._stale_timer.timeout.connect(self._check_stale)
+        self._stale_notified = False
+
+    # -- lifecycle ---------------------------------------------------------------
+
+    def start(self) -> None:
+        """Unlock from the keyring if remembered, then start the scheduler."""
+        if self.settings.is_set_up:
+            self.scheduler.start()
+            self._stale_timer.start()
+            self._check_stale()
+        self._emit_status()
+
+    def shutdown(self) -> None:
+        self.scheduler.stop()
+        self._stale_timer.stop()
+        self._pause_timer.stop()
+
+    # -- settings ------------------------------------------------------------------
+
+    def update_settings(self, settings: Settings) -> None:
+        """Persist and publish; the scheduler re-plans with the new schedule."""
+        was_set_up = self.settings.is_set_up
+        self.settings = settings
+        self._store.save(settings)
+        self.settingsChanged.emit(settings)
+        if settings.is_set_up and not was_set_up:
+            self.scheduler.start()
+            self._stale_timer.start()
+        else:
+            self.scheduler.replan()
+        self._emit_status()
+
+    def set_start_at_login(self, enabled: bool) -> str:
+        """Create or remove the login entry; returns a problem to show, or ''."""
+        if self._autostart is not None:
+            try:
+                self._autostart(enabled)
+            except OSError as exc:
+                return f"Could not change the login setting: {exc.strerror or exc}"
+        self.update_settings(self.settings.with_(start_at_login=enabled))
+        return ""
+
+    def _last_success_time(self) -> datetime | None:
+        rec = self.history.last_success("backup")
+        return rec.finished if rec else None
+
+    # -- unlocking -----------------------------------------------------------------
+
+    def remembered_passphrase(self) -> str | None:
+        vault = self.settings.vault
+        if vault is None or not vault.vault_id:
+            return None
+        from app.store.secrets import passphrase_name
+
+        return self.secrets.get(passphrase_name(vault.vault_id))
+
+    def remember_passphrase(self, vault_id: str, passphrase: str | None) -> str:
+        """Store or forget the passphrase; returns a problem to show, or ''."""
+        from app.core.errors import AppError
+        from app.store.secrets import passphrase_name
+
+        try:
+            if passphrase:
+                self.secrets.set(passphrase_name(vault_id), passphrase)
+            else:
+                self.secrets.delete(passphrase_name(vault_id))
+        except AppError as exc:
+            return exc.message
+        return ""
+
+    def unlock(
+        self,
+        passphrase: str,
+        remember: bool,
+        done: Callable[[JobOutcome], None] | None = None,
+    ) -> None:
+        """Open the configured vault; a pending backup starts once it is open."""
+        vault = self.settings.vault
+        if vault is None:
+            return
+
+        def opened(outcome: JobOutcome) -> None:
+            if outcome.ok:
+                info: OpenedVault = outcome.result
+                if remember:
+                    self.remember_passphrase(info.vault_id, passphrase)
+                if info.vault_id != vault.vault_id:
+                    self.update_settings(
+                        self.settings.with_(vault=replace(vault, vault_id=info.vault_id))
+                    )
+                if self._pending_backup:
+                    self._pending_backup = False
+                    self._start_backup()
+            else:
+                self._pending_backup = False
+            self._emit_status()
+            if done is not None:
+                done(outcome)
+
+        self.vaults.open(vault.repo, passphrase=passphrase, done=opened)
+
+    def ensure_open(self, then: Callable[[], None] | None = None) -> bool:
+        """True if the vault is open; else try the keyring, else ask for a passphrase."""
+        if self.vaults.is_open:
+            if then:
+                then()
+            return True
+        remembered = self.remembered_passphrase()
+        if remembered:
+
+            def opened(outcome: JobOutcome) -> None:
+                if outcome.ok and then:
+                    then()
+                elif not outcome.ok:
+                    self.passphraseNeeded.emit(outcome.message)
+
+            self.unlock(remembered, remember=False, done=opened)
+        else:
+            self.passphraseNeeded.emit("")
+        return False
+
+    # -- backups -------------------------------------------------------------------
+
+    @Slot()
+    def back_up_now(self) -> bool:
+        """Start a backup (unlocking first if needed). False if one is running."""
+        if self.runner.busy or not self.settings.is_set_up:
+            return False
+        if self._paused_until is not None:
+            self._clear_pause()
+        if self.vaults.is_open:
+            return self._start_backup()
+        self._pending_backup = True
+        remembered = self.remembered_passphrase()
+        if remembered:
+            self.unlock(remembered, remember=False, done=self._unlock_failed_ask)
+        else:
+            self.passphraseNeeded.emit("")
+        return True
+
+    def _unlock_failed_ask(self, outcome: JobOutcome) -> None:
+        if not outcome.ok:
+            self._pending_backup = True
+            self.passphraseNeeded.emit(outcome.message)
+
+    def _start_backup(self) -> bool:
+        s = self.settings
+        self._progress = Progress(Phase.OPENING)
+        job = self.vaults.backup(s.folders, s.excludes)
+        if job is None:
+            return False
+        self._emit_status()
+        return True
+
+    @Slot()
+    def _on_backup_due(self) -> None:
+        if self.runner.busy:
+            return
+        if not self.vaults.is_open and not self.remembered_passphrase():
+            # Nobody to type the passphrase now; ask once and let the scheduler wait.
+            self.scheduler.record_result(False)
+            self.notify.emit(
+                "Keepsake needs your passphrase",
+                "A scheduled backup is waiting. Open Keepsake and unlock the vault.",
+                "warning",
+            )
+            self._pending_backup = True
+            self.passphraseNeeded.emit("")
+            return
+        self.back_up_now()
+
+    def pause(self, duration: timedelta | None = None) -> None:
+        """Pause the running backup (and the schedule) for ``duration``, or until resumed."""
+        self.runner.pause()
+        if duration is not None:
+            self._paused_until = self._clock() + duration
+            self.scheduler.pause_until(self._paused_until)
+            self._pause_timer.start(int(duration.total_seconds() * 1000))
+        self._emit_status()
+
+    @Slot()
+    def resume(self) -> None:
+        self._clear_pause()
+        self.runner.resume()
+        self._emit_status()
+
+    def _clear_pause(self) -> None:
+        self._paused_until = None
+        self._pause_timer.stop()
+        self.scheduler.pause_until(None)
+
+    def cancel(self) -> None:
+        self.runner.cancel()
+
+    @Slot(object)
+    def _on_progress(self, progress: Progress) -> None:
+        self._progress = progress
+        self.progress.emit(progress)
+        self._emit_status()
+
+    @Slot(object)
+    def _on_job_finished(self, outcome: JobOutcome) -> None:
+        self._progress = None
+        record: JobRecord | None = None
+        if outcome.kind in ("backup", "restore", "check"):
+            record = self._record(outcome)
+        if outcome.kind == "backup":
+            self.scheduler.record_result(outcome.outcome is not Outcome.FAILED)
+            self._notify_backup(outcome, record)
+            if outcome.ok:
+                self._stale_notified = False
+                self._maybe_apply_retention()
+        self.jobFinished.emit(outcome, record)
+        self._emit_status()
+
+    def _record(self, outcome: JobOutcome) -> JobRecord:
+        status = {
+            Outcome.OK: JobStatus.OK,
+            Outcome.FAILED: JobStatus.FAILED,
+            Outcome.CANCELLED: JobStatus.CANCELLED,
+        }[outcome.outcome]
+        fields: dict[str, object] = {}
+        result = outcome.result
+        if isinstance(result, BackupResult):
+            if result.warnings:
+                status = JobStatus.WARNINGS
+            fields = {
+                "snapshot_id": result.snapshot_id,
+                "files_total": result.files_new + result.files_changed + result.files_unchanged,
+                "files_new": result.files_new,
+                "files_changed": result.files_changed,
+                "bytes_total": result.bytes_total,
+                "bytes_added": result.bytes_added,
+                "bytes_uploaded": result.bytes_uploaded,
+                "warnings": result.warnings,
+            }
+        elif result is not None and hasattr(result, "warnings"):
+            warnings = tuple(result.warnings)
+            if warnings:
+                status = JobStatus.WARNINGS
+            fields = {"warnings": warnings}
+            if hasattr(result, "files_restored"):
+                fields["files_total"] = int(result.files_restored)
+                fields["bytes_total"] = int(result.bytes_restored)
+        message = outcome.message
+        if status is JobStatus.WARNINGS:
+            n = len(fields.get("warnings", ()))  # type: ignore[arg-type]
+            message = f"{n} file{'s' if n != 1 else ''} could not be read and were skipped."
+        elif status is JobStatus.CANCELLED:
+            message = "Cancelled."
+        record = JobRecord(
+            kind=outcome.kind,
+            started=outcome.started,
+            finished=outcome.finished,
+            status=status,
+            message=message,
+            **fields,  # type: ignore[arg-type]
+        )
+        return self.history.add(record)
+
+    def _notify_backup(self, outcome: JobOutcome, record: JobRecord | None) -> None:
+        if outcome.outcome is Outcome.FAILED:
+            self.notify.emit("Backup failed", outcome.message, "error")
+        elif outcome.ok and record is not None:
+            first = self.history.count() <= 1 or (
+                len([r for r in self.history.recent(50, "backup") if r.status.succeeded]) == 1
+            )
+            if first and record.duration_s >= LONG_FIRST_BACKUP_S:
+                self.notify.emit(
+                    "Your first backup is complete",
+                    "Keepsake will now keep your files backed up automatically.",
+                    "info",
+                )
+
+    def _maybe_apply_retention(self) -> None:
+        now = self._clock()
+        last = self.settings.last_retention_run
+        if last is not None and now - last < RETENTION_EVERY:
+            return
+        self.vaults.forget(self.settings.retention)
+        self.update_settings(self.settings.with_(last_retention_run=now))
+
+    def _check_stale(self) -> None:
+        status = self.status()
+        if status.state is State.WARNING and not self._stale_notified:
+            self._stale_notified = True
+            self.notify.emit("Backups are out of date", status.detail, "warning")
+
+    # -- status --------------------------------------------------------------------
+
+    def status(self) -> Status:
+        """What the tray and overview show, derived from settings, history and the runner."""
+        last = self.history.last("backup")
+        last_ok = self.history.last_success("backup")
+        next_run = self.scheduler.next_run() if self.settings.is_set_up else None
+        paused_until = self._paused_until
+
+        def mk(
+            state: State, headline: str, detail: str = "", progress: Progress | None = None
+        ) -> Status:
+            return Status(state, headline, detail, last, last_ok, next_run, progress, paused_until)
+
+        if not self.settings.is_set_up:
+            return mk(State.NOT_SET_UP, "Not set up yet")
+        if self.runner.busy:
+            kind = self.runner.current_kind
+            verb = {"backup": "Backing up", "restore": "Restoring", "check": "Checking"}.get(
+                kind, "Working"
+            )
+            if self.runner.paused:
+                return mk(State.PAUSED, f"{verb} paused", progress=self._progress)
+            pct = f" {int(self._progress.fraction * 100)}%" if self._progress else ""
+            return mk(State.RUNNING, f"{verb}…{pct}", progress=self._progress)
+        if paused_until is not None:
+            return mk(State.PAUSED, "Backups paused")
+        now = self._clock()
+        if last is not None and last.status is JobStatus.FAILED:
+            return mk(State.ERROR, "Last backup failed", last.message)
+        if last_ok is None:
+            return mk(State.WARNING, "No backup yet", "Press Back up now to make the first backup.")
+        if now - last_ok.finished > STALE_AFTER:
+            import humanize
+
+            ago = humanize.naturaldelta(now - last_ok.finished)
+            return mk(State.WARNING, "Backups are out of date", f"No successful backup for {ago}.")
+        if last is not None and last.status is JobStatus.WARNINGS:
+            return mk(State.WARNING, "Up to date, some files skipped", last.message)
+        return mk(State.UP_TO_DATE, "Up to date")
+
+    def _emit_status(self) -> None:
+        self.statusChanged.emit(self.status())

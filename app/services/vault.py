@@ -1,0 +1,265 @@
+"""Speak the engine's Vault API on the worker thread, for the GUI.
+
+:class:`VaultGateway` is how a vault is created or opened; the real one
+(``app.services.gateway.EngineGateway``) is wired in by ``app.main``, so the UI's
+import graph never reaches the engine, and tests can inject a fake.
+:class:`VaultService` keeps the open vault and turns each operation into a job or
+a short call on the :class:`JobRunner`; results come back as ``JobOutcome`` on the
+GUI thread. The vault object itself is only ever touched on the worker thread.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from PySide6.QtCore import QObject, Signal
+
+from app.core.cancel import CancelToken
+from app.core.errors import AppError
+from app.core.events import BackupResult, CheckResult, ProgressCallback, RestoreResult
+from app.core.models import Entry, FileVersion, SnapshotInfo, VaultStats
+from app.services.jobs import JobOutcome, JobRunner
+
+log = logging.getLogger(__name__)
+
+Done = Callable[[JobOutcome], None]
+
+
+class VaultLike(Protocol):
+    """The part of ``app.engine.vault.Vault`` the desktop app uses."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def description(self) -> str: ...
+
+    def backup(
+        self,
+        paths: Sequence[str],
+        *,
+        excludes: Sequence[str] = (),
+        on_progress: ProgressCallback,
+        cancel: CancelToken,
+    ) -> BackupResult: ...
+
+    def snapshots(self) -> list[SnapshotInfo]: ...
+
+    def list_dir(self, snapshot_id: str, path: str) -> list[Entry]: ...
+
+    def versions(self, path: str) -> list[FileVersion]: ...
+
+    def restore(
+        self,
+        snapshot_id: str,
+        target: str,
+        paths: Sequence[str] = (),
+        *,
+        on_progress: ProgressCallback,
+        cancel: CancelToken,
+    ) -> RestoreResult: ...
+
+    def restore_file(
+        self, snapshot_id: str, path: str, dest: str, *, cancel: CancelToken
+    ) -> None: ...
+
+    def check(
+        self, *, read_data: bool = False, on_progress: ProgressCallback, cancel: CancelToken
+    ) -> CheckResult: ...
+
+    def stats(self) -> VaultStats: ...
+
+    def change_passphrase(self, new: str) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class VaultGateway(Protocol):
+    def create(
+        self, repo: str, passphrase: str, cache_root: Path | None
+    ) -> tuple[VaultLike, str]: ...
+
+    def open(
+        self,
+        repo: str,
+        passphrase: str | None,
+        recovery_key: str | None,
+        cache_root: Path | None,
+    ) -> VaultLike: ...
+
+    def describe(self, repo: str) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class OpenedVault:
+    vault_id: str
+    description: str
+    recovery_key: str = ""  # only right after create: shown once, never stored
+
+
+class VaultService(QObject):
+    """The open vault of this app (at most one) and every operation on it."""
+
+    openedChanged = Signal(bool)
+
+    def __init__(
+        self,
+        runner: JobRunner,
+        gateway: VaultGateway,
+        cache_root: Path | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.runner = runner
+        self._gateway = gateway
+        self._cache_root = cache_root
+        self._vault: VaultLike | None = None  # touched on the worker thread only
+        self._opened: OpenedVault | None = None  # GUI-thread view of it
+        self.repo = ""
+
+    @property
+    def opened(self) -> OpenedVault | None:
+        return self._opened
+
+    @property
+    def is_open(self) -> bool:
+        return self._opened is not None
+
+    def describe(self, repo: str) -> str:
+        try:
+            return self._gateway.describe(repo)
+        except Exception:
+            return repo
+
+    def _vault_or_raise(self) -> VaultLike:
+        if self._vault is None:
+            raise AppError("The vault is locked. Enter your passphrase to unlock it.")
+        return self._vault
+
+    def _set_opened(self, repo: str, done: Done | None) -> Done:
+        def finish(outcome: JobOutcome) -> None:
+            if outcome.ok:
+                self._opened = outcome.result
+                self.repo = repo
+                self.openedChanged.emit(True)
+            if done is not None:
+                done(outcome)
+
+        return finish
+
+    # -- open / create / close ---------------------------------------------------
+
+    def create(self, repo: str, passphrase: str, done: Done | None = None) -> None:
+        def work(_: CancelToken) -> OpenedVault:
+            self._close_on_worker()
+            vault, key = self._gateway.create(repo, passphrase, self._cache_root)
+            self._vault = vault
+            return OpenedVault(vault.id, vault.description, key)
+
+        self.runner.call("create", work, self._set_opened(repo, done))
+
+    def open(
+        self,
+        repo: str,
+        *,
+        passphrase: str | None = None,
+        recovery_key: str | None = None,
+        done: Done | None = None,
+    ) -> None:
+        def work(_: CancelToken) -> OpenedVault:
+            self._close_on_worker()
+            vault = self._gateway.open(repo, passphrase, recovery_key, self._cache_root)
+            self._vault = vault
+            return OpenedVault(vault.id, vault.description)
+
+        self.runner.call("open", work, self._set_opened(repo, done))
+
+    def _close_on_worker(self) -> None:
+        vault, self._vault = self._vault, None
+        if vault is not None:
+            try:
+                vault.close()
+            except Exception:
+                log.exception("Closing the vault failed")
+
+    def close(self, done: Done | None = None) -> None:
+        was_open = self._opened is not None
+        self._opened = None
+        if was_open:
+            self.openedChanged.emit(False)
+        self.runner.call("close", lambda _: self._close_on_worker(), done)
+
+    # -- long jobs -------------------------------------------------------------
+
+    def backup(self, paths: Sequence[str], excludes: Sequence[str]) -> int | None:
+        paths, excludes = tuple(paths), tuple(excludes)
+
+        def work(on_progress: ProgressCallback, cancel: CancelToken) -> BackupResult:
+            return self._vault_or_raise().backup(
+                paths, excludes=excludes, on_progress=on_progress, cancel=cancel
+            )
+
+        return self.runner.start("backup", work)
+
+    def restore(self, snapshot_id: str, target: str, paths: Sequence[str] = ()) -> int | None:
+        paths = tuple(paths)
+
+        def work(on_progress: ProgressCallback, cancel: CancelToken) -> RestoreResult:
+            return self._vault_or_raise().restore(
+                snapshot_id, target, paths, on_progress=on_progress, cancel=cancel
+            )
+
+        return self.runner.start("restore", work)
+
+    def check(self, read_data: bool = False) -> int | None:
+        def work(on_progress: ProgressCallback, cancel: CancelToken) -> CheckResult:
+            return self._vault_or_raise().check(
+                read_data=read_data, on_progress=on_progress, cancel=cancel
+            )
+
+        return self.runner.start("check", work)
+
+    # -- short calls -------------------------------------------------------------
+
+    def snapshots(self, done: Done) -> None:
+        self.runner.call("snapshots", lambda _: self._vault_or_raise().snapshots(), done)
+
+    def list_dir(self, snapshot_id: str, path: str, done: Done) -> None:
+        self.runner.call(
+            "list_dir", lambda _: self._vault_or_raise().list_dir(snapshot_id, path), done
+        )
+
+    def versions(self, path: str, done: Done) -> None:
+        self.runner.call("versions", lambda _: self._vault_or_raise().versions(path), done)
+
+    def stats(self, done: Done) -> None:
+        self.runner.call("stats", lambda _: self._vault_or_raise().stats(), done)
+
+    def restore_file(self, snapshot_id: str, path: str, dest: str, done: Done) -> None:
+        def work(cancel: CancelToken) -> str:
+            self._vault_or_raise().restore_file(snapshot_id, path, dest, cancel=cancel)
+            return dest
+
+        self.runner.call("restore_file", work, done)
+
+    def change_passphrase(self, new: str, done: Done) -> None:
+        self.runner.call(
+            "change_passphrase", lambda _: self._vault_or_raise().change_passphrase(new), done
+        )
+
+    def forget(self, policy: Any, done: Done | None = None) -> bool:
+        """Apply retention if the engine supports it yet; False when it does not."""
+
+        def work(_: CancelToken) -> Any:
+            vault = self._vault_or_raise()
+            forget = getattr(vault, "forget", None)
+            if forget is None:
+                return None
+            return forget(policy)
+
+        self.runner.call("forget", work, done)
+        return True

@@ -1,0 +1,45 @@
+"""App and tray icons, loaded from package data so installed builds find them."""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+
+from PySide6.QtGui import QIcon, QPixmap
+
+from app.services.backups import State
+
+APP_SIZES = (16, 22, 24, 32, 48, 64, 128, 256, 512)
+TRAY_SIZES = (16, 22, 24, 32, 48, 64)
+
+TRAY_FILE = {
+    State.NOT_SET_UP: "warning",
+    State.UP_TO_DATE: "ok",
+    State.RUNNING: "running",
+    State.PAUSED: "paused",
+    State.WARNING: "warning",
+    State.ERROR: "error",
+}
+
+
+def _pixmap(name: str) -> QPixmap:
+    data = resources.files("app").joinpath("resources", "icons", name).read_bytes()
+    pm = QPixmap()
+    pm.loadFromData(data, "PNG")
+    return pm
+
+
+@cache
+def app_icon() -> QIcon:
+    icon = QIcon()
+    for size in APP_SIZES:
+        icon.addPixmap(_pixmap(f"keepsake-{size}.png"))
+    return icon
+
+
+@cache
+def state_icon(state: State) -> QIcon:
+    icon = QIcon()
+    for size in TRAY_SIZES:
+        icon.addPixmap(_pixmap(f"tray-{TRAY_FILE[state]}-{size}.png"))
+    return icon

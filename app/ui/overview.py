@@ -1,0 +1,219 @@
+"""Overview: state, last and next backup, vault size, live progress, and the buttons."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QFrame,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.events import Progress
+from app.core.models import VaultStats
+from app.services.backups import BackupService, State, Status
+from app.services.jobs import JobOutcome
+from app.store.history import JobRecord, JobStatus
+from app.ui import fmt, icons
+from app.ui.widgets import heading
+
+
+class ElidedLabel(QLabel):
+    """A one-line label that elides long paths in the middle instead of growing."""
+
+    def __init__(self, text: str = "") -> None:
+        super().__init__()
+        self._full = text
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setText(text)
+
+    def setText(self, text: str) -> None:
+        self._full = text
+        self.setToolTip(text)
+        self._elide()
+
+    def resizeEvent(self, event: object) -> None:
+        self._elide()
+
+    def _elide(self) -> None:
+        metrics = self.fontMetrics()
+        super().setText(
+            metrics.elidedText(self._full, Qt.TextElideMode.ElideMiddle, max(20, self.width()))
+        )
+
+
+def describe_result(rec: JobRecord) -> str:
+    if rec.status is JobStatus.FAILED:
+        return f"Failed: {rec.message}"
+    if rec.status is JobStatus.CANCELLED:
+        return "Cancelled"
+    parts = [
+        f"{fmt.count(rec.files_new, 'new file')}, {fmt.count(rec.files_changed, 'changed file')}",
+        f"{fmt.size(rec.bytes_uploaded)} sent",
+    ]
+    if rec.status is JobStatus.WARNINGS:
+        parts.append(f"{fmt.count(len(rec.warnings), 'file')} skipped")
+    return "; ".join(parts)
+
+
+class OverviewPage(QWidget):
+    def __init__(self, service: BackupService, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.service = service
+        self.icon = QLabel()
+        self.icon.setFixedSize(64, 64)
+        self.headline = heading("")
+        self.detail = QLabel("")
+        self.detail.setWordWrap(True)
+        self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        top = QHBoxLayout()
+        top.addWidget(self.icon, 0, Qt.AlignmentFlag.AlignTop)
+        texts = QVBoxLayout()
+        texts.addWidget(self.headline)
+        texts.addWidget(self.detail)
+        texts.addStretch(1)
+        top.addLayout(texts, 1)
+
+        self.backup_btn = QPushButton("Back up now")
+        self.backup_btn.setDefault(True)
+        self.pause_btn = QPushButton("Pause")
+        self.resume_btn = QPushButton("Resume")
+        self.cancel_btn = QPushButton("Cancel")
+        self.backup_btn.clicked.connect(service.back_up_now)
+        self.pause_btn.clicked.connect(lambda: service.pause())
+        self.resume_btn.clicked.connect(service.resume)
+        self.cancel_btn.clicked.connect(service.cancel)
+        buttons = QHBoxLayout()
+        for b in (self.backup_btn, self.pause_btn, self.resume_btn, self.cancel_btn):
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+
+        # live progress
+        self.progress_box = QGroupBox("Progress")
+        self.phase = QLabel("")
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 1000)
+        self.bar.setTextVisible(False)
+        self.files = QLabel("")
+        self.bytes = QLabel("")
+        self.current = ElidedLabel("")
+        self.speed = QLabel("")
+        self.eta = QLabel("")
+        pform = QFormLayout()
+        pform.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        pform.addRow("Files:", self.files)
+        pform.addRow("Data:", self.bytes)
+        pform.addRow("Now:", self.current)
+        pform.addRow("Speed:", self.speed)
+        pform.addRow("Time left:", self.eta)
+        pl = QVBoxLayout(self.progress_box)
+        pl.addWidget(self.phase)
+        pl.addWidget(self.bar)
+        pl.addLayout(pform)
+
+        # facts
+        self.facts_box = QGroupBox("Backup")
+        self.last = QLabel("")
+        self.last.setWordWrap(True)
+        self.next = QLabel("")
+        self.where = ElidedLabel("")
+        self.vault_size = QLabel("—")
+        form = QFormLayout(self.facts_box)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.addRow("Last backup:", self.last)
+        form.addRow("Next backup:", self.next)
+        form.addRow("Stored in:", self.where)
+        form.addRow("Vault size:", self.vault_size)
+
+        line = QFrame()
+        line.setFrameShape(QFrame.Shape.HLine)
+        line.setFrameShadow(QFrame.Shadow.Sunken)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addLayout(buttons)
+        layout.addSpacing(4)
+        layout.addWidget(self.progress_box)
+        layout.addWidget(self.facts_box)
+        layout.addStretch(1)
+
+        self._status: Status | None = None
+        service.statusChanged.connect(self.show_status)
+        service.progress.connect(self.show_progress)
+        service.jobFinished.connect(lambda *_: self.refresh_stats())
+        service.vaults.openedChanged.connect(lambda _: self.refresh_stats())
+        # Relative times ("5 minutes ago") age: refresh them every 30 s.
+        self._tick = QTimer(self)
+        self._tick.setInterval(30_000)
+        self._tick.timeout.connect(lambda: self._status and self.show_status(self._status))
+        self._tick.start()
+        self.show_status(service.status())
+
+    def refresh_stats(self) -> None:
+        if self.service.vaults.is_open:
+            self.service.vaults.stats(self._stats)
+
+    def _stats(self, outcome: JobOutcome) -> None:
+        if outcome.ok and isinstance(outcome.result, VaultStats):
+            s: VaultStats = outcome.result
+            self.vault_size.setText(
+                f"{fmt.size(s.stored_bytes)} in {fmt.count(s.snapshots, 'backup')}"
+            )
+
+    def show_status(self, status: Status) -> None:
+        self._status = status
+        now = datetime.now(UTC)
+        self.icon.setPixmap(icons.state_icon(status.state).pixmap(64, 64))
+        self.headline.setText(status.headline)
+        self.detail.setText(status.detail)
+        self.detail.setVisible(bool(status.detail))
+        running = status.state is State.RUNNING or (
+            status.state is State.PAUSED and status.progress is not None
+        )
+        paused = status.state is State.PAUSED
+        self.backup_btn.setVisible(not running)
+        self.backup_btn.setEnabled(status.state is not State.NOT_SET_UP)
+        self.pause_btn.setVisible(running and not paused)
+        self.resume_btn.setVisible(paused)
+        self.cancel_btn.setVisible(running)
+        self.progress_box.setVisible(running)
+        if status.progress is not None:
+            self.show_progress(status.progress)
+        last = status.last_backup
+        if last is None:
+            self.last.setText("Never")
+        else:
+            self.last.setText(
+                f"{fmt.when(last.finished, now).capitalize()} ({fmt.stamp(last.finished)})"
+                f"\n{describe_result(last)}"
+            )
+        settings = self.service.settings
+        if status.paused_until is not None:
+            self.next.setText(f"Paused until {fmt.local(status.paused_until):%H:%M}")
+        elif status.next_run is None:
+            self.next.setText(settings.schedule.describe())
+        elif status.next_run <= now:
+            self.next.setText("Soon")
+        else:
+            self.next.setText(
+                f"{fmt.when(status.next_run, now).capitalize()} ({settings.schedule.describe()})"
+            )
+        vault = settings.vault
+        self.where.setText(vault.description or vault.repo if vault else "Not set up")
+
+    def show_progress(self, p: Progress) -> None:
+        self.phase.setText(fmt.phase(p))
+        self.bar.setValue(int(p.fraction * 1000))
+        self.files.setText(fmt.files_line(p))
+        self.bytes.setText(fmt.bytes_line(p))
+        self.current.setText(p.current_path or "—")
+        self.speed.setText(fmt.rate(p.rate_bps))
+        self.eta.setText(fmt.eta(p.eta_s))

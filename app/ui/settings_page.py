@@ -1,0 +1,204 @@
+"""Settings: schedule, storage, bandwidth, retention, login, passphrase. Changes save
+as they are made (there is no Apply button to forget)."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.services.backups import BackupService
+from app.services.jobs import JobOutcome
+from app.store.settings import Retention, Settings
+from app.ui.dialogs import ChangePassphraseDialog, UnlockDialog
+from app.ui.widgets import ScheduleEditor, heading, hint
+
+
+def _spin(lo: int, hi: int, suffix: str, special: str = "") -> QSpinBox:
+    box = QSpinBox()
+    box.setRange(lo, hi)
+    box.setSuffix(suffix)
+    if special:
+        box.setSpecialValueText(special)
+    return box
+
+
+class SettingsPage(QWidget):
+    def __init__(self, service: BackupService, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.service = service
+        self._loading = False
+
+        # schedule
+        self.schedule = ScheduleEditor()
+        sched_box = QGroupBox("Schedule")
+        QVBoxLayout(sched_box).addWidget(self.schedule)
+
+        # storage
+        self.where = QLabel("")
+        self.where.setWordWrap(True)
+        self.bandwidth = _spin(0, 1_000_000, " KB/s", "Unlimited")
+        self.bandwidth.setSingleStep(100)
+        storage_box = QGroupBox("Storage")
+        sform = QFormLayout(storage_box)
+        sform.addRow("Backup is stored in:", self.where)
+        sform.addRow("Upload speed limit:", self.bandwidth)
+
+        # retention
+        self.keep_all = _spin(1, 24 * 14, " hours")
+        self.keep_daily = _spin(0, 3650, " days")
+        self.keep_weekly = _spin(0, 520, " weeks")
+        self.keep_monthly = _spin(0, 1200, " months", "forever")
+        ret_box = QGroupBox("Old backups")
+        rform = QFormLayout(ret_box)
+        rform.addRow("Keep every backup for:", self.keep_all)
+        rform.addRow("Then one a day for:", self.keep_daily)
+        rform.addRow("Then one a week for:", self.keep_weekly)
+        rform.addRow("Then one a month for:", self.keep_monthly)
+        rform.addRow(hint("Older backups are thinned out once a day, after a backup."))
+
+        # this computer
+        self.login = QCheckBox("Start Keepsake when I log in")
+        self.remember = QCheckBox("Remember the passphrase on this computer")
+        self.change = QPushButton("Change passphrase…")
+        self.change.clicked.connect(self._change_passphrase)
+        pc_box = QGroupBox("This computer")
+        pl = QVBoxLayout(pc_box)
+        pl.addWidget(self.login)
+        pl.addWidget(self.remember)
+        pl.addWidget(
+            hint("Without it, Keepsake asks for the passphrase before each scheduled backup.")
+        )
+        row = QHBoxLayout()
+        row.addWidget(self.change)
+        row.addStretch(1)
+        pl.addLayout(row)
+        self.message = QLabel("")
+        self.message.setWordWrap(True)
+
+        inner = QWidget()
+        layout = QVBoxLayout(inner)
+        layout.addWidget(heading("Settings"))
+        for box in (sched_box, storage_box, ret_box, pc_box):
+            layout.addWidget(box)
+        layout.addWidget(self.message)
+        layout.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setWidget(inner)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
+
+        self.schedule.changed.connect(self._save)
+        for spin in (
+            self.bandwidth,
+            self.keep_all,
+            self.keep_daily,
+            self.keep_weekly,
+            self.keep_monthly,
+        ):
+            spin.valueChanged.connect(lambda _: self._save())
+        self.login.toggled.connect(self._login)
+        self.remember.toggled.connect(self._remember)
+        service.settingsChanged.connect(self.load)
+        self.load(service.settings)
+
+    def load(self, s: Settings) -> None:
+        self._loading = True
+        try:
+            self.schedule.set_schedule(s.schedule)
+            vault = s.vault
+            self.where.setText((vault.description or vault.repo) if vault else "Not set up")
+            self.bandwidth.setValue(s.bandwidth_limit_kbps)
+            self.keep_all.setValue(s.retention.keep_all_hours)
+            self.keep_daily.setValue(s.retention.keep_daily_days)
+            self.keep_weekly.setValue(s.retention.keep_weekly_weeks)
+            self.keep_monthly.setValue(s.retention.keep_monthly_months or 0)
+            self.login.setChecked(s.start_at_login)
+            self.remember.setChecked(s.remember_passphrase)
+            self.change.setEnabled(vault is not None)
+        finally:
+            self._loading = False
+
+    def _save(self) -> None:
+        if self._loading:
+            return
+        monthly = self.keep_monthly.value()
+        self.service.update_settings(
+            self.service.settings.with_(
+                schedule=self.schedule.schedule(),
+                bandwidth_limit_kbps=self.bandwidth.value(),
+                retention=Retention(
+                    keep_all_hours=self.keep_all.value(),
+                    keep_daily_days=self.keep_daily.value(),
+                    keep_weekly_weeks=self.keep_weekly.value(),
+                    keep_monthly_months=monthly or None,
+                ),
+            )
+        )
+
+    def _login(self, on: bool) -> None:
+        if self._loading:
+            return
+        problem = self.service.set_start_at_login(on)
+        self.message.setText(problem)
+
+    def _remember(self, on: bool) -> None:
+        if self._loading:
+            return
+        vault = self.service.settings.vault
+        if vault is None:
+            return
+        if not on:
+            self.message.setText(self.service.remember_passphrase(vault.vault_id, None))
+            self.service.update_settings(self.service.settings.with_(remember_passphrase=False))
+            return
+        dialog = UnlockDialog(vault.description or vault.repo, parent=self)
+        dialog.remember.hide()
+        if not dialog.exec():
+            self._loading = True
+            self.remember.setChecked(False)
+            self._loading = False
+            return
+
+        def done(outcome: JobOutcome) -> None:
+            if outcome.ok:
+                self.service.update_settings(self.service.settings.with_(remember_passphrase=True))
+                self.message.setText("The passphrase is remembered in the system keyring.")
+            else:
+                self.message.setText(outcome.message)
+                self.load(self.service.settings)
+
+        self.service.unlock(dialog.passphrase(), remember=True, done=done)
+
+    def _change_passphrase(self) -> None:
+        if not self.service.vaults.is_open:
+            self.service.ensure_open(self._change_passphrase)
+            return
+        dialog = ChangePassphraseDialog(self)
+        if not dialog.exec():
+            return
+        new = dialog.passphrase()
+
+        def done(outcome: JobOutcome) -> None:
+            if not outcome.ok:
+                QMessageBox.warning(self, "Passphrase not changed", outcome.message)
+                return
+            vault = self.service.settings.vault
+            if vault is not None and self.service.settings.remember_passphrase:
+                self.service.remember_passphrase(vault.vault_id, new)
+            self.message.setText("Passphrase changed. Use the new one on your other computers.")
+
+        self.service.vaults.change_passphrase(new, done)

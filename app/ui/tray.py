@@ -1,0 +1,100 @@
+"""The tray icon: state at a glance, a menu rebuilt each time it opens, notifications."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QMenu, QSystemTrayIcon
+
+from app.services.backups import BackupService, State, Status
+from app.ui import fmt, icons
+
+LEVEL_ICON = {
+    "info": QSystemTrayIcon.MessageIcon.Information,
+    "warning": QSystemTrayIcon.MessageIcon.Warning,
+    "error": QSystemTrayIcon.MessageIcon.Critical,
+}
+
+
+class Tray(QObject):
+    """Owns the QSystemTrayIcon; ``openRequested``/``quitRequested`` go to the app."""
+
+    openRequested = Signal()
+    quitRequested = Signal()
+
+    def __init__(self, service: BackupService, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.service = service
+        self.icon = QSystemTrayIcon(icons.state_icon(State.NOT_SET_UP), self)
+        self.menu = QMenu()
+        self.menu.aboutToShow.connect(self.build_menu)
+        self.icon.setContextMenu(self.menu)
+        self.icon.activated.connect(self._activated)
+        self.state: State = State.NOT_SET_UP
+        service.statusChanged.connect(self.show_status)
+        service.notify.connect(self.notify)
+        self.show_status(service.status())
+        self.build_menu()
+
+    @staticmethod
+    def available() -> bool:
+        return QSystemTrayIcon.isSystemTrayAvailable()
+
+    def show(self) -> None:
+        self.icon.show()
+
+    def hide(self) -> None:
+        self.icon.hide()
+
+    def show_status(self, status: Status) -> None:
+        if status.state is not self.state:
+            self.icon.setIcon(icons.state_icon(status.state))
+        self.state = status.state
+        tip = f"Keepsake: {status.headline}"
+        if status.state is State.UP_TO_DATE and status.last_success is not None:
+            tip += f"\nLast backup {fmt.when(status.last_success.finished)}"
+        elif status.detail:
+            tip += f"\n{status.detail}"
+        self.icon.setToolTip(tip)
+
+    def tooltip(self) -> str:
+        return self.icon.toolTip()
+
+    def build_menu(self) -> None:
+        """Rebuilt on every open, so it always says what is true now."""
+        self.menu.clear()
+        status = self.service.status()
+        header = QAction(status.headline, self.menu)
+        header.setEnabled(False)
+        header.setIcon(icons.state_icon(status.state))
+        self.menu.addAction(header)
+        if status.last_success is not None and status.state is not State.RUNNING:
+            last = QAction(f"Last backup {fmt.when(status.last_success.finished)}", self.menu)
+            last.setEnabled(False)
+            self.menu.addAction(last)
+        self.menu.addSeparator()
+        now = self.menu.addAction("Back up now")
+        now.setEnabled(status.state not in (State.RUNNING, State.NOT_SET_UP, State.PAUSED))
+        now.triggered.connect(self.service.back_up_now)
+        if status.state is State.PAUSED:
+            self.menu.addAction("Resume").triggered.connect(self.service.resume)
+        else:
+            pause = self.menu.addAction("Pause for 1 hour")
+            pause.setEnabled(status.state is not State.NOT_SET_UP)
+            pause.triggered.connect(lambda: self.service.pause(timedelta(hours=1)))
+        self.menu.addSeparator()
+        self.menu.addAction("Open Keepsake").triggered.connect(self.openRequested)
+        self.menu.addAction("Quit").triggered.connect(self.quitRequested)
+
+    def _activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
+        if reason in (
+            QSystemTrayIcon.ActivationReason.Trigger,
+            QSystemTrayIcon.ActivationReason.DoubleClick,
+        ):
+            self.openRequested.emit()
+
+    def notify(self, title: str, message: str, level: str = "info") -> None:
+        if self.icon.isVisible() and QSystemTrayIcon.supportsMessages():
+            self.icon.showMessage(title, message, LEVEL_ICON.get(level, LEVEL_ICON["info"]), 10_000)

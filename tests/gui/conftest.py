@@ -1,0 +1,50 @@
+"""GUI test isolation: every test gets its own HOME, config/cache/log dirs, keyring
+file and single-instance server name; nothing touches the real user session."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+class DictSecrets:
+    """An in-memory keyring with the same three functions as app.store.secrets."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, str] = {}
+
+    def get(self, name: str) -> str | None:
+        return self.data.get(name)
+
+    def set(self, name: str, value: str) -> None:
+        self.data[name] = value
+
+    def delete(self, name: str) -> None:
+        self.data.pop(name, None)
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("KEEPSAKE_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("KEEPSAKE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("KEEPSAKE_LOG_DIR", str(tmp_path / "log"))
+    monkeypatch.setenv("KEEPSAKE_INSTANCE_NAME", f"keepsake-test-{uuid.uuid4().hex[:12]}")
+    import keyring
+    from keyrings.alt.file import PlaintextKeyring
+
+    ring = PlaintextKeyring()
+    ring.file_path = str(tmp_path / "keyring.cfg")  # type: ignore[misc]
+    previous = keyring.get_keyring()
+    keyring.set_keyring(ring)
+    yield home
+    keyring.set_keyring(previous)
