@@ -1,0 +1,147 @@
+"""Profile Keepsake's backups on the bench data (``python -m tests.bench --profile``).
+
+Uses py-spy (samples every thread, so a pipeline's worker threads are visible, and
+needs no code change) and, when installed, pyinstrument (main thread only, but with
+wall-clock time including waits, which is what the no-change path is about). Neither
+is a project dependency: ``.venv/bin/pip install py-spy pyinstrument`` first.
+
+Outputs go to ``bench-work/profile/`` in the repo (gitignored, kept after the run):
+raw collapsed stacks (feed them to flamegraph.pl or speedscope.app), pyinstrument
+text reports, and ``summary.txt`` with the top functions by self and total samples.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from collections import Counter
+from pathlib import Path
+
+from tests.bench import datagen
+from tests.bench.measure import last_line, run_measured, run_quiet
+from tests.bench.runner import MARKER, log
+from tests.bench.tools import Keepsake, probe
+
+
+def _venv_tool(name: str) -> str | None:
+    beside = Path(sys.executable).parent / name
+    if beside.exists():
+        return str(beside)
+    return shutil.which(name)
+
+
+def summarize_raw(raw: Path, top: int = 25) -> str:
+    """Top functions of a py-spy raw (collapsed) profile, by self and by total samples.
+
+    Each line is ``frame;frame;...;leaf count``; with ``--threads`` the first frame is
+    the thread. "Self" counts samples where the function is the leaf (where the CPU
+    actually was); "total" counts samples where it is anywhere on the stack.
+    """
+    self_c: Counter[str] = Counter()
+    total_c: Counter[str] = Counter()
+    threads: Counter[str] = Counter()
+    n = 0
+    for line in raw.read_text(errors="replace").splitlines():
+        stack, _, count_s = line.rpartition(" ")
+        if not stack or not count_s.isdigit():
+            continue
+        count = int(count_s)
+        frames = stack.split(";")
+        if frames and frames[0].startswith("thread ("):
+            threads[frames[0]] += count
+            frames = frames[1:]
+        if not frames:
+            continue
+        n += count
+        self_c[frames[-1]] += count
+        for f in set(frames):
+            total_c[f] += count
+    if n == 0:
+        return f"{raw.name}: no samples\n"
+    out = [f"{raw.name}: {n} samples (active, all threads)"]
+    if threads:
+        out.append(
+            "  by thread: " + ", ".join(f"{t} {c / n:.0%}" for t, c in threads.most_common())
+        )
+    out.append(f"  top {top} by self time:")
+    out += [f"    {c / n:6.1%}  {f}" for f, c in self_c.most_common(top)]
+    out.append(f"  top {top} by total time (function or its callees on the stack):")
+    out += [f"    {c / n:6.1%}  {f}" for f, c in total_c.most_common(top)]
+    return "\n".join(out) + "\n"
+
+
+def profile(
+    scale: datagen.Scale, seed: int, work: Path, out_dir: Path, rate: int, native: bool
+) -> int:
+    """Profile initial and no-change backups (library tree and scan tree)."""
+    py_spy = _venv_tool("py-spy")
+    pyinstrument = _venv_tool("pyinstrument")
+    if py_spy is None and pyinstrument is None:
+        print("install the profilers first: .venv/bin/pip install py-spy pyinstrument")
+        return 2
+    if work.exists():
+        if not (work / MARKER).exists():
+            print(f"{work} exists and was not created by the bench")
+            return 2
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    (work / MARKER).write_text("created by `python -m tests.bench --profile`\n")
+    shutil.rmtree(out_dir, ignore_errors=True)
+    out_dir.mkdir(parents=True)
+    try:
+        why = probe(Keepsake, work / "probe")
+        if why:
+            print(f"cannot profile: {why}")
+            return 1
+        tree = work / "data" / "tree"
+        scan = work / "scan" / "tree"
+        log(f"generating {scale.describe()}")
+        datagen.generate_tree(tree, scale, seed)
+        datagen.generate_scan_tree(scan, scale.scan_files, seed)
+        summaries: list[str] = []
+
+        def backup(name: str, source: Path, vault_name: str, prof: str | None) -> None:
+            ks = Keepsake(work / vault_name)
+            if not ks.vault.exists():
+                cmd = ks.init()
+                run_quiet(cmd.argv, env=ks.env())
+            argv = ks.backup([source], 1).argv
+            if prof == "py-spy" and py_spy:
+                raw = out_dir / f"{name}.raw"
+                argv = [py_spy, "record", "-r", str(rate), "-f", "raw", "--threads", "-o", str(raw)]
+                argv += ["--native"] if native else []
+                argv += ["--", *ks.backup([source], 1).argv]
+            elif prof == "pyinstrument" and pyinstrument:
+                txt = out_dir / f"{name}.pyinstrument.txt"
+                argv = [pyinstrument, "-r", "text", "-o", str(txt), "-m", "app"]
+                argv += ks.backup([source], 1).argv[1:]
+            datagen.warm([source, ks.home])
+            outcome = run_measured(
+                argv, env=ks.env(), cwd=None, log_dir=out_dir / "logs", name=name, timeout_s=3600
+            )
+            s = outcome.sample
+            log(f"{name:<28} {s.wall_s:7.2f} s wall {s.cpu_s:6.2f} s cpu {s.max_rss_mib:6.0f} MiB")
+            if outcome.returncode != 0:
+                log(f"  exit {outcome.returncode}: {last_line(outcome.stderr)}")
+            raw = out_dir / f"{name}.raw"
+            if prof == "py-spy" and raw.exists():
+                summaries.append(summarize_raw(raw))
+
+        # py-spy: one vault for the library tree, one for the scan tree.
+        backup("plain-initial", tree, "plain", None)
+        backup("plain-nochange", tree, "plain", None)
+        if py_spy:
+            backup("initial.py-spy", tree, "spy", "py-spy")
+            backup("nochange.py-spy", tree, "spy", "py-spy")
+            backup("scan-initial", scan, "spy-scan", None)
+            backup("scan-nochange.py-spy", scan, "spy-scan", "py-spy")
+        if pyinstrument:
+            backup("initial.pyinstrument", tree, "pyi", "pyinstrument")
+            backup("nochange.pyinstrument", tree, "pyi", "pyinstrument")
+        text = "\n".join(summaries)
+        (out_dir / "summary.txt").write_text(text)
+        print(text)
+        log(f"profiles in {out_dir}")
+        return 0
+    finally:
+        shutil.rmtree(work, ignore_errors=True)

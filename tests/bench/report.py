@@ -1,0 +1,506 @@
+"""Turn samples into tables, judge the issue's targets, and (re)write docs/PERFORMANCE.md.
+
+The document has machine-written sections (one per storage mode, so a disk run does
+not erase the tmpfs figures and vice versa) and one hand-written section between
+``<!-- notes -->`` and ``<!-- /notes -->`` holding the profile-based explanation. The
+writer regenerates only the section of the mode it measured and copies everything
+else verbatim, so human text survives every ``make bench``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.bench.measure import Sample, Summary
+from tests.bench.runner import STEPS, BenchResult, ToolResult
+
+NOTES_START = "<!-- notes -->"
+NOTES_END = "<!-- /notes -->"
+MODES = {"tmpfs": "data, vaults and restores on tmpfs", "disk": "data, vaults and restores on disk"}
+
+DEFAULT_NOTES = """## Where the time goes (hand-written, kept by the generator)
+
+_Profile-based explanation to be written: run `python -m tests.bench --profile` and
+summarise the top functions of the initial and no-change backups here._
+"""
+
+INTRO = """# Keepsake performance
+
+Keepsake against restic and Borg on the same generated data, on the same machine, in
+the same run. Produced by `make bench` (`python -m tests.bench`; `--help` lists the
+options, `--on-disk` measures with data and vaults on disk, `--quick` is a smoke run).
+
+Method: a deterministic (seeded) tree of photo-like incompressible JPEGs (1-8 MiB, some
+exactly 5 MiB), compressible documents (20 KiB-2 MiB), many small notes (<8 KiB),
+copied photos and a copied folder, nested folders, an empty file, an empty folder and
+a symlink. Each tool gets a fresh vault, cache and config dir per run; encryption on
+for all (Keepsake's own, restic's default, Borg `repokey` with `--compression zstd,3`).
+Steps: init, initial backup, no-change backup, backup after a deterministic 1% change
+(edits in the middle, appends, new photos, deletions, a renamed folder), restore of
+one 5 MiB photo from the first snapshot, full restore of the first snapshot. Each step
+runs as its own process, measured with `wait4` (wall, user+sys CPU, peak RSS), after
+the same page-cache warm-up for every tool (the source tree and the tool's vault and
+cache are read). Tools take turns going first. Every restore is verified byte by byte
+against the generated data. Cells are the median of the runs, with (min-max).
+Ratios are Keepsake / peer on medians: below 1 means Keepsake is faster or smaller.
+"""
+
+
+def _marker(mode: str, end: bool = False) -> str:
+    return f"<!-- {'/' if end else ''}results:{mode} -->"
+
+
+# -- formatting --------------------------------------------------------------------
+
+
+def _secs(s: Summary | None, *, unit: str = "s", rng: bool = True) -> str:
+    if s is None:
+        return "–"
+    digits = 3 if s.median < 1 else 2
+    text = f"{s.median:.{digits}f} {unit}"
+    if rng and s.n > 1:
+        text += f" ({s.low:.{digits}f}–{s.high:.{digits}f})"
+    return text
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    if a is None or b is None or b <= 0:
+        return None
+    return a / b
+
+
+def _fmt_ratio(r: float | None) -> str:
+    return "–" if r is None else f"{r:.2f}×"
+
+
+def _walls(samples: Sequence[Sample] | None) -> Summary | None:
+    return Summary.of([s.wall_s for s in samples or []])
+
+
+def _median_wall(tr: ToolResult | None, step: str) -> float | None:
+    if tr is None:
+        return None
+    s = _walls(tr.samples.get(step))
+    return s.median if s else None
+
+
+def _peak_rss(tr: ToolResult) -> float | None:
+    values = [s.max_rss_mib for v in tr.samples.values() for s in v]
+    return max(values) if values else None
+
+
+def _scan_peak_rss(tr: ToolResult, size: int | None = None) -> float | None:
+    """Peak RSS over the scan runs of one tree size (default: the largest measured)."""
+    if not tr.scan:
+        return None
+    per_size = tr.scan.get(size if size is not None else max(tr.scan), {})
+    values = [s.max_rss_mib for v in per_size.values() for s in v]
+    return max(values) if values else None
+
+
+def _scan_wall(tr: ToolResult | None, size: int, step: str = "nochange") -> Summary | None:
+    if tr is None:
+        return None
+    return _walls(tr.scan.get(size, {}).get(step))
+
+
+def _vault_fraction(tr: ToolResult, data_bytes: int) -> float | None:
+    s = Summary.of([float(b) for b in tr.vault_bytes])
+    return s.median / data_bytes if s and data_bytes else None
+
+
+def _table(header: list[str], rows: list[list[str]], align: str) -> str:
+    lines = ["| " + " | ".join(header) + " |"]
+    lines.append("|" + "|".join("---:" if a == "r" else "---" for a in align) + "|")
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+# -- targets -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Target:
+    """One line of the issue's target list with its measured value and verdict."""
+
+    text: str
+    measured: str
+    met: bool | None  # None: could not be judged (tool missing, step failed)
+
+    @property
+    def verdict(self) -> str:
+        return "n/a" if self.met is None else ("**met**" if self.met else "**not met**")
+
+
+def _ratio_target(
+    text: str, k: float | None, peer: float | None, limit: float, name: str
+) -> Target:
+    r = _ratio(k, peer)
+    if r is None:
+        return Target(text, f"Keepsake/{name}: not measured", None)
+    return Target(text, f"{r:.2f}× {name} ({k:.3f} s vs {peer:.3f} s)", r <= limit)
+
+
+def _scan_targets(
+    res: BenchResult, k: ToolResult | None, restic: ToolResult | None, borg: ToolResult | None
+) -> list[Target]:
+    """Linearity of the no-change backup and PRODUCT.md's 20,000-file bar.
+
+    With no-change times t0, t1, t2 on trees of n0 < n1 < n2 files, the per-file cost
+    between n0 and n1 predicts t2 = t1 + (t1 - t0) / (n1 - n0) * (n2 - n1); the
+    fixed cost (start-up, key derivation, opening the vault) cancels out. Linear means
+    t2 within 25% (+50 ms of noise) of that prediction.
+    """
+    sizes = sorted(res.scan_sizes)
+    out: list[Target] = []
+    walls = [_scan_wall(k, n) for n in sizes]
+    if k is None or len(sizes) < 3 or any(w is None for w in walls):
+        out.append(Target("no-change backup linear in file count", "scan case not measured", None))
+    else:
+        (n0, n1, n2), (w0, w1, w2) = sizes[-3:], walls[-3:]
+        assert w0 and w1 and w2
+        per_file = max(w1.median - w0.median, 0.0) / (n1 - n0)
+        predicted = w1.median + per_file * (n2 - n1)
+        out.append(
+            Target(
+                f"no-change backup linear in file count (up to {n2:,} files)",
+                f"{w2.median:.3f} s on {n2:,} files; linear from {n0:,}/{n1:,} files predicts"
+                f" {predicted:.3f} s ({per_file * 1e6:.2f} µs/file); ratio"
+                f" {w2.median / predicted:.2f}",
+                w2.median <= 1.25 * predicted + 0.05,
+            )
+        )
+    mid = sizes[-2] if len(sizes) >= 2 else None
+    km = _scan_wall(k, mid) if mid else None
+    peers = [(p.label, _scan_wall(p, mid)) for p in (restic, borg) if p is not None and mid]
+    if km is None or mid is None:
+        out.append(Target("PRODUCT.md: no-change backup of 20,000 files", "not measured", None))
+    else:
+        met = km.median < 1.0 and all(pw is None or km.median < pw.median for _, pw in peers)
+        vs = ", ".join(f"{name} {pw.median:.3f} s" for name, pw in peers if pw is not None)
+        out.append(
+            Target(
+                f"PRODUCT.md: no-change backup of {mid:,} files well under 1 s, faster than peers",
+                f"{km.median:.3f} s" + (f" ({vs})" if vs else ""),
+                met,
+            )
+        )
+    return out
+
+
+def targets(res: BenchResult) -> list[Target]:
+    """The performance issue's targets, judged on this run's medians."""
+    k = res.tools.get("keepsake")
+    restic = res.tools.get("restic")
+    borg = res.tools.get("borg")
+    out: list[Target] = []
+
+    def wall(tr: ToolResult | None, step: str) -> float | None:
+        return _median_wall(tr, step)
+
+    out.append(
+        _ratio_target(
+            "initial backup ≤ 0.5× Borg", wall(k, "initial"), wall(borg, "initial"), 0.5, "Borg"
+        )
+    )
+    out.append(
+        _ratio_target(
+            "initial backup ≤ 0.5× restic",
+            wall(k, "initial"),
+            wall(restic, "initial"),
+            0.5,
+            "restic",
+        )
+    )
+    out.append(
+        _ratio_target(
+            f"no-change backup ≤ 0.5× Borg ({res.data_files:,} files)",
+            wall(k, "nochange"),
+            wall(borg, "nochange"),
+            0.5,
+            "Borg",
+        )
+    )
+
+    # Linear in the file count, judged on the three scan trees (see runner._scan).
+    out.extend(_scan_targets(res, k, restic, borg))
+
+    out.append(
+        _ratio_target(
+            "1%-change backup ≤ 0.5× Borg", wall(k, "change"), wall(borg, "change"), 0.5, "Borg"
+        )
+    )
+    out.append(
+        _ratio_target(
+            "one-file restore ≤ 0.5× Borg",
+            wall(k, "restore_one"),
+            wall(borg, "restore_one"),
+            0.5,
+            "Borg",
+        )
+    )
+
+    peers = [p for p in (restic, borg) if p is not None and wall(p, "restore_full") is not None]
+    if res.mode == "tmpfs":
+        if peers:
+            fastest = min(peers, key=lambda p: wall(p, "restore_full") or 0.0)
+            out.append(
+                _ratio_target(
+                    "full restore ≤ 0.5× the faster peer (tmpfs)",
+                    wall(k, "restore_full"),
+                    wall(fastest, "restore_full"),
+                    0.5,
+                    fastest.label,
+                )
+            )
+        else:
+            out.append(
+                Target("full restore ≤ 0.5× the faster peer (tmpfs)", "no peer measured", None)
+            )
+    else:
+        cp = _walls(res.copy)
+        out.append(
+            _ratio_target(
+                "full restore no slower than `cp -a` (disk)",
+                wall(k, "restore_full"),
+                cp.median if cp else None,
+                1.0,
+                "cp -a",
+            )
+        )
+
+    kv = _vault_fraction(k, res.data_bytes) if k else None
+    rv = _vault_fraction(restic, res.data_bytes) if restic else None
+    if kv is None or rv is None:
+        out.append(Target("vault size ≤ restic's", "not measured", None))
+    else:
+        out.append(
+            Target(
+                "vault size ≤ restic's",
+                f"{kv:.1%} vs {rv:.1%} of the data ({kv / rv:.2f}×)",
+                kv <= rv,
+            )
+        )
+
+    rss = _peak_rss(k) if k else None
+    out.append(
+        Target(
+            f"peak RSS ≤ 150 MiB ({res.data_files:,} files)",
+            "not measured" if rss is None else f"{rss:.0f} MiB",
+            None if rss is None else rss <= 150,
+        )
+    )
+    scan_rss = _scan_peak_rss(k) if k else None
+    if rss is None or scan_rss is None or k is None:
+        out.append(Target("peak RSS on the scan tree ≤ 1.5× that", "not measured", None))
+    else:
+        out.append(
+            Target(
+                f"peak RSS on {max(k.scan):,} files ≤ 1.5× that on {res.data_files:,}",
+                f"{scan_rss:.0f} MiB ({scan_rss / rss:.2f}×)",
+                scan_rss <= 1.5 * rss,
+            )
+        )
+    start = Summary.of(k.startup_s) if k else None
+    out.append(
+        Target(
+            "CLI start-up (`keepsake --version`) ≤ 150 ms",
+            "not measured"
+            if start is None
+            else f"{start.median * 1000:.0f} ms (median of {start.n})",
+            None if start is None else start.median <= 0.150,
+        )
+    )
+    return out
+
+
+# -- the results section ---------------------------------------------------------------
+
+
+def results_section(res: BenchResult) -> str:
+    """Markdown for one storage mode: context, main table, details, scan, start-up, targets."""
+    tools = [(key, tr) for key, tr in res.tools.items() if not tr.skipped]
+    k = res.tools.get("keepsake") if "keepsake" in dict(tools) else None
+    peers = [(key, tr) for key, tr in tools if key != "keepsake"]
+    parts: list[str] = [f"## Results: {MODES.get(res.mode, res.mode)}", ""]
+
+    facts = dict(res.machine)
+    facts["date"] = f"{res.started}, took {res.duration_s / 60:.1f} min"
+    facts["data"] = (
+        f"{res.data_bytes / 2**20:,.0f} MiB in {res.data_files:,} files"
+        f" (scale: {res.scale.describe()}, seed {res.seed})"
+    )
+    facts["1% change"] = res.change or "–"
+    facts["runs"] = str(res.runs)
+    for tr in res.tools.values():
+        facts[tr.label] = tr.version + (f" — **not run**: {tr.skipped}" if tr.skipped else "")
+    parts += [f"- {name}: {value}" for name, value in facts.items()]
+    parts.append("")
+
+    # Main table.
+    header = ["step", *[tr.label for _, tr in tools]]
+    if k:
+        header += [f"Keepsake/{tr.label}" for _, tr in peers]
+    rows: list[list[str]] = []
+    for step, label in STEPS:
+        row = [label, *[_secs(_walls(tr.samples.get(step))) for _, tr in tools]]
+        if k:
+            row += [
+                _fmt_ratio(_ratio(_median_wall(k, step), _median_wall(tr, step))) for _, tr in peers
+            ]
+        rows.append(row)
+    mbps = []
+    for _, tr in tools:
+        m = _median_wall(tr, "initial")
+        mbps.append(f"{res.data_bytes / m / 1e6:,.0f} MB/s" if m else "–")
+    rows.append(["initial backup throughput", *mbps, *([""] * len(peers) if k else [])])
+    fracs = [_vault_fraction(tr, res.data_bytes) for _, tr in tools]
+    row = ["vault size / data", *["–" if f is None else f"{f:.1%}" for f in fracs]]
+    if k:
+        kf = _vault_fraction(k, res.data_bytes)
+        row += [_fmt_ratio(_ratio(kf, _vault_fraction(tr, res.data_bytes))) for _, tr in peers]
+    rows.append(row)
+    row = ["peak RSS (any step)"]
+    row += ["–" if (r := _peak_rss(tr)) is None else f"{r:.0f} MiB" for _, tr in tools]
+    if k:
+        row += [_fmt_ratio(_ratio(_peak_rss(k), _peak_rss(tr))) for _, tr in peers]
+    rows.append(row)
+    parts.append(_table(header, rows, "l" + "r" * (len(header) - 1)))
+    cp = _walls(res.copy)
+    parts += ["", f"Reference: `cp -a` of the same tree on the same file system: {_secs(cp)}."]
+    if k and cp:
+        parts[-1] += (
+            f" Keepsake full restore / `cp -a`: {_fmt_ratio(_ratio(_median_wall(k, 'restore_full'), cp.median))}."
+        )
+    parts.append("")
+
+    # Details: CPU and memory per step.
+    parts += ["### Wall, CPU and peak RSS per step (medians)", ""]
+    drows: list[list[str]] = []
+    for step, label in STEPS:
+        for _, tr in tools:
+            samples = tr.samples.get(step) or []
+            if not samples:
+                continue
+            w = _walls(samples)
+            c = Summary.of([s.cpu_s for s in samples])
+            r = Summary.of([s.max_rss_mib for s in samples])
+            assert w and c and r
+            drows.append(
+                [
+                    label,
+                    tr.label,
+                    _secs(w),
+                    f"{c.median:.2f} s",
+                    f"{c.median / w.median:.2f}" if w.median > 0 else "–",
+                    f"{r.median:.0f} MiB",
+                ]
+            )
+    parts.append(
+        _table(
+            ["step", "tool", "wall", "CPU (user+sys)", "cores busy", "peak RSS"], drows, "llrrrr"
+        )
+    )
+    parts.append("")
+
+    # Scan case.
+    parts += [f"### Scan case: no-change backups of {res.scan_files:,} small files", ""]
+    if any(tr.scan for _, tr in tools):
+        parts += [
+            "Trees of many small notes (64 B-2 KiB) in folders of 100, at three sizes so the"
+            " fixed cost of a run can be told apart from the per-file cost.",
+            "",
+        ]
+        srows = []
+        for n in sorted(res.scan_sizes):
+            for _, tr in tools:
+                if n not in tr.scan:
+                    continue
+                ini = _scan_wall(tr, n, "initial")
+                nc = _scan_wall(tr, n)
+                srss = _scan_peak_rss(tr, n)
+                srows.append(
+                    [
+                        f"{n:,}",
+                        tr.label,
+                        _secs(ini, rng=False),
+                        _secs(nc),
+                        f"{nc.median / n * 1e6:.1f} µs" if nc else "–",
+                        "–" if srss is None else f"{srss:.0f} MiB",
+                    ]
+                )
+        header = ["files", "tool", "initial backup", "no-change backup", "per file", "peak RSS"]
+        parts.append(_table(header, srows, "rlrrrr"))
+    else:
+        parts.append("_Not measured in this run (`--no-scan`)._")
+    parts.append("")
+
+    # Start-up.
+    parts += ["### CLI start-up (version command, median of repeated runs)", ""]
+    srows = []
+    for _, tr in tools:
+        s = Summary.of(tr.startup_s)
+        if s:
+            srows.append(
+                [
+                    tr.label,
+                    f"{s.median * 1000:.0f} ms",
+                    f"{s.low * 1000:.0f}–{s.high * 1000:.0f} ms",
+                ]
+            )
+    parts.append(_table(["tool", "median", "range"], srows, "lrr") if srows else "_Not measured._")
+    parts.append("")
+
+    # Targets.
+    parts += ["### Targets (performance issue)", ""]
+    trows = [[t.text, t.measured, t.verdict] for t in targets(res)]
+    parts.append(_table(["target", "measured", "verdict"], trows, "lll"))
+    parts.append("")
+
+    problems = list(res.verification)
+    for _, tr in tools:
+        problems += [f"{tr.label}: {e}" for e in tr.errors]
+    if problems:
+        parts += ["### Problems seen during the run", ""]
+        parts += [f"- {p}" for p in problems]
+        parts.append("")
+    else:
+        parts += [
+            "Every restore was verified identical to the generated data (content, size, mtime).",
+            "",
+        ]
+    return "\n".join(parts).rstrip() + "\n"
+
+
+def _extract(text: str, start: str, end: str) -> str | None:
+    m = re.search(re.escape(start) + r"\n?(.*?)" + re.escape(end), text, flags=re.S)
+    return m.group(1) if m else None
+
+
+def write_document(path: Path, res: BenchResult) -> None:
+    """Rewrite ``path`` with this mode's results, keeping the other mode and the notes."""
+    old = path.read_text() if path.exists() else ""
+    notes = _extract(old, NOTES_START, NOTES_END)
+    sections: dict[str, str] = {}
+    for mode in MODES:
+        kept = _extract(old, _marker(mode), _marker(mode, end=True))
+        if kept is not None:
+            sections[mode] = kept
+    sections[res.mode] = results_section(res)
+    out = [INTRO]
+    for mode in MODES:
+        body = sections.get(mode) or (
+            f"## Results: {MODES[mode]}\n\n_Not measured yet"
+            + (
+                ": `make bench BENCH_ARGS=--on-disk`._\n"
+                if mode == "disk"
+                else ": `make bench`._\n"
+            )
+        )
+        out += [_marker(mode), body.rstrip("\n"), _marker(mode, end=True), ""]
+    out += [NOTES_START, (notes if notes is not None else DEFAULT_NOTES).strip("\n"), NOTES_END, ""]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(out))
