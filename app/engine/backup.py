@@ -262,10 +262,7 @@ class _Job:
             if blob_id in self.known or blob_id in self.pending:
                 return 0
             self.pending.add(blob_id)
-        sealed = self.cipher.seal_blob(
-            blob_type, blob_id, codec.encode_payload(data, try_compress=compress)
-        )
-        self.packer.add(blob_type, blob_id, sealed, len(data))
+        self.packer.add_blob(blob_type, blob_id, data, try_compress=compress)
         return len(data)
 
     def read_file(self, path: bytes, child: Child) -> FileOutcome:
@@ -282,6 +279,22 @@ class _Job:
                 return outcome
         return outcome
 
+    def _read_small(self, fd: int) -> memoryview | None:
+        """Read a whole small file into this thread's reusable buffer (no allocation,
+        no page faults per file). None if it turned out bigger than SMALL_FILE."""
+        buf: bytearray | None = getattr(self.local, "buf", None)
+        if buf is None:
+            buf = bytearray(SMALL_FILE + 1)
+            self.local.buf = buf
+        view = memoryview(buf)
+        filled = 0
+        while filled <= SMALL_FILE:
+            n = os.readv(fd, [view[filled:]])
+            if n == 0:
+                return view[:filled]
+            filled += n
+        return None
+
     def _read_once(self, path: bytes) -> FileOutcome:
         flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
         fd = os.open(path, flags)
@@ -294,10 +307,11 @@ class _Job:
             size = 0
             compress: bool | None = None
             chunker = self.chunker()
-            if before.st_size <= SMALL_FILE:
-                data = _read_all(fd, before.st_size)
+            data = self._read_small(fd) if before.st_size <= SMALL_FILE else None
+            if data is not None:
                 pieces = chunker.chunks_of_buffer(data)
             else:
+                os.lseek(fd, 0, os.SEEK_SET)
                 stream = open(fd, "rb", buffering=0, closefd=False)  # noqa: SIM115
                 pieces = chunker.chunks_of_stream(stream)
             for piece in pieces:
@@ -453,19 +467,6 @@ class _Job:
         self.warnings.append(Warning_(os.fsdecode(path), message))
 
 
-def _read_all(fd: int, expected: int) -> bytes:
-    """Read to EOF. Asking for one byte more than ``stat`` said saves the second
-    syscall in the common case (a short read of a regular file means EOF)."""
-    data = os.read(fd, expected + 1)
-    if len(data) == expected and expected > 0:
-        return data
-    parts = [data]
-    while data:
-        data = os.read(fd, 1 << 20)
-        parts.append(data)
-    return b"".join(parts)
-
-
 def adopt_orphan_packs(vault: Vault) -> int:
     """Index finished packs that no index names (left by a killed backup).
 
@@ -545,8 +546,12 @@ def run_backup(
         )
     meter = ProgressMeter(on_progress, Phase.OPENING)
     meter.emit(force=True)
-    vault.sync()
     with VaultLock(vault.storage, vault.cipher, exclusive=False):
+        # Sync only once the shared lock is held, and always: a prune by another device
+        # that finished before our lock (or since a long-running process last synced)
+        # may have deleted blobs the cache still lists; deduplicating against those
+        # would commit a snapshot that references missing data.
+        vault.sync(force=True)
         adopt_orphan_packs(vault)
         job = _Job(vault, roots, excludes, meter, cancel)
         meter.emit(force=True, phase=Phase.SCANNING)

@@ -18,7 +18,7 @@ from app.core.cancel import CancelToken
 from app.core.errors import NotFoundInStorage, StorageError, VaultCorruptError
 from app.core.events import CheckResult, Phase, ProgressCallback
 from app.engine import codec
-from app.engine.crypto import B_DATA, B_TREE, T_PACK_HEADER, parse_key_object
+from app.engine.crypto import B_DATA, B_KIND_MASK, B_TREE, T_PACK_HEADER, parse_key_object
 from app.engine.packer import pack_name
 from app.engine.progress import ProgressMeter
 
@@ -190,7 +190,9 @@ def run_check(
                 if any(bytes.fromhex(h) in damaged for h in node.get("content", [])):
                     found.add(os.fsdecode(path))
         affected = sorted(found)
-        damaged_trees = [b for b in damaged if index_rows.get(b, (B_DATA,))[0] == B_TREE]
+        damaged_trees = [
+            b for b in damaged if index_rows.get(b, (B_DATA,))[0] & B_KIND_MASK == B_TREE
+        ]
         if damaged_trees:
             problems.append(f"{len(damaged_trees)} folder listing(s) damaged")
     meter.emit(final=True)

@@ -83,6 +83,34 @@ def encode_payload(data: bytes | memoryview, *, try_compress: bool = True) -> by
     return bytes([COMPRESS_NONE]) + view
 
 
+def compress_blob(
+    data: bytes | memoryview, *, try_compress: bool
+) -> tuple[bool, bytes | memoryview]:
+    """Blob payloads carry no flag byte (that would cost a copy of every chunk): the
+    caller puts the compression bit in the blob's type byte instead."""
+    view = memoryview(data)
+    if not try_compress or len(view) < 64:
+        return False, view
+    comp = _compressor()
+    if len(view) > 256 * 1024:
+        probe = comp.compress(view[: 64 * 1024])
+        if len(probe) > 0.97 * 64 * 1024:
+            return False, view
+    packed = comp.compress(view)
+    if len(packed) < 0.97 * len(view):
+        return True, packed
+    return False, view
+
+
+def decompress_blob(data: bytes, raw_length: int) -> bytes:
+    if raw_length > MAX_BLOB_RAW:
+        raise VaultCorruptError("A blob declares an oversized length.")
+    try:
+        return _decompressor().decompress(data, max_output_size=max(raw_length, 1))
+    except zstandard.ZstdError as exc:
+        raise VaultCorruptError(f"Compressed data is damaged ({exc}).") from exc
+
+
 def decode_payload(data: bytes, *, max_size: int = MAX_BLOB_RAW) -> bytes:
     if not data:
         raise VaultCorruptError("Empty payload.")
@@ -135,7 +163,12 @@ def decode_entries(data: bytes | memoryview, pos: int = 0) -> tuple[list[BlobEnt
 def validate_pack_entries(entries: list[BlobEntry], body_length: int) -> None:
     """Entries must tile the pack body without overlap or overflow."""
     for e in entries:
-        if e.type not in (1, 2) or e.offset + e.length > body_length or e.length < 28:
+        if (
+            (e.type & 0x7F) not in (1, 2)
+            or e.type & 0x7C
+            or e.offset + e.length > body_length
+            or e.length < 28
+        ):
             raise VaultCorruptError("Pack header names an impossible blob.")
         if e.raw_length > MAX_BLOB_RAW:
             raise VaultCorruptError("Pack header declares an oversized blob.")

@@ -47,9 +47,12 @@ T_PACK_HEADER = 2
 T_INDEX = 3
 T_SNAPSHOT = 4
 T_LOCK = 5
-# Blob types (inside packs).
+# Blob types (inside packs). The type byte's high bit says "zstd-compressed".
 B_DATA = 1
 B_TREE = 2
+B_COMPRESSED = 0x80
+B_KIND_MASK = 0x7F
+BLOB_OVERHEAD = NONCE_LEN + TAG_LEN
 
 COMPRESS_NONE = 0
 COMPRESS_ZSTD = 1
@@ -85,7 +88,7 @@ def check_kdf_params(params: dict[str, Any]) -> None:
                 "This vault's key uses weaker password hashing than Keepsake accepts.",
                 code=ErrorCode.WEAK_KDF,
             )
-        if log2_n > 24 or int(params.get("p", 1)) > 16:
+        if log2_n > 24 or int(params.get("r", 0)) > 64 or int(params.get("p", 1)) > 16:
             raise VaultCorruptError("The vault's key asks for absurd password hashing costs.")
     else:
         raise AppError(
@@ -256,20 +259,51 @@ class Cipher:
         except InvalidTag:
             raise VaultCorruptError(f"{name} is damaged or was tampered with.") from None
 
-    # Blobs inside packs: nonce | ciphertext+tag; AD = blob magic | type | id.
-    def seal_blob(self, blob_type: int, blob_id: bytes, plaintext: bytes | memoryview) -> bytes:
+    # Blobs inside packs: nonce | ciphertext+tag; AD = blob magic | type byte | id.
+    # The type byte carries the compression bit, so it is authenticated too.
+    def seal_blob_into(
+        self, type_byte: int, blob_id: bytes, payload: bytes | memoryview, out: memoryview
+    ) -> int:
+        """Encrypt straight into ``out`` (a slice of the pack buffer): no extra copy."""
         nonce = os.urandom(NONCE_LEN)
-        return nonce + self._aead.encrypt(
-            nonce, plaintext, BLOB_MAGIC + bytes([blob_type]) + blob_id
+        out[:NONCE_LEN] = nonce
+        size = len(payload) + TAG_LEN
+        self._aead.encrypt_into(
+            nonce,
+            payload,
+            BLOB_MAGIC + bytes([type_byte]) + blob_id,
+            out[NONCE_LEN : NONCE_LEN + size],
         )
+        return NONCE_LEN + size
 
-    def open_blob(self, blob_type: int, blob_id: bytes, data: bytes | memoryview) -> bytes:
+    def open_blob_into(
+        self, type_byte: int, blob_id: bytes, data: bytes | memoryview, out: memoryview
+    ) -> memoryview:
+        """Decrypt into ``out`` (a reusable buffer); returns the plaintext view."""
+        view = memoryview(data)
+        if len(view) < NONCE_LEN + TAG_LEN:
+            raise VaultCorruptError(f"Blob {blob_id.hex()[:16]} is truncated.")
+        size = len(view) - NONCE_LEN - TAG_LEN
+        if size > len(out):
+            return memoryview(self.open_blob(type_byte, blob_id, data))
+        try:
+            self._aead.decrypt_into(
+                view[:NONCE_LEN],
+                view[NONCE_LEN:],
+                BLOB_MAGIC + bytes([type_byte]) + blob_id,
+                out[:size],
+            )
+        except InvalidTag:
+            raise VaultCorruptError(f"Blob {blob_id.hex()[:16]} is damaged.") from None
+        return out[:size]
+
+    def open_blob(self, type_byte: int, blob_id: bytes, data: bytes | memoryview) -> bytes:
         view = memoryview(data)
         if len(view) < NONCE_LEN + TAG_LEN:
             raise VaultCorruptError(f"Blob {blob_id.hex()[:16]} is truncated.")
         try:
             return self._aead.decrypt(
-                view[:NONCE_LEN], view[NONCE_LEN:], BLOB_MAGIC + bytes([blob_type]) + blob_id
+                view[:NONCE_LEN], view[NONCE_LEN:], BLOB_MAGIC + bytes([type_byte]) + blob_id
             )
         except InvalidTag:
             raise VaultCorruptError(f"Blob {blob_id.hex()[:16]} is damaged.") from None

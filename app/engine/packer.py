@@ -1,24 +1,29 @@
 """Gathers encrypted blobs into pack files and writes them to storage.
 
-A pack is ``blob ciphertexts | sealed header | u32 header length``. Packs are written
-by a small pool so slow uploads overlap with reading and encrypting; at most
-``max_inflight`` packs are held in memory. Each finished pack is reported through
-``completed()`` so the caller can write an index that names it: the index is always
-written after the pack it names (docs/FORMAT.md, write ordering).
+A pack is ``blob ciphertexts | sealed header | u32 header length``. Blobs are
+encrypted straight into a preallocated pack buffer (no per-chunk copies); buffers are
+recycled through a small pool, which also bounds memory and gives back-pressure when
+storage is slower than reading. Full packs are written by writer threads so slow
+uploads overlap with reading and encrypting. Each stored pack is reported through
+``completed()`` so the caller can write an index naming it: an index is always
+written after the packs it names (docs/FORMAT.md, write ordering).
 """
 
 from __future__ import annotations
 
+import queue
 import secrets
 import struct
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from app.engine.codec import BlobEntry, encode_entries, encode_payload
-from app.engine.crypto import T_PACK_HEADER, Cipher
+from app.engine.codec import BlobEntry, compress_blob, encode_entries, encode_payload
+from app.engine.crypto import B_COMPRESSED, BLOB_OVERHEAD, T_PACK_HEADER, Cipher
 from app.storage.base import Storage
 
 PACK_TARGET = 16 * 1024 * 1024
+MAX_BLOB = 4 * 1024 * 1024 + 1024  # the chunker's maximum, plus zstd's worst-case growth
+HEADER_ROOM = 1024 * 1024
 
 
 def pack_name(pack_id: bytes) -> str:
@@ -34,68 +39,96 @@ class Packer:
         *,
         target_size: int = PACK_TARGET,
         writers: int = 2,
-        max_inflight: int = 4,
     ) -> None:
         self._storage = storage
         self._cipher = cipher
         self._target = target_size
+        self._capacity = target_size + MAX_BLOB + BLOB_OVERHEAD + HEADER_ROOM
         self._lock = threading.Lock()
-        self._buf = bytearray()
+        self._done_lock = threading.Lock()
+        self._free: queue.Queue[bytearray] = queue.Queue()
+        for _ in range(writers + 1):
+            self._free.put(bytearray())  # sized on first use: small backups stay small
+        self._buf: bytearray | None = None
+        self._pos = 0
         self._entries: list[BlobEntry] = []
         self._pool = ThreadPoolExecutor(max_workers=writers, thread_name_prefix="pack-writer")
-        self._inflight = threading.BoundedSemaphore(max_inflight)
         self._futures: list[Future[None]] = []
         self._done: list[tuple[bytes, list[BlobEntry]]] = []
         self._error: BaseException | None = None
         self.bytes_written = 0
         self.packs_written = 0
 
-    def add(self, blob_type: int, blob_id: bytes, sealed: bytes, raw_length: int) -> None:
-        """Append one sealed blob; may hand a full pack to a writer thread."""
+    def add_blob(
+        self, kind: int, blob_id: bytes, data: bytes | memoryview, *, try_compress: bool
+    ) -> None:
+        """Compress (when it helps) and encrypt one chunk into the current pack."""
+        compressed, payload = compress_blob(data, try_compress=try_compress)
+        self.add(kind | (B_COMPRESSED if compressed else 0), blob_id, payload, len(data))
+
+    def add(
+        self, type_byte: int, blob_id: bytes, payload: bytes | memoryview, raw_length: int
+    ) -> None:
         self.raise_if_failed()
-        full: tuple[bytearray, list[BlobEntry]] | None = None
+        full: tuple[bytearray, int, list[BlobEntry]] | None = None
         with self._lock:
-            self._entries.append(
-                BlobEntry(blob_type, blob_id, len(self._buf), len(sealed), raw_length)
-            )
-            self._buf += sealed
-            if len(self._buf) >= self._target:
-                full = (self._buf, self._entries)
-                self._buf, self._entries = bytearray(), []
+            if self._buf is None:
+                self._buf = self._take_buffer(len(payload))
+            buf = self._buf
+            need = len(payload) + BLOB_OVERHEAD
+            if len(buf) < self._pos + need:  # only for a blob bigger than MAX_BLOB
+                buf.extend(bytes(self._pos + need - len(buf)))
+            offset = self._pos
+            with memoryview(buf) as view:
+                size = self._cipher.seal_blob_into(
+                    type_byte, blob_id, payload, view[offset : offset + need]
+                )
+            self._entries.append(BlobEntry(type_byte, blob_id, offset, size, raw_length))
+            self._pos += size
+            if self._pos >= self._target:
+                full = (buf, self._pos, self._entries)
+                self._buf, self._pos, self._entries = None, 0, []
         if full is not None:
             self._submit(*full)
 
-    def _submit(self, body: bytearray, entries: list[BlobEntry]) -> None:
-        self._inflight.acquire()  # back-pressure: bounds memory held by queued packs
-        try:
-            future = self._pool.submit(self._write, body, entries)
-        except BaseException:
-            self._inflight.release()
-            raise
-        with self._lock:
+    def _take_buffer(self, first: int) -> bytearray:
+        buf = self._free.get()  # blocks while every buffer is being written: back-pressure
+        if len(buf) < self._capacity:
+            buf.extend(bytes(self._capacity - len(buf)))
+        return buf
+
+    def _submit(self, buf: bytearray, end: int, entries: list[BlobEntry]) -> None:
+        future = self._pool.submit(self._write, buf, end, entries)
+        with self._done_lock:
             self._futures.append(future)
 
-    def _write(self, body: bytearray, entries: list[BlobEntry]) -> None:
+    def _write(self, buf: bytearray, end: int, entries: list[BlobEntry]) -> None:
         try:
             pack_id = secrets.token_bytes(32)
             name = pack_name(pack_id)
             header = self._cipher.seal_object(
                 T_PACK_HEADER, name, encode_payload(encode_entries(entries))
             )
-            body += header
-            body += struct.pack("<I", len(header))
-            self._storage.put(name, body)
-            with self._lock:
+            trailer = struct.pack("<I", len(header))
+            total = end + len(header) + 4
+            if total <= len(buf):
+                buf[end : end + len(header)] = header
+                buf[total - 4 : total] = trailer
+                with memoryview(buf) as view, view[:total] as data:
+                    self._storage.put(name, data)
+            else:  # a header too big for the spare room (many tiny blobs)
+                self._storage.put(name, bytes(buf[:end]) + header + trailer)
+            with self._done_lock:
                 self._done.append((pack_id, entries))
-                self.bytes_written += len(body)
+                self.bytes_written += total
                 self.packs_written += 1
         except BaseException as exc:
-            with self._lock:
+            with self._done_lock:
                 if self._error is None:
                     self._error = exc
             raise
         finally:
-            self._inflight.release()
+            self._free.put(buf)
 
     def raise_if_failed(self) -> None:
         if self._error is not None:
@@ -103,21 +136,23 @@ class Packer:
 
     def completed(self) -> list[tuple[bytes, list[BlobEntry]]]:
         """Packs safely stored since the last call (pack id, entries)."""
-        with self._lock:
+        with self._done_lock:
             done, self._done = self._done, []
         return done
 
     def flush(self) -> None:
         """Write the partial pack and wait for every write; raises the first failure."""
         with self._lock:
-            body, entries = self._buf, self._entries
-            self._buf, self._entries = bytearray(), []
-        if entries:
-            self._submit(body, entries)
-        with self._lock:
+            pending = (self._buf, self._pos, self._entries) if self._entries else None
+            if self._buf is not None and not self._entries:
+                self._free.put(self._buf)
+            self._buf, self._pos, self._entries = None, 0, []
+        if pending is not None and pending[0] is not None:
+            self._submit(pending[0], pending[1], pending[2])
+        with self._done_lock:
             futures, self._futures = self._futures, []
         for future in futures:
-            future.exception()  # wait; the error (if any) is recorded in _error
+            future.exception()  # wait; a failure is recorded in _error
         self.raise_if_failed()
 
     def close(self) -> None:

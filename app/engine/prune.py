@@ -19,7 +19,7 @@ from app.core.errors import AppError, ErrorCode, StorageError, VaultCorruptError
 from app.core.events import Phase, ProgressCallback, ignore_progress
 from app.core.models import SnapshotInfo
 from app.engine import codec
-from app.engine.crypto import B_TREE
+from app.engine.crypto import B_KIND_MASK, B_TREE
 from app.engine.locks import VaultLock, remove_stale_locks
 from app.engine.packer import Packer, pack_name
 from app.engine.progress import ProgressMeter
@@ -154,13 +154,9 @@ def run_prune(
                 for e in live:
                     sealed = vault.storage.get_range(pack_name(pack), e.offset, e.length)
                     plain = vault.open_sealed_blob(e.type, e.id, sealed, e.raw_length)
-                    payload = codec.encode_payload(
-                        plain,
-                        try_compress=e.type == B_TREE or not codec.looks_incompressible(plain),
-                    )
-                    packer.add(
-                        e.type, e.id, vault.cipher.seal_blob(e.type, e.id, payload), e.raw_length
-                    )
+                    kind = e.type & B_KIND_MASK
+                    compress = kind == B_TREE or not codec.looks_incompressible(plain)
+                    packer.add_blob(kind, e.id, plain, try_compress=compress)
                 meter.files_done += 1
                 meter.emit()
             packer.flush()

@@ -13,6 +13,7 @@ import contextlib
 import os
 import secrets
 import stat
+import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -31,15 +32,15 @@ from app.core.errors import (
 from app.core.events import Phase, ProgressCallback, RestoreResult, Warning_
 from app.core.models import SnapshotInfo
 from app.engine import codec
-from app.engine.crypto import B_DATA, ID_LEN
-from app.engine.packer import pack_name
+from app.engine.crypto import B_DATA, B_KIND_MASK, ID_LEN
+from app.engine.packer import MAX_BLOB, pack_name
 from app.engine.progress import ProgressMeter
 
 if TYPE_CHECKING:
     from app.engine.vault import Vault
 
 MAX_DEPTH = 1024
-WRITERS = 3
+WRITERS = 2
 TMP_PREFIX = b".keepsake-restore-"
 
 BlobLocation = tuple[bytes, int, bytes, int, int, int]  # id, type, pack, offset, length, raw
@@ -125,7 +126,7 @@ class _Planner:
             if len(blob_id) != ID_LEN:
                 return None
             found = self.vault.cache.lookup_blob(blob_id)
-            if found is None or found[0] != B_DATA:
+            if found is None or found[0] & B_KIND_MASK != B_DATA:
                 return None
             out.append((blob_id, *found))
         return out
@@ -157,6 +158,18 @@ class _SafeDirs:
         self.ok.add(path)
 
 
+_local = threading.local()
+
+
+def _scratch() -> memoryview:
+    """This thread's reusable decrypt buffer (a chunk is at most 4 MiB)."""
+    buf: memoryview | None = getattr(_local, "buf", None)
+    if buf is None:
+        buf = memoryview(bytearray(MAX_BLOB))
+        _local.buf = buf
+    return buf
+
+
 def _write_file(vault: Vault, item: _FileItem, dirs: _SafeDirs, cancel: CancelToken) -> int:
     """Write one verified file; returns its size. Raises on damage (nothing replaced)."""
     if item.blobs is None:
@@ -175,7 +188,9 @@ def _write_file(vault: Vault, item: _FileItem, dirs: _SafeDirs, cancel: CancelTo
                     sealed = vault.storage.get_range(pack_name(pack), offset, length)
                 except NotFoundInStorage:
                     raise VaultCorruptError(f"pack {pack.hex()[:16]} is missing") from None
-                data = vault.open_sealed_blob(blob_type, blob_id, sealed, raw_length)
+                data = vault.open_sealed_blob_into(
+                    blob_type, blob_id, sealed, raw_length, _scratch()
+                )
                 view = memoryview(data)
                 while view:
                     n = os.write(fd, view)
