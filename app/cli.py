@@ -469,7 +469,15 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extras = parser.parse_known_args(argv)
+    # argparse stops taking positionals once an option follows them, so
+    # `restore SNAPSHOT --target DIR PATH...` leaves PATHs over: they belong to the list.
+    if extras:
+        if args.command in ("backup", "restore") and not any(e.startswith("-") for e in extras):
+            args.paths = [*args.paths, *extras]
+        else:
+            parser.error(f"unrecognized arguments: {' '.join(extras)}")
     command = args.command or "gui"
     try:
         return COMMANDS[command](args)

@@ -7,6 +7,7 @@ damaged payload raises ``VaultCorruptError`` instead of allocating or looping.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import struct
@@ -19,7 +20,8 @@ import zstandard
 from app.core.errors import VaultCorruptError
 from app.engine.crypto import COMPRESS_NONE, COMPRESS_ZSTD, ID_LEN
 
-MAX_BLOB_RAW = 64 * 1024 * 1024  # refuse to inflate anything bigger (bomb guard)
+MAX_BLOB_RAW = 64 * 1024 * 1024  # refuse to inflate a blob bigger (bomb guard)
+MAX_OBJECT_RAW = 1024 * 1024 * 1024  # index/snapshot/header objects
 _ENTRY = struct.Struct("<B32sIII")  # type, id, offset, length, raw_length
 _U32 = struct.Struct("<I")
 
@@ -102,26 +104,40 @@ def compress_blob(
     return False, view
 
 
+def _bounded_decompress(data: bytes, limit: int) -> bytes:
+    """Decompress at most ``limit`` bytes, whatever the frame header claims.
+
+    ``ZstdDecompressor.decompress`` trusts a declared content size, so a crafted
+    frame could make it allocate gigabytes; stream instead when the size is not the
+    one we expect, and stop one byte past the limit.
+    """
+    try:
+        declared = zstandard.get_frame_parameters(data).content_size
+        if 0 < declared <= limit:
+            return _decompressor().decompress(data)
+        reader = _decompressor().stream_reader(io.BytesIO(data), read_across_frames=True)
+        out = reader.read(limit + 1)
+    except zstandard.ZstdError as exc:
+        raise VaultCorruptError(f"Compressed data is damaged ({exc}).") from exc
+    if len(out) > limit:
+        raise VaultCorruptError("Compressed data expands beyond its declared size.")
+    return out
+
+
 def decompress_blob(data: bytes, raw_length: int) -> bytes:
     if raw_length > MAX_BLOB_RAW:
         raise VaultCorruptError("A blob declares an oversized length.")
-    try:
-        return _decompressor().decompress(data, max_output_size=max(raw_length, 1))
-    except zstandard.ZstdError as exc:
-        raise VaultCorruptError(f"Compressed data is damaged ({exc}).") from exc
+    return _bounded_decompress(data, raw_length)
 
 
-def decode_payload(data: bytes, *, max_size: int = MAX_BLOB_RAW) -> bytes:
+def decode_payload(data: bytes, *, max_size: int = MAX_OBJECT_RAW) -> bytes:
     if not data:
         raise VaultCorruptError("Empty payload.")
     flag = data[0]
     if flag == COMPRESS_NONE:
         return data[1:]
     if flag == COMPRESS_ZSTD:
-        try:
-            return _decompressor().decompress(data[1:], max_output_size=max_size)
-        except zstandard.ZstdError as exc:
-            raise VaultCorruptError(f"Compressed data is damaged or too large ({exc}).") from exc
+        return _bounded_decompress(data[1:], max_size)
     raise VaultCorruptError(f"Unknown compression flag {flag}.")
 
 

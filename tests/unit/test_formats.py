@@ -1,0 +1,177 @@
+"""Property tests for the chunker and the binary formats, plus crypto edge cases."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from app.core.errors import AppError, VaultCorruptError, WrongPasswordError
+from app.engine import codec
+from app.engine.chunker import Chunker, ChunkerParams
+from app.engine.crypto import (
+    B_DATA,
+    T_INDEX,
+    T_SNAPSHOT,
+    Cipher,
+    MasterKeys,
+    check_kdf_params,
+    new_recovery_key,
+    normalize_recovery_key,
+)
+
+SMALL = ChunkerParams(min_size=64, avg_size=256, max_size=1024, seed=7)
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(min_size=0, max_size=20_000))
+def test_chunks_reassemble_and_respect_bounds(data: bytes) -> None:
+    chunker = Chunker(SMALL)
+    pieces = [bytes(p) for p in chunker.chunks_of_buffer(data)]
+    assert b"".join(pieces) == data
+    for piece in pieces[:-1]:
+        assert SMALL.min_size <= len(piece) <= SMALL.max_size
+    stream_pieces = [bytes(p) for p in Chunker(SMALL).chunks_of_stream(io.BytesIO(data))]
+    if len(data) > SMALL.min_size:
+        assert stream_pieces == pieces
+
+
+def test_chunk_boundaries_are_content_defined() -> None:
+    chunker = Chunker(SMALL)
+    data = os.urandom(200_000)
+    before = {bytes(p) for p in chunker.chunks_of_buffer(data)}
+    edited = data[:100_000] + b"INSERTED" + data[100_000:]
+    after = {bytes(p) for p in chunker.chunks_of_buffer(edited)}
+    assert len(after - before) <= 3  # only the chunks around the edit are new
+
+
+def test_seed_changes_boundaries() -> None:
+    data = os.urandom(100_000)
+    a = [len(p) for p in Chunker(SMALL).chunks_of_buffer(data)]
+    b = [len(p) for p in Chunker(ChunkerParams(64, 256, 1024, seed=8)).chunks_of_buffer(data)]
+    assert a != b
+
+
+entries_strategy = st.lists(
+    st.builds(
+        codec.BlobEntry,
+        type=st.sampled_from([1, 2, 0x81, 0x82]),
+        id=st.binary(min_size=32, max_size=32),
+        offset=st.integers(0, 2**32 - 1),
+        length=st.integers(0, 2**32 - 1),
+        raw_length=st.integers(0, 2**32 - 1),
+    ),
+    max_size=20,
+)
+
+
+@given(st.dictionaries(st.binary(min_size=32, max_size=32), entries_strategy, max_size=5))
+def test_index_roundtrip(packs: dict[bytes, list[codec.BlobEntry]]) -> None:
+    assert codec.decode_index(codec.encode_index(packs)) == packs
+
+
+@given(st.binary(max_size=400))
+def test_index_parser_rejects_garbage_cleanly(data: bytes) -> None:
+    with contextlib.suppress(VaultCorruptError):
+        codec.decode_index(data)
+
+
+@given(st.binary(max_size=400))
+def test_entry_parser_rejects_garbage_cleanly(data: bytes) -> None:
+    try:
+        entries, end = codec.decode_entries(data)
+    except VaultCorruptError:
+        return
+    assert end <= len(data)
+    assert codec.encode_entries(entries) == bytes(data[:end])
+
+
+@given(st.binary(min_size=1, max_size=255))
+def test_names_roundtrip_byte_exact(name: bytes) -> None:
+    node: dict[str, object] = {}
+    codec.encode_name(name, "name", node)
+    decoded = codec.decode_tree(codec.encode_tree([{**node, "type": "file"}]))
+    assert codec.decode_name(decoded[0], "name") == name
+
+
+@given(st.binary(max_size=300))
+def test_payload_framing_roundtrip(data: bytes) -> None:
+    assert codec.decode_payload(codec.encode_payload(data)) == data
+
+
+def test_decompression_bomb_is_refused() -> None:
+    compressed, payload = codec.compress_blob(b"\0" * (8 << 20), try_compress=True)
+    assert compressed
+    with pytest.raises(VaultCorruptError):
+        codec.decompress_blob(bytes(payload), 1024)
+
+
+@pytest.mark.parametrize("name", [b"..", b".", b"a/b", b"", b"x\0y"])
+def test_unsafe_names(name: bytes) -> None:
+    assert not codec.safe_name(name)
+
+
+def test_sealed_objects_bind_type_and_name() -> None:
+    cipher = Cipher(MasterKeys.generate())
+    sealed = cipher.seal_object(T_SNAPSHOT, "snapshots/aa", b"payload")
+    assert cipher.open_object(T_SNAPSHOT, "snapshots/aa", sealed) == b"payload"
+    with pytest.raises(VaultCorruptError):
+        cipher.open_object(T_SNAPSHOT, "snapshots/bb", sealed)  # swapped name
+    with pytest.raises(VaultCorruptError):
+        cipher.open_object(T_INDEX, "snapshots/aa", sealed)  # wrong type
+    for i in range(len(sealed)):
+        flipped = bytearray(sealed)
+        flipped[i] ^= 0x01
+        with pytest.raises(VaultCorruptError):
+            cipher.open_object(T_SNAPSHOT, "snapshots/aa", bytes(flipped))
+    with pytest.raises(VaultCorruptError):
+        cipher.open_object(T_SNAPSHOT, "snapshots/aa", sealed[:-1])
+
+
+def test_blobs_bind_id_and_type() -> None:
+    cipher = Cipher(MasterKeys.generate())
+    data = b"chunk"
+    blob_id = cipher.blob_id(data)
+    out = bytearray(100)
+    n = cipher.seal_blob_into(B_DATA, blob_id, data, memoryview(out))
+    sealed = bytes(out[:n])
+    assert cipher.open_blob(B_DATA, blob_id, sealed) == data
+    with pytest.raises(VaultCorruptError):
+        cipher.open_blob(B_DATA | 0x80, blob_id, sealed)
+    with pytest.raises(VaultCorruptError):
+        cipher.open_blob(B_DATA, bytes(32), sealed)
+
+
+def test_blob_ids_are_keyed() -> None:
+    a, b = Cipher(MasterKeys.generate()), Cipher(MasterKeys.generate())
+    assert a.blob_id(b"same") != b.blob_id(b"same")
+
+
+def test_recovery_key_format_and_typos() -> None:
+    key = new_recovery_key()
+    groups = key.split("-")
+    assert len(groups) == 11 and all(len(g) == 5 for g in groups)
+    assert normalize_recovery_key(key.lower().replace("-", "  ")) == key
+    typo = key[:3] + ("A" if key[3] != "A" else "B") + key[4:]
+    with pytest.raises(WrongPasswordError):
+        normalize_recovery_key(typo)
+    with pytest.raises(WrongPasswordError):
+        normalize_recovery_key("not a key")
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"algorithm": "argon2id", "memory_kib": 32768, "iterations": 3, "lanes": 4},
+        {"algorithm": "argon2id", "memory_kib": 65536, "iterations": 2, "lanes": 4},
+        {"algorithm": "scrypt", "log2_n": 14, "r": 8, "p": 1},
+        {"algorithm": "pbkdf2"},
+    ],
+)
+def test_weak_kdf_refused(params: dict[str, object]) -> None:
+    with pytest.raises(AppError):
+        check_kdf_params(params)
