@@ -38,6 +38,8 @@ def open_storage(
     if is_dropbox(repo):
         from app.storage.dropbox import open_dropbox_storage
 
-        return open_dropbox_storage(repo[len(DROPBOX_PREFIX) :], on_wait=on_wait)
+        return open_dropbox_storage(
+            repo[len(DROPBOX_PREFIX) :], on_wait=on_wait, secret_lookup=secret_lookup
+        )
     path = Path(os.path.expanduser(repo)).absolute()
     return RetryingStorage(LocalStorage(path), attempts=3, base_delay=0.2, on_wait=on_wait)
