@@ -1,10 +1,14 @@
 """Run one command and measure it: wall time, CPU time and peak RSS.
 
-Each step runs as a direct child reaped with ``os.wait4``, whose rusage covers exactly
-that child and the descendants it waited for. That avoids the trap of
-``getrusage(RUSAGE_CHILDREN)``, whose ``ru_maxrss`` is the maximum over *all* children
-ever reaped by the harness, so a big earlier step would hide a small later one.
-It also needs no ``/usr/bin/time`` binary.
+Peak RSS needs care. Linux records a process's RSS high-water mark across ``exec``
+(``exec_mmap`` folds the old address space's peak into ``signal->maxrss``), and
+Python's subprocess uses ``vfork``, so a child started directly by this harness would
+report at least the *harness's* peak RSS (over 1 GiB after generating the data). Each
+step therefore runs under a small wrapper process that forks and execs the tool and
+reports the tool's rusage: GNU ``/usr/bin/time`` when present, else a tiny
+``python -S`` wrapper (its ~10 MiB floor is below every tool's real peak). Likewise
+``getrusage(RUSAGE_CHILDREN)`` is useless here: its ``ru_maxrss`` is the maximum over
+all children ever reaped.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import os
 import signal
 import statistics
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -53,6 +58,49 @@ class Outcome:
     stderr: str
 
 
+GNU_TIME = "/usr/bin/time"
+
+# Fork from a small process, exec the tool, report the tool's own rusage.
+_PY_WRAPPER = """
+import os, sys, time
+start = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execvp(sys.argv[2], sys.argv[2:])
+    finally:
+        os._exit(127)
+_, status, ru = os.wait4(pid, 0)
+wall = time.perf_counter() - start
+with open(sys.argv[1], "w") as f:
+    f.write(f"{ru.ru_utime} {ru.ru_stime} {ru.ru_maxrss} {wall}\\n")
+sys.exit(os.waitstatus_to_exitcode(status) % 256)
+"""
+
+
+def _wrapped(argv: Sequence[str], rusage_path: Path) -> list[str]:
+    """``argv`` under the rusage wrapper that writes "user sys maxrss_kib" to a file."""
+    if os.access(GNU_TIME, os.X_OK):
+        return [GNU_TIME, "-q", "-o", str(rusage_path), "-f", "%U %S %M", *argv]
+    return [sys.executable, "-S", "-c", _PY_WRAPPER, str(rusage_path), *argv]
+
+
+def _read_rusage(path: Path) -> tuple[float, float, int, float | None]:
+    """Parse the wrapper's last line: user, sys, max RSS and (Python wrapper) wall.
+
+    The Python wrapper times fork-to-reap itself so its own ~15 ms start-up does not
+    count; GNU time's ``%e`` has only 10 ms resolution, so with it the harness's own
+    wall clock is used (GNU time adds about a millisecond). Zeros if the wrapper was
+    killed before writing.
+    """
+    try:
+        fields = path.read_text().strip().splitlines()[-1].split()
+        wall = float(fields[3]) if len(fields) > 3 else None
+        return float(fields[0]), float(fields[1]), int(fields[2]), wall
+    except (OSError, ValueError, IndexError):
+        return 0.0, 0.0, 0, None
+
+
 def run_measured(
     argv: Sequence[str],
     *,
@@ -66,15 +114,18 @@ def run_measured(
 
     Output goes to files rather than pipes so a chatty tool can never block on a full
     pipe and distort the timing. The process gets its own session so a timeout kills
-    it and any helpers it spawned.
+    it and any helpers it spawned. Wall time is taken here (it includes the wrapper's
+    fork+exec, well under a millisecond); CPU and RSS come from the wrapper.
     """
     log_dir.mkdir(parents=True, exist_ok=True)
     out_path = log_dir / f"{name}.out"
     err_path = log_dir / f"{name}.err"
+    rusage_path = log_dir / f"{name}.rusage"
+    rusage_path.unlink(missing_ok=True)
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         start = time.perf_counter()
         proc = subprocess.Popen(
-            list(argv),
+            _wrapped(argv, rusage_path),
             env=dict(env),
             cwd=cwd,
             stdin=subprocess.DEVNULL,
@@ -92,24 +143,21 @@ def run_measured(
         timer = threading.Timer(timeout_s, kill)
         timer.start()
         try:
-            _pid, status, usage = os.wait4(proc.pid, 0)
+            proc.wait()
         except BaseException:
             kill()
+            proc.wait()
             raise
         finally:
             timer.cancel()
         wall = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
     stdout = out_path.read_text(errors="replace")
     stderr = err_path.read_text(errors="replace")
     if timed_out.is_set():
         stderr += f"\n[bench] killed after {timeout_s:.0f} s timeout"
-    sample = Sample(
-        wall_s=wall,
-        user_s=usage.ru_utime,
-        sys_s=usage.ru_stime,
-        max_rss_kib=usage.ru_maxrss,
-    )
+    user, sys_, rss, inner_wall = _read_rusage(rusage_path)
+    wall = inner_wall if inner_wall is not None else wall
+    sample = Sample(wall_s=wall, user_s=user, sys_s=sys_, max_rss_kib=rss)
     return Outcome(sample=sample, returncode=proc.returncode, stdout=stdout, stderr=stderr)
 
 

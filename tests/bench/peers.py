@@ -12,6 +12,8 @@ import os
 import shutil
 import subprocess
 
+from tests.bench.measure import GNU_TIME
+
 # binary -> Debian package
 PEER_PACKAGES = {"restic": "restic", "borg": "borgbackup"}
 
@@ -26,10 +28,16 @@ def _apt(args: list[str]) -> bool:
 
 
 def ensure_peers(binaries: list[str]) -> dict[str, bool]:
-    """Make each binary available; returns which ones are usable afterwards."""
+    """Make each binary (and GNU time, the rusage wrapper) available.
+
+    Returns which peers are usable afterwards. Without GNU time the harness falls back
+    to a Python wrapper, so its absence is not fatal.
+    """
     missing = [b for b in binaries if shutil.which(b) is None]
-    if missing:
-        packages = [PEER_PACKAGES[b] for b in missing]
+    packages = [PEER_PACKAGES[b] for b in missing]
+    if not os.access(GNU_TIME, os.X_OK):
+        packages.append("time")
+    if packages:
         can_apt = shutil.which("apt-get") is not None and os.geteuid() == 0
         if can_apt:
             print(f"[bench] installing {' '.join(packages)} with apt-get")
