@@ -68,6 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p = add("snapshots", "List snapshots.")
     p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--host",
+        metavar="HOST",
+        help="only snapshots from this computer (its name, or a prefix of its device id)",
+    )
     p = add("ls", "List files in a snapshot.")
     p.add_argument("snapshot", metavar="SNAPSHOT")
     p.add_argument("path", nargs="?", metavar="PATH")
@@ -283,6 +288,8 @@ def cmd_backup(args: argparse.Namespace) -> int:
 def cmd_snapshots(args: argparse.Namespace) -> int:
     with open_vault(args) as vault:
         snaps = vault.snapshots()
+    if args.host:
+        snaps = [s for s in snaps if s.hostname == args.host or s.device_id.startswith(args.host)]
     if args.json:
         _print_json(
             [
