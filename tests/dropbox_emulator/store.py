@@ -659,7 +659,10 @@ class Store:
         """Append ``body`` at ``offset``; raises ``WireError`` with an append error."""
         session = self._session(sid)
         with session.lock:
-            if session.closed:
+            if session.closed and not (
+                # Concurrent chunks may arrive after the closing one, inside its end.
+                session.concurrent and not close and offset + body.size <= session.offset
+            ):
                 raise WireError(tag("closed"))
             if offset + body.size > SESSION_MAX_BYTES:
                 raise WireError(tag("too_large"))
