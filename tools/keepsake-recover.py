@@ -39,6 +39,7 @@ import stat
 import struct
 import sys
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
 try:
@@ -65,6 +66,7 @@ TMP_PREFIX = ".keepsake-recover-"
 RECOVERY_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 HEX32 = re.compile(r"^[0-9a-f]{32}$")
+_UTC = timezone.utc  # noqa: UP017 - datetime.UTC needs Python 3.11; this runs on 3.9+
 
 
 class Damaged(Exception):
@@ -236,7 +238,7 @@ def unlock(vault: Vault, secret: str, kind: str) -> MasterKeys:
     """Try every key object of ``kind``; skip malformed ones so they cannot hide a good one."""
     problems: list[str] = []
     tried = 0
-    for name in vault.list("keys/", HEX32):
+    for name in vault.list_names("keys/", HEX32):
         try:
             doc = json.loads(vault.read(name))
             if not isinstance(doc, dict) or doc.get("version") != 1 or doc.get("kind") != kind:
@@ -281,7 +283,7 @@ class Vault:
     def path(self, name: str) -> str:
         return os.path.join(self.root, *name.split("/"))
 
-    def list(self, prefix: str, pattern: re.Pattern[str]) -> list[str]:
+    def list_names(self, prefix: str, pattern: re.Pattern[str]) -> list[str]:
         """Names under ``prefix`` whose last part matches ``pattern`` (temp files skipped)."""
         out: list[str] = []
         top = self.path(prefix.rstrip("/"))
@@ -340,7 +342,7 @@ class Vault:
     def load_index(self) -> list[str]:
         """Read every index object; returns the problems (a damaged index is skipped)."""
         problems: list[str] = []
-        for name in self.list("index/", HEX64):
+        for name in self.list_names("index/", HEX64):
             try:
                 self._add_index(name, self.load_object(T_INDEX, name))
             except (Damaged, OSError) as exc:
@@ -363,9 +365,9 @@ class Vault:
     def _add_entries(self, name: str, pack_id: bytes, data: bytes, pos: int) -> int:
         if pos + 4 > len(data):
             raise Damaged(f"{name}: truncated entry table")
-        (count,) = U32.unpack_from(data, pos)
+        count: int = U32.unpack_from(data, pos)[0]
         pos += 4
-        end = pos + count * ENTRY.size
+        end: int = pos + count * ENTRY.size
         if end > len(data):
             raise Damaged(f"{name}: truncated entry table")
         for i in range(count):
@@ -379,7 +381,7 @@ class Vault:
         """Rebuild locations from every pack's own header (FORMAT.md section 7)."""
         self.scanned_packs = True
         problems: list[str] = []
-        for name in self.list("data/", HEX64):
+        for name in self.list_names("data/", HEX64):
             try:
                 size = os.path.getsize(self.path(name))
                 if size < 4 + 33:
@@ -456,7 +458,7 @@ class Vault:
     def snapshots(self) -> list[tuple[str, dict[str, Any]]]:
         """(id, document) of every readable snapshot, oldest first."""
         out = []
-        for name in self.list("snapshots/", HEX64):
+        for name in self.list_names("snapshots/", HEX64):
             try:
                 doc = json.loads(self.load_object(T_SNAPSHOT, name))
                 if not isinstance(doc, dict) or not HEX64.match(str(doc.get("tree", ""))):
@@ -464,8 +466,17 @@ class Vault:
                 out.append((name.split("/", 1)[1], doc))
             except (Damaged, ValueError, OSError) as exc:
                 warn(f"skipping {name}: {exc}")
-        out.sort(key=lambda item: (str(item[1].get("time", "")), item[0]))
+        out.sort(key=lambda item: (snapshot_time(item[1]), item[0]))
         return out
+
+
+def snapshot_time(doc: dict[str, Any]) -> datetime:
+    """The snapshot's ``time`` as an aware datetime (the oldest possible if unreadable)."""
+    try:
+        value = datetime.fromisoformat(str(doc.get("time")))
+    except ValueError:
+        return datetime.min.replace(tzinfo=_UTC)
+    return value if value.tzinfo else value.replace(tzinfo=_UTC)
 
 
 # --- Restoring (FORMAT.md sections 9 and 13) ----------------------------------------
