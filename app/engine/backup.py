@@ -1,14 +1,18 @@
-"""Backup: scan, read only what changed, pack new chunks, write trees, commit a snapshot.
+"""Backup: walk, read only what changed, pack new chunks, write trees, commit a snapshot.
 
 Ordering is the crash-safety argument (docs/FORMAT.md): packs, then the index objects
 naming them, then the snapshot. A backup killed at any point leaves only objects
 that nothing references yet; the next run adopts finished packs that no index names,
 so their chunks are not uploaded again.
 
-Concurrency: the calling thread scans and builds trees; a pool of readers chunks,
-hashes, compresses and encrypts files (blake3, zstd, AES-GCM release the GIL), and
-the packer's writers store full packs. Unchanged files (same size, mtime, ctime,
-inode as the cache remembers, with all chunks still in the index) are never opened.
+One depth-first pass: the calling thread lists a folder, hands the files that
+changed to a pool of readers (chunk, hash, compress, encrypt), descends into the
+subfolders, then collects its files' results and writes the folder's tree. Memory
+therefore follows the depth of the tree and a bounded number of in-flight reads,
+not the number of files. Unchanged files (same size, mtime, ctime and inode as the
+cache remembers for that folder, with all chunks still indexed) are never opened.
+Totals for progress come from the previous snapshot of the same folders or, on a
+first backup, from a counting walk on a side thread.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +35,13 @@ import blake3
 
 from app import __version__
 from app.core.cancel import CancelToken
-from app.core.errors import AppError, ErrorCode, NotFoundInStorage, VaultCorruptError
+from app.core.errors import (
+    AppError,
+    CancelledError,
+    ErrorCode,
+    NotFoundInStorage,
+    VaultCorruptError,
+)
 from app.core.events import BackupResult, Phase, ProgressCallback, Warning_
 from app.engine import codec
 from app.engine.chunker import Chunker
@@ -44,35 +54,13 @@ if TYPE_CHECKING:
     from app.engine.vault import Vault
 
 READERS = 2
-READ_AHEAD = 64
+MAX_INFLIGHT_READS = 16  # batches
+BATCH_BYTES = 8 * 1024 * 1024
 SMALL_FILE = 4 * 1024 * 1024
 INDEX_EVERY_PACKS = 16
 
 # Scan results, kept compact: 200,000 files must stay within the memory budget.
 K_FILE, K_DIR, K_LINK = 0, 1, 2
-
-
-@dataclass(slots=True)
-class Child:
-    name: bytes
-    kind: int
-    mode: int
-    mtime_ns: int
-    size: int = 0
-    ctime_ns: int = 0
-    inode: int = 0
-    content: bytes | None = None  # concatenated ids when unchanged
-    target: bytes = b""
-    dir_index: int = -1  # for K_DIR: position in the scan's directory list
-    job: int = -1  # for files that must be read: position in the job list
-
-
-@dataclass(slots=True)
-class ScannedDir:
-    path: bytes
-    mode: int
-    mtime_ns: int
-    children: list[Child] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -88,6 +76,10 @@ class FileOutcome:
     skipped: bool = False
 
 
+Node = dict[str, Any]
+IndexRow = tuple[bytes, str, int, int, bytes | None, bytes | None]
+
+
 class _Job:
     def __init__(
         self,
@@ -98,30 +90,31 @@ class _Job:
         cancel: CancelToken,
     ) -> None:
         self.vault = vault
+        self.cache = vault.cache
         self.cipher = vault.cipher
         self.roots = roots
         self.excludes = list(excludes)
         self.meter = meter
         self.cancel = cancel
         self.warnings: list[Warning_] = []
-        self.dirs: list[ScannedDir] = []
-        self.jobs: list[tuple[bytes, Child]] = []
         self.known = vault.blob_ids()
         self.pending: set[bytes] = set()
         self.lock = threading.Lock()
         self.local = threading.local()
         self.packer = Packer(vault.storage, self.cipher, target_size=vault.pack_size)
+        self.pool = ThreadPoolExecutor(max_workers=READERS, thread_name_prefix="backup-reader")
+        self.read_slots = threading.BoundedSemaphore(MAX_INFLIGHT_READS)
+        self.abort = threading.Event()  # our own stop flag: never cancel the caller's token
         self.unindexed: dict[bytes, list[codec.BlobEntry]] = {}
         self.index_bytes = 0
-        self.states = vault.cache.file_states_under(roots)
-        self.new_states: list[tuple[bytes, int, int, int, int, bytes]] = []
         self.files_new = self.files_changed = self.files_unchanged = 0
+        self.dirs = 0
         self.bytes_read = 0
         self.bytes_added = 0
         self.total_files = 0
         self.total_bytes = 0
 
-    # --- scanning ---------------------------------------------------------------------
+    # --- walking ------------------------------------------------------------------------
 
     def excluded(self, path: bytes, name: bytes) -> bool:
         if not self.excludes:
@@ -134,8 +127,8 @@ class _Job:
                 return True
         return False
 
-    def scan(self) -> None:
-        """Walk from ``/`` through the roots' ancestors into each root."""
+    def run(self) -> bytes:
+        """Walk from ``/`` through the roots' ancestors into each root; the root tree id."""
         wanted: dict[bytes, Any] = {}
         for root in self.roots:
             node = wanted
@@ -148,99 +141,199 @@ class _Job:
             else:
                 if parts:
                     node[parts[-1]] = True
-        self._scan_dir(b"/", wanted)
-
-    def _scan_dir(self, path: bytes, only: dict[bytes, Any] | None) -> int:
-        self.cancel.check()
         try:
-            st = os.lstat(path)
-        except OSError as exc:
-            self.warn(path, f"cannot read folder: {exc.strerror}")
-            st = None
-        index = len(self.dirs)
-        scanned = ScannedDir(path, st.st_mode if st else 0o40755, st.st_mtime_ns if st else 0)
-        self.dirs.append(scanned)
+            tree = self._process_dir(b"/", wanted)
+        finally:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+        return tree
+
+    def _list(
+        self, path: bytes, only: dict[bytes, Any] | None
+    ) -> list[tuple[bytes, os.stat_result]]:
         prefix = path if path.endswith(b"/") else path + b"/"
+        entries: list[tuple[bytes, os.stat_result]] = []
         if only is not None:
-            names: list[tuple[bytes, os.stat_result | None]] = []
             for name in sorted(only):
-                full = prefix + name
                 try:
-                    names.append((name, os.lstat(full)))
+                    entries.append((name, os.lstat(prefix + name)))
                 except FileNotFoundError:
-                    self.warn(full, "does not exist")
+                    self.warn(prefix + name, "does not exist")
                 except OSError as exc:
-                    self.warn(full, f"cannot read: {exc.strerror}")
-            entries = names
-        else:
-            try:
-                with os.scandir(path) as it:
-                    listed = [(e.name, e) for e in it]
-            except OSError as exc:
-                self.warn(path, f"cannot list folder: {exc.strerror}")
-                listed = []
-            entries = []
-            for name, dentry in listed:
-                full = prefix + name
-                if self.excluded(full, name):
-                    continue
-                try:
-                    entries.append((name, dentry.stat(follow_symlinks=False)))
-                except OSError as exc:
-                    self.warn(full, f"cannot read: {exc.strerror}")
-            entries.sort(key=lambda item: item[0])
-        for name, est in entries:
-            if est is None:
+                    self.warn(prefix + name, f"cannot read: {exc.strerror}")
+            return entries
+        try:
+            with os.scandir(path) as it:
+                listed = list(it)
+        except OSError as exc:
+            self.warn(path, f"cannot list folder: {exc.strerror}")
+            return entries
+        excludes = self.excludes
+        for dentry in listed:
+            name = dentry.name
+            if excludes and self.excluded(prefix + name, name):
                 continue
-            full = prefix + name
+            try:
+                entries.append((name, dentry.stat(follow_symlinks=False)))
+            except OSError as exc:
+                self.warn(prefix + name, f"cannot read: {exc.strerror}")
+        entries.sort(key=lambda item: item[0])
+        return entries
+
+    def _process_dir(self, path: bytes, only: dict[bytes, Any] | None) -> bytes:
+        """Back up one folder (recursively) and return its tree id."""
+        self.cancel.check()
+        self.dirs += 1
+        prefix = path if path.endswith(b"/") else path + b"/"
+        entries = self._list(path, only)
+        states = self.cache.dir_file_states(path)
+        nodes: list[Node] = []
+        subdirs: list[tuple[Node, bytes, dict[bytes, Any] | None]] = []
+        to_read: list[tuple[Node, bytes, os.stat_result]] = []
+        known = self.known
+        for name, est in entries:
             mode = est.st_mode
+            node: Node = {"mode": mode, "mtime_ns": est.st_mtime_ns}
+            codec.encode_name(name, "name", node)
             if stat.S_ISDIR(mode):
                 sub = only.get(name) if only is not None else None
-                child_index = self._scan_dir(full, None if sub is True or sub is None else sub)
-                scanned.children.append(
-                    Child(name, K_DIR, mode, est.st_mtime_ns, dir_index=child_index)
-                )
+                subdirs.append((node, prefix + name, None if sub is True or sub is None else sub))
+                continue  # its tree is written after this folder's reads are queued
+            elif only is not None and only.get(name) is not True:
+                continue  # an ancestor we expected to be a folder is not one
             elif stat.S_ISREG(mode):
-                if only is not None and only.get(name) is not True:
-                    continue  # an ancestor we expected to be a folder is a file
-                self._scan_file(scanned, full, name, est)
+                self.total_files += 1
+                self.total_bytes += est.st_size
+                state = states.get(name)
+                if (
+                    state is not None
+                    and state[0] == est.st_size
+                    and state[1] == est.st_mtime_ns
+                    and state[2] == est.st_ctime_ns
+                    and state[3] == est.st_ino
+                    and (
+                        state[4] in known if len(state[4]) == ID_LEN else self._all_known(state[4])
+                    )
+                ):
+                    self.files_unchanged += 1
+                    self._fill_file(node, est.st_size, state[4])
+                    self._advance(prefix + name, est.st_size)
+                else:
+                    if state is None:
+                        self.files_new += 1
+                    else:
+                        self.files_changed += 1
+                    to_read.append((node, name, est))
             elif stat.S_ISLNK(mode):
-                if only is not None and only.get(name) is not True:
-                    continue
                 try:
-                    target = os.readlink(full)
+                    target = os.readlink(prefix + name)
                 except OSError as exc:
-                    self.warn(full, f"cannot read link: {exc.strerror}")
+                    self.warn(prefix + name, f"cannot read link: {exc.strerror}")
                     continue
-                scanned.children.append(Child(name, K_LINK, mode, est.st_mtime_ns, target=target))
-            # FIFOs, sockets and devices are not backed up (they hold no data).
-        return index
-
-    def _scan_file(self, parent: ScannedDir, full: bytes, name: bytes, est: os.stat_result) -> None:
-        child = Child(
-            name, K_FILE, est.st_mode, est.st_mtime_ns, est.st_size, est.st_ctime_ns, est.st_ino
-        )
-        self.total_files += 1
-        self.total_bytes += est.st_size
-        state = self.states.get(full)
-        if (
-            state is not None
-            and state[0] == est.st_size
-            and state[1] == est.st_mtime_ns
-            and state[2] == est.st_ctime_ns
-            and state[3] == est.st_ino
-            and self._all_known(state[4])
-        ):
-            child.content = state[4]
-            self.files_unchanged += 1
-        else:
-            child.job = len(self.jobs)
-            self.jobs.append((full, child))
-            if state is None:
-                self.files_new += 1
+                node["type"] = "symlink"
+                codec.encode_name(target, "target", node)
             else:
-                self.files_changed += 1
-        parent.children.append(child)
+                continue  # FIFOs, sockets and devices hold no data: not backed up
+            nodes.append(node)
+        batches = self._submit_reads(prefix, to_read)
+        for node, subpath, sub_only in subdirs:
+            node["type"] = "dir"
+            node["subtree"] = self._process_dir(subpath, sub_only).hex()
+            nodes.append(node)
+        new_states: list[tuple[bytes, bytes, int, int, int, int, bytes]] = []
+        skipped: list[Node] = []
+        reads = [
+            (node, name, est, outcome)
+            for items, future in batches
+            for (node, name, est), outcome in zip(items, future.result(), strict=True)
+        ]
+        for node, name, est, outcome in reads:
+            full = prefix + name
+            if outcome.warning is not None:
+                self.warn(full, outcome.warning)
+            if outcome.skipped:
+                self.total_files -= 1
+                self.total_bytes -= est.st_size
+                skipped.append(node)
+                continue
+            node["mode"] = outcome.mode
+            node["mtime_ns"] = outcome.mtime_ns
+            self._fill_file(node, outcome.size, outcome.content)
+            self.bytes_read += outcome.size
+            self.bytes_added += outcome.bytes_added
+            self._advance(full, outcome.size)
+            if outcome.warning is None:
+                new_states.append(
+                    (
+                        path,
+                        name,
+                        outcome.size,
+                        outcome.mtime_ns,
+                        outcome.ctime_ns,
+                        outcome.inode,
+                        outcome.content,
+                    )
+                )
+        if skipped:
+            gone = {id(n) for n in skipped}
+            nodes = [n for n in nodes if id(n) not in gone]
+        nodes.sort(key=lambda n: codec.decode_name(n, "name"))
+        if new_states:
+            self.cache.put_file_states(new_states)
+        return self._write_tree(nodes)
+
+    def _submit_reads(
+        self, prefix: bytes, items: list[tuple[Node, bytes, os.stat_result]]
+    ) -> list[tuple[list[tuple[Node, bytes, os.stat_result]], Future[list[FileOutcome]]]]:
+        """Queue reads in batches (up to 32 files or 8 MiB): one hand-off per batch
+        keeps thread overhead low for folders of many small files."""
+        batches: list[
+            tuple[list[tuple[Node, bytes, os.stat_result]], Future[list[FileOutcome]]]
+        ] = []
+        start = 0
+        while start < len(items):
+            end, size = start, 0
+            while end < len(items) and end - start < 32 and (size < BATCH_BYTES or end == start):
+                size += items[end][2].st_size
+                end += 1
+            batch = items[start:end]
+            self.read_slots.acquire()  # bounds in-flight reads across the whole walk
+            try:
+                future = self.pool.submit(
+                    self.read_batch, [prefix + name for _n, name, _e in batch]
+                )
+            except BaseException:
+                self.read_slots.release()
+                raise
+            future.add_done_callback(lambda _f: self.read_slots.release())
+            batches.append((batch, future))
+            start = end
+        return batches
+
+    def read_batch(self, paths: list[bytes]) -> list[FileOutcome]:
+        return [self.read_file(path) for path in paths]
+
+    def _fill_file(self, node: Node, size: int, content: bytes) -> None:
+        node["type"] = "file"
+        node["size"] = size
+        node["content"] = [content[i : i + ID_LEN].hex() for i in range(0, len(content), ID_LEN)]
+
+    def _advance(self, path: bytes, size: int) -> None:
+        meter = self.meter
+        meter.files_done += 1
+        meter.bytes_done += size
+        meter.files_total = max(meter.files_total, meter.files_done)
+        meter.bytes_total = max(meter.bytes_total, meter.bytes_done)
+        meter.current = os.fsdecode(path)
+        meter.emit()
+
+    def _write_tree(self, nodes: list[Node]) -> bytes:
+        tree_bytes = codec.encode_tree(nodes)
+        tree_id = self.cipher.blob_id(tree_bytes)
+        self.add_blob(B_TREE, tree_id, tree_bytes, True)
+        if not self.cache.tree_indexed(tree_id):
+            self.cache.index_tree(tree_id, [_index_row(n) for n in nodes])
+        self.collect_packs()
+        return tree_id
 
     def _all_known(self, content: bytes) -> bool:
         known = self.known
@@ -265,7 +358,7 @@ class _Job:
         self.packer.add_blob(blob_type, blob_id, data, try_compress=compress)
         return len(data)
 
-    def read_file(self, path: bytes, child: Child) -> FileOutcome:
+    def read_file(self, path: bytes) -> FileOutcome:
         for attempt in range(2):
             try:
                 outcome = self._read_once(path)
@@ -316,6 +409,8 @@ class _Job:
                 pieces = chunker.chunks_of_stream(stream)
             for piece in pieces:
                 self.cancel.check()
+                if self.abort.is_set():
+                    raise CancelledError("The backup stopped.")
                 if compress is None:
                     compress = not codec.looks_incompressible(piece)
                 blob_id = self.cipher.blob_id(piece)
@@ -344,116 +439,6 @@ class _Job:
 
     # --- building trees (calling thread) ---------------------------------------------------
 
-    def build_trees(self) -> bytes:
-        pool = ThreadPoolExecutor(max_workers=READERS, thread_name_prefix="backup-reader")
-        futures: dict[int, Future[FileOutcome]] = {}
-        next_job = 0
-
-        def top_up(upto: int) -> None:
-            nonlocal next_job
-            while next_job < min(upto, len(self.jobs)):
-                path, child = self.jobs[next_job]
-                futures[next_job] = pool.submit(self.read_file, path, child)
-                next_job += 1
-
-        # Jobs were listed in scan order (pre-order); trees are built in reverse, so
-        # reverse the job order to read files in the order their trees need them.
-        self.jobs.reverse()
-        for position, (_path, child) in enumerate(self.jobs):
-            child.job = position
-        tree_ids: list[bytes] = [b""] * len(self.dirs)
-        try:
-            top_up(READ_AHEAD)
-            for index in range(len(self.dirs) - 1, -1, -1):
-                scanned = self.dirs[index]
-                nodes: list[dict[str, Any]] = []
-                index_rows: list[tuple[bytes, str, int, int, bytes | None, bytes | None]] = []
-                for child in scanned.children:
-                    node: dict[str, Any] = {"mode": child.mode, "mtime_ns": child.mtime_ns}
-                    codec.encode_name(child.name, "name", node)
-                    if child.kind == K_FILE:
-                        if child.job >= 0:
-                            top_up(child.job + READ_AHEAD)
-                            outcome = futures.pop(child.job).result()
-                            if not self._record(scanned.path, child, outcome):
-                                continue
-                        content = child.content or b""
-                        node.update(
-                            type="file",
-                            size=child.size,
-                            content=[
-                                content[i : i + ID_LEN].hex()
-                                for i in range(0, len(content), ID_LEN)
-                            ],
-                        )
-                        self.meter.files_done += 1
-                        self.meter.bytes_done += child.size
-                        self.meter.current = os.fsdecode(scanned.path + b"/" + child.name)
-                        self.meter.emit()
-                        index_rows.append(
-                            (
-                                child.name,
-                                "file",
-                                child.size,
-                                child.mtime_ns,
-                                blake3.blake3(content).digest(),
-                                None,
-                            )
-                        )
-                    elif child.kind == K_DIR:
-                        subtree = tree_ids[child.dir_index]
-                        node.update(type="dir", subtree=subtree.hex())
-                        index_rows.append((child.name, "dir", 0, child.mtime_ns, None, subtree))
-                    else:
-                        node.update(type="symlink")
-                        codec.encode_name(child.target, "target", node)
-                        index_rows.append((child.name, "symlink", 0, child.mtime_ns, None, None))
-                    nodes.append(node)
-                self.cancel.check()
-                tree_bytes = codec.encode_tree(nodes)
-                tree_id = self.cipher.blob_id(tree_bytes)
-                self.add_blob(B_TREE, tree_id, tree_bytes, True)
-                tree_ids[index] = tree_id
-                if not self.vault.cache.tree_indexed(tree_id):
-                    self.vault.cache.index_tree(tree_id, index_rows)
-                self.dirs[index] = ScannedDir(scanned.path, 0, 0)  # free the children
-                self.collect_packs()
-        except BaseException:
-            self.cancel.cancel()  # stop readers quickly
-            for future in futures.values():
-                future.cancel()
-            pool.shutdown(wait=True)
-            raise
-        pool.shutdown(wait=True)
-        return tree_ids[0]
-
-    def _record(self, parent: bytes, child: Child, outcome: FileOutcome) -> bool:
-        full = parent.rstrip(b"/") + b"/" + child.name
-        if outcome.warning is not None:
-            self.warn(full, outcome.warning)
-        if outcome.skipped:
-            self.total_files -= 1
-            self.total_bytes -= child.size
-            return False
-        child.content = outcome.content
-        child.size = outcome.size
-        child.mtime_ns = outcome.mtime_ns
-        child.mode = outcome.mode
-        self.bytes_read += outcome.size
-        self.bytes_added += outcome.bytes_added
-        if outcome.warning is None:
-            self.new_states.append(
-                (
-                    full,
-                    outcome.size,
-                    outcome.mtime_ns,
-                    outcome.ctime_ns,
-                    outcome.inode,
-                    outcome.content,
-                )
-            )
-        return True
-
     def collect_packs(self, *, force: bool = False) -> None:
         for pack_id, entries in self.packer.completed():
             self.unindexed[pack_id] = entries
@@ -465,6 +450,19 @@ class _Job:
 
     def warn(self, path: bytes, message: str) -> None:
         self.warnings.append(Warning_(os.fsdecode(path), message))
+
+
+def _index_row(node: Node) -> IndexRow:
+    """The version index's row for one tree entry (see app/engine/versions.py)."""
+    name = codec.decode_name(node, "name")
+    kind = str(node["type"])
+    mtime = int(node["mtime_ns"])
+    if kind == "file":
+        content = b"".join(bytes.fromhex(h) for h in node["content"])
+        return (name, kind, int(node["size"]), mtime, blake3.blake3(content).digest(), None)
+    if kind == "dir":
+        return (name, kind, 0, mtime, None, bytes.fromhex(str(node["subtree"])))
+    return (name, kind, 0, mtime, None, None)
 
 
 def adopt_orphan_packs(vault: Vault) -> int:
@@ -523,6 +521,59 @@ def normalize_roots(paths: Sequence[str]) -> list[bytes]:
     return kept
 
 
+def _previous_totals(vault: Vault, roots: list[bytes]) -> tuple[int, int] | None:
+    """Files and bytes of the latest snapshot of the same folders: the progress total."""
+    wanted = sorted(os.fsdecode(r) for r in roots)
+    for snap in reversed(vault.snapshots()):
+        if sorted(snap.paths) == wanted:
+            return snap.files, snap.bytes
+    return None
+
+
+def _count_in_background(
+    roots: list[bytes], excludes: Sequence[str], meter: ProgressMeter, stop: threading.Event
+) -> threading.Thread:
+    """First backup: count files and bytes on a side thread so progress has a total."""
+
+    def count() -> None:
+        files = size = 0
+        stack = list(roots)
+        while stack and not stop.is_set():
+            path = stack.pop()
+            try:
+                st = os.lstat(path)
+            except OSError:
+                continue
+            if stat.S_ISREG(st.st_mode):
+                files += 1
+                size += st.st_size
+                continue
+            if not stat.S_ISDIR(st.st_mode):
+                continue
+            try:
+                with os.scandir(path) as it:
+                    for entry in it:
+                        name = os.fsdecode(entry.name)
+                        if any(fnmatch.fnmatchcase(name, p) for p in excludes):
+                            continue
+                        try:
+                            if entry.is_dir(follow_symlinks=False):
+                                stack.append(os.fsencode(entry.path))
+                            elif entry.is_file(follow_symlinks=False):
+                                files += 1
+                                size += entry.stat(follow_symlinks=False).st_size
+                        except OSError:
+                            continue
+            except OSError:
+                continue
+        meter.files_total = max(meter.files_total, files)
+        meter.bytes_total = max(meter.bytes_total, size)
+
+    thread = threading.Thread(target=count, name="backup-count", daemon=True)
+    thread.start()
+    return thread
+
+
 def run_backup(
     vault: Vault,
     paths: Sequence[str],
@@ -554,19 +605,21 @@ def run_backup(
         vault.sync(force=True)
         adopt_orphan_packs(vault)
         job = _Job(vault, roots, excludes, meter, cancel)
-        meter.emit(force=True, phase=Phase.SCANNING)
-        job.scan()
-        meter.files_total = job.total_files
-        meter.bytes_total = job.total_bytes
+        previous = _previous_totals(vault, roots)
+        if previous is not None:
+            meter.files_total, meter.bytes_total = previous
+        else:
+            _count_in_background(roots, excludes, meter, job.abort)
         meter.emit(force=True, phase=Phase.BACKING_UP)
         vault.cache.begin()
         try:
-            root_tree = job.build_trees()
+            root_tree = job.run()
             meter.emit(force=True, phase=Phase.FINISHING)
             job.packer.flush()
             job.collect_packs(force=True)
         except BaseException:
-            vault.cache.commit()
+            job.abort.set()  # stops the counting thread and readers still running
+            vault.cache.commit()  # what was indexed stays valid (content-addressed)
             # Keep what finished: index the packs already stored so a rerun reuses them.
             with contextlib.suppress(BaseException):
                 job.packer.flush()
@@ -574,6 +627,7 @@ def run_backup(
                 job.collect_packs(force=True)
             raise
         finally:
+            job.abort.set()
             job.packer.close()
         doc = {
             "v": 1,
@@ -589,7 +643,6 @@ def run_backup(
             "program": f"keepsake {__version__}",
         }
         snapshot_id = vault.write_snapshot(doc)
-        vault.cache.put_file_states(job.new_states)
         vault.cache.commit()
     meter.files_total = job.total_files
     meter.bytes_total = job.total_bytes
@@ -599,7 +652,7 @@ def run_backup(
         files_new=job.files_new,
         files_changed=job.files_changed,
         files_unchanged=job.files_unchanged,
-        dirs=len(job.dirs),
+        dirs=job.dirs,
         bytes_read=job.bytes_read,
         bytes_added=job.bytes_added,
         bytes_uploaded=job.packer.bytes_written + job.index_bytes,

@@ -15,11 +15,11 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;
@@ -29,8 +29,8 @@ CREATE TABLE IF NOT EXISTS blobs (
     raw_length INTEGER) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS snapshots (id TEXT PRIMARY KEY, time TEXT, doc TEXT) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS files (
-    path BLOB PRIMARY KEY, size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER,
-    inode INTEGER, content BLOB) WITHOUT ROWID;
+    dir BLOB, name BLOB, size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER,
+    inode INTEGER, content BLOB, PRIMARY KEY (dir, name)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS tree_entries (
     tree BLOB, name BLOB, type TEXT, size INTEGER, mtime_ns INTEGER, content BLOB,
     subtree BLOB, PRIMARY KEY (tree, name)) WITHOUT ROWID;
@@ -148,29 +148,18 @@ class Cache:
     def remove_snapshot(self, snap_id: str) -> None:
         self.db.execute("DELETE FROM snapshots WHERE id=?", (snap_id,))
 
-    # --- file state ---
-    def file_states(self) -> dict[bytes, FileState]:
+    # --- file state (per folder, so a backup loads one folder's rows at a time) ---
+    def dir_file_states(self, directory: bytes) -> dict[bytes, FileState]:
         return {
             r[0]: (r[1], r[2], r[3], r[4], r[5])
             for r in self.db.execute(
-                "SELECT path, size, mtime_ns, ctime_ns, inode, content FROM files"
+                "SELECT name, size, mtime_ns, ctime_ns, inode, content FROM files WHERE dir=?",
+                (directory,),
             )
         }
 
-    def file_states_under(self, prefixes: Iterable[bytes]) -> dict[bytes, FileState]:
-        out: dict[bytes, FileState] = {}
-        for prefix in prefixes:
-            upper = prefix + b"\xff"
-            for r in self.db.execute(
-                "SELECT path, size, mtime_ns, ctime_ns, inode, content FROM files "
-                "WHERE path >= ? AND path < ?",
-                (prefix, upper),
-            ):
-                out[r[0]] = (r[1], r[2], r[3], r[4], r[5])
-        return out
-
-    def put_file_states(self, rows: list[tuple[bytes, int, int, int, int, bytes]]) -> None:
-        self.db.executemany("INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?)", rows)
+    def put_file_states(self, rows: list[tuple[bytes, bytes, int, int, int, int, bytes]]) -> None:
+        self.db.executemany("INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?)", rows)
 
     def forget_file_states(self) -> None:
         self.db.execute("DELETE FROM files")

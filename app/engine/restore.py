@@ -289,9 +289,8 @@ def run_restore(
                 meter.current = item.original
                 meter.emit()
         except BaseException:
-            cancel.cancel()
             for _item, future in futures:
-                future.cancel()
+                future.cancel()  # queued writes never start; running ones finish one file
             raise
     for dest, node in planner.links:
         try:
