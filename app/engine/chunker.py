@@ -1,8 +1,9 @@
 """Content-defined chunking (FastCDC 2020, compiled, via pyfastcdc).
 
 Boundaries depend on content, so an insert in the middle of a file changes only the
-chunks around it. The gear table is seeded from the vault's keys: chunk sizes then do
-not fingerprint known files for someone who can see pack sizes.
+chunks around it. The gear table is personalised by a random seed kept in the vault's
+encrypted config: chunk sizes then do not fingerprint known files for someone who
+can see pack sizes (docs/FORMAT.md, section 12).
 """
 
 from __future__ import annotations
