@@ -123,7 +123,7 @@ def resolve_repo(args: argparse.Namespace) -> str:
 def _desktop_repo() -> str | None:
     """The vault the desktop app is set up with, if any (settings are optional here)."""
     try:
-        from app.store.settings import load_configured_repo  # type: ignore[attr-defined]
+        from app.store.settings import load_configured_repo
     except ImportError:
         return None
     try:
