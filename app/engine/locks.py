@@ -23,6 +23,11 @@ from app.storage.base import Storage
 STALE_AFTER = 30 * 60.0
 REFRESH_EVERY = 5 * 60.0
 
+# Locks this process holds right now. A lock naming this host and this pid that is
+# not in here was left by a job of ours whose release failed (e.g. the drive
+# errored on delete): it is stale, or a long-running app would block itself.
+_HELD: set[str] = set()
+
 
 @dataclass(frozen=True)
 class LockInfo:
@@ -35,7 +40,11 @@ class LockInfo:
     def is_stale(self, now: float) -> bool:
         if now - self.time > STALE_AFTER:
             return True
-        return bool(self.host == socket.gethostname() and not _pid_alive(self.pid))
+        if self.host != socket.gethostname():
+            return False
+        if self.pid == os.getpid():
+            return self.name not in _HELD
+        return not _pid_alive(self.pid)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -74,7 +83,12 @@ class VaultLock:
         conflicts = [lk for lk in list_locks(self._storage, self._cipher) if self._conflicts(lk)]
         if conflicts:
             raise _locked_error(conflicts[0], self.exclusive)
-        self._write()
+        _HELD.add(self.name)  # before it is visible, so our other threads see it held
+        try:
+            self._write()
+        except BaseException:
+            _HELD.discard(self.name)
+            raise
         # Re-check after writing: two writers racing both see each other and back off.
         conflicts = [
             lk
@@ -82,6 +96,7 @@ class VaultLock:
             if lk.name != self.name and self._conflicts(lk)
         ]
         if conflicts:
+            _HELD.discard(self.name)
             self._storage.delete(self.name)
             raise _locked_error(conflicts[0], self.exclusive)
         self._thread = threading.Thread(target=self._refresh_loop, name="lock-refresh", daemon=True)
@@ -99,6 +114,7 @@ class VaultLock:
                 self._write()
 
     def release(self) -> None:
+        _HELD.discard(self.name)
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)

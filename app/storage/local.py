@@ -54,7 +54,13 @@ class LocalStorage:
     def _ensure_dir(self, directory: Path) -> None:
         if directory in self._made_dirs:
             return
-        directory.mkdir(parents=True, exist_ok=True)
+        # One level at a time below the root, never the root itself: if the drive was
+        # unplugged, its empty mount point must not silently become the vault.
+        current = self.root
+        for part in directory.relative_to(self.root).parts:
+            current = current / part
+            with contextlib.suppress(FileExistsError):
+                current.mkdir()
         with self._lock:
             self._made_dirs.add(directory)
 
@@ -81,6 +87,12 @@ class LocalStorage:
         except OSError as exc:
             with contextlib.suppress(OSError):
                 tmp.unlink()
+            if isinstance(exc, FileNotFoundError):
+                # The folder vanished under us (drive unplugged mid-write): say so,
+                # and forget the folders we made so a reconnect recreates them.
+                with self._lock:
+                    self._made_dirs.clear()
+                self._check_root()
             raise _translate(exc, name) from exc
 
     def get(self, name: str) -> bytes:
