@@ -90,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     for unit in ("last", "hourly", "daily", "weekly", "monthly"):
         p.add_argument(f"--keep-{unit}", type=int, metavar="N", default=None)
     p.add_argument("--prune", action="store_true", help="then remove data no snapshot needs")
+    p.add_argument(
+        "--host", metavar="HOST", help="only this computer's snapshots (name or device id)"
+    )
     add("prune", "Remove data that no snapshot needs.")
     p = add("connect", "Connect a cloud account.", repo=False)
     p.add_argument("service", choices=["dropbox"])
@@ -289,7 +292,7 @@ def cmd_snapshots(args: argparse.Namespace) -> int:
     with open_vault(args) as vault:
         snaps = vault.snapshots()
     if args.host:
-        snaps = [s for s in snaps if s.hostname == args.host or s.device_id.startswith(args.host)]
+        snaps = [s for s in snaps if s.matches_host(args.host)]
     if args.json:
         _print_json(
             [
@@ -403,7 +406,7 @@ def cmd_forget(args: argparse.Namespace) -> int:
     if policy.is_empty():
         raise UsageError("give at least one --keep-* option")
     with open_vault(args) as vault:
-        removed = vault.forget(policy)
+        removed = vault.forget(policy, host=args.host)
         print(f"Removed {len(removed)} snapshot(s).")
         if args.prune:
             stats = vault.prune(on_progress=_ProgressBar())

@@ -41,6 +41,10 @@ class SnapshotInfo:
     def short_id(self) -> str:
         return self.id[:8]
 
+    def matches_host(self, host: str) -> bool:
+        """``host`` is a hostname or a prefix of a device id."""
+        return self.hostname == host or (bool(host) and self.device_id.startswith(host))
+
 
 @dataclass(frozen=True, slots=True)
 class Entry:

@@ -597,7 +597,7 @@ def run_backup(
         )
     meter = ProgressMeter(on_progress, Phase.OPENING)
     meter.emit(force=True)
-    with VaultLock(vault.storage, vault.cipher, exclusive=False):
+    with VaultLock(vault.storage, vault.cipher, exclusive=False) as lock:
         # Sync only once the shared lock is held, and always: a prune by another device
         # that finished before our lock (or since a long-running process last synced)
         # may have deleted blobs the cache still lists; deduplicating against those
@@ -642,6 +642,7 @@ def run_backup(
             "tags": list(tags),
             "program": f"keepsake {__version__}",
         }
+        lock.ensure_held()  # a prune may have run while we were suspended
         snapshot_id = vault.write_snapshot(doc)
         vault.cache.commit()
     meter.files_total = job.total_files

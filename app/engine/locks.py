@@ -67,6 +67,7 @@ class VaultLock:
         self.name = f"locks/{secrets.token_hex(16)}"
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.lost = False
 
     def _write(self) -> None:
         doc = {
@@ -110,8 +111,33 @@ class VaultLock:
 
     def _refresh_loop(self) -> None:
         while not self._stop.wait(REFRESH_EVERY):
+            if not self.still_held():
+                return  # removed as stale (we slept?): never resurrect it
             with contextlib.suppress(Exception):
                 self._write()
+
+    def still_held(self) -> bool:
+        """False once another process removed our lock as stale (this process was
+        suspended, or its clock is far behind). A prune may then have deleted data
+        this job counted on; transient storage errors read as "held"."""
+        if self.lost:
+            return False
+        try:
+            self._storage.stat(self.name)
+        except NotFoundInStorage:
+            self.lost = True
+            return False
+        except Exception:  # cannot tell now: the commit-time check decides
+            return True
+        return True
+
+    def ensure_held(self) -> None:
+        """Call before committing (writing a snapshot): refuse if the lock was lost."""
+        if not self.still_held():
+            raise LockedError(
+                "This backup was paused so long that its vault lock expired and the vault "
+                "may have been cleaned up meanwhile; nothing was committed. Run the backup again."
+            )
 
     def release(self) -> None:
         _HELD.discard(self.name)

@@ -6,8 +6,10 @@ Two kinds of rules combine (a snapshot kept by any rule is kept):
 * spans, for the Time-Machine-like default: every snapshot within ``all_within``,
   the newest per day within ``daily_within``, per week within ``weekly_within``, and
   per month within ``monthly_within`` (``None`` = forever).
-Snapshots are grouped by device and backed-up paths, so one computer's policy never
-thins out another's history, and the newest snapshot of every group is always kept.
+Snapshots are grouped by device and backed-up paths and the policy applies to each
+group separately (as restic does); the newest snapshot of every group is always
+kept. To leave other computers' snapshots alone entirely, pass only this device's
+snapshots (``Vault.forget(host=...)``; the desktop app does).
 """
 
 from __future__ import annotations

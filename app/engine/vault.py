@@ -634,12 +634,20 @@ class Vault:
 
         return run_check(self, read_data=read_data, on_progress=on_progress, cancel=cancel)
 
-    def forget(self, policy: RetentionPolicy, now: datetime | None = None) -> list[SnapshotInfo]:
-        """Delete the snapshots ``policy`` does not keep; returns them (data stays until prune)."""
+    def forget(
+        self, policy: RetentionPolicy, now: datetime | None = None, host: str | None = None
+    ) -> list[SnapshotInfo]:
+        """Delete the snapshots ``policy`` does not keep; returns them (data stays until prune).
+
+        ``host`` (a hostname or device-id prefix) limits it to one computer's
+        snapshots: the desktop app passes its own device id so it never thins out
+        another computer's history.
+        """
         from app.engine.prune import forget_snapshots
         from app.engine.retention import apply_policy
 
-        _keep, remove = apply_policy(self.snapshots(), policy, now or datetime.now(UTC))
+        candidates = [s for s in self.snapshots() if host is None or s.matches_host(host)]
+        _keep, remove = apply_policy(candidates, policy, now or datetime.now(UTC))
         forget_snapshots(self, remove)
         return remove
 

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from app.core.cancel import CancelToken
+from app.core.events import ProgressCallback
 from app.services.vault import VaultLike
+from app.store.settings import Retention
 
 
 class EngineGateway:
@@ -65,3 +69,32 @@ class EngineGateway:
         from app.storage.factory import describe_repo
 
         return describe_repo(repo)
+
+    def apply_retention(
+        self,
+        vault: VaultLike,
+        retention: Retention,
+        on_progress: ProgressCallback,
+        cancel: CancelToken,
+    ) -> int:
+        from app.engine.retention import RetentionPolicy
+
+        monthly = retention.keep_monthly_months
+        policy = RetentionPolicy(
+            all_within=timedelta(hours=retention.keep_all_hours),
+            daily_within=timedelta(days=retention.keep_daily_days),
+            weekly_within=timedelta(weeks=retention.keep_weekly_weeks),
+            monthly_within=None if monthly is None else timedelta(days=31 * monthly),
+            monthly_forever=monthly is None,
+        )
+        forget = getattr(vault, "forget", None)
+        if forget is None:
+            return 0
+        from app.engine.vault import device_id
+
+        # Only this computer's snapshots: another device's history is its own business.
+        removed = forget(policy, host=device_id())
+        if removed:
+            cancel.check()
+            vault.prune(on_progress=on_progress, cancel=cancel)  # type: ignore[attr-defined]
+        return len(removed)
