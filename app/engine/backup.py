@@ -642,9 +642,11 @@ def run_backup(
             "tags": list(tags),
             "program": f"keepsake {__version__}",
         }
-        lock.ensure_held()  # a prune may have run while we were suspended
-        snapshot_id = vault.write_snapshot(doc)
-        vault.cache.commit()
+        try:
+            lock.ensure_held()  # a prune may have run while we were suspended
+            snapshot_id = vault.write_snapshot(doc)
+        finally:
+            vault.cache.commit()
     meter.files_total = job.total_files
     meter.bytes_total = job.total_bytes
     meter.emit(final=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from app.core.errors import AppError, WrongPasswordError
+from app.core.errors import AppError, LockedError, WrongPasswordError
 from app.core.events import Phase, Progress
 from app.core.models import Change, EntryType
 from app.engine.vault import Vault
@@ -219,3 +219,23 @@ def test_snapshot_lookup(tmp_path: Path, vault: Vault) -> None:
     with pytest.raises(AppError, match="too short"):
         vault.find_snapshot(first[:5])
     assert [s.id for s in vault.snapshots()] == [first, second]
+
+
+def test_backup_whose_lock_was_removed_commits_nothing(
+    tmp_path: Path, vault: Vault, vault_dir: Path
+) -> None:
+    """A prune elsewhere may remove a suspended backup's lock as stale and delete the
+    data it was counting on: such a backup must not write its snapshot."""
+    src = make_tree(tmp_path / "src")
+
+    def steal_lock(progress: Progress) -> None:
+        if progress.phase is Phase.BACKING_UP:
+            for lock in (vault_dir / "locks").iterdir():
+                lock.unlink()
+
+    with pytest.raises(LockedError, match="Run the backup again"):
+        vault.backup([str(src)], on_progress=steal_lock)
+    assert vault.snapshots() == []
+    again = vault.backup([str(src)])  # the next run works and commits
+    assert [s.id for s in vault.snapshots()] == [again.snapshot_id]
+    assert vault.check(read_data=True).ok
