@@ -929,10 +929,14 @@ class DropboxStorage:
                 try:
                     result = self._client.files_list_folder_continue(cursor)
                 except ApiError as exc:
-                    if exc.error.is_reset() and restarts < self._attempts:
-                        restarts += 1
-                        break  # the cursor was invalidated: list again from the start
-                    raise self._translate(exc, f"listing {prefix}") from exc
+                    if not exc.error.is_reset():
+                        raise self._translate(exc, f"listing {prefix}") from exc
+                    restarts += 1
+                    if restarts >= self._attempts:
+                        raise TransientStorageError(
+                            "Dropbox kept invalidating the folder listing."
+                        ) from exc
+                    break  # the cursor was invalidated: list again from the start
                 except Exception as exc:
                     raise self._translate(exc, f"listing {prefix}") from exc
 

@@ -419,8 +419,9 @@ class DropboxEmulator:
 
         Kinds: those of ``Faults`` (``drop`` is split into ``drop_before`` and
         ``drop_after``), plus ``corrupt_in_transit`` (the body arrives damaged, so
-        the per-call content_hash check refuses it) and ``corrupt_stored`` (the
-        server keeps a damaged copy and reports its hash, as a buggy server would).
+        the per-call content_hash check refuses it), ``corrupt_stored`` (the
+        server keeps a damaged copy and reports its hash, as a buggy server would)
+        and ``expire_tokens`` (every access token expires just before this call).
         """
         with self._lock:
             self._scripted.extend([(route, kind)] * times)
@@ -1113,6 +1114,8 @@ class _Handler(BaseHTTPRequestHandler):
             fault = emu.draw_fault(route)
             if self._pre_fault(fault, route):
                 return
+            if fault == "expire_tokens":
+                emu.expire_access_tokens()
             if body is not None and fault in ("corrupt_in_transit", "corrupt_stored"):
                 body = _corrupt(body)
             denied = emu.check_token(self.headers.get("Authorization"), route)

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from app.core.errors import StorageFullError
 from app.engine.vault import Vault
-from app.storage.dropbox import DropboxRetryingStorage
+from app.storage.dropbox import DropboxCredentials, DropboxRetryingStorage
 from tests.dropbox_emulator import DropboxEmulator, Faults
 from tests.dropbox_emulator.helpers import storage_on
 from tests.helpers import random_bytes, restored_root, tree_digest, write
@@ -49,9 +50,9 @@ def fast_kdf(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def small_tree(root: Path, seed: int) -> Path:
     r = random.Random(seed)
-    for i in range(12):
-        write(root / f"dir{i % 3}" / f"file{i}.bin", r.randbytes(r.randint(0, 200_000)))
-    write(root / "photos" / "big.jpg", random_bytes(3 * MiB, seed))
+    for i in range(10):
+        write(root / f"dir{i % 3}" / f"file{i}.bin", r.randbytes(r.randint(0, 100_000)))
+    write(root / "photos" / "big.jpg", random_bytes(5 * MiB // 2, seed))
     write(root / "notes.txt", b"hello\n" * 1000)
     return root
 
@@ -90,10 +91,11 @@ def run_roundtrip(
 @pytest.mark.parametrize("seed", [1, 2, 3])
 @pytest.mark.parametrize("kind", KINDS)
 def test_roundtrip_with_ten_percent_faults(kind: str, seed: int, tmp_path: Path) -> None:
-    rate = 0.5 if kind == "cursor_reset" else 0.10  # only list continues can reset
-    faults = Faults.only(kind, rate, retry_after=0, slow_seconds=0.3)
-    options: dict[str, object] = {"timeout": 0.15} if kind == "slow" else {}
+    faults = Faults.only(kind, 0.10, retry_after=0, slow_seconds=0.2)
+    options: dict[str, object] = {"timeout": 0.1} if kind == "slow" else {}
     with DropboxEmulator(tmp_path / "emu", faults=faults, seed=seed) as emulator:
+        if kind == "cursor_reset":  # only list continues can reset: make sure of one
+            emulator.fail_next("files/list_folder/continue", "cursor_reset")
         run_roundtrip(emulator, tmp_path, seed, **options)
         injected = emulator.stats()["faults_injected"]
     assert sum(injected.values()) > 0, "the run should have met some faults"
@@ -113,3 +115,48 @@ def test_roundtrip_with_every_fault_at_once(tmp_path: Path) -> None:
     with DropboxEmulator(tmp_path / "emu", faults=faults, seed=42) as emulator:
         run_roundtrip(emulator, tmp_path, 42)
         assert len(emulator.stats()["faults_injected"]) >= 4
+
+
+@pytest.mark.usefixtures("fast_kdf")
+def test_access_token_expiring_mid_backup_is_refreshed(tmp_path: Path) -> None:
+    with DropboxEmulator(tmp_path / "emu") as emulator:
+        creds = DropboxCredentials(
+            refresh_token=emulator.issue_refresh_token(), app_key=emulator.app_key
+        )
+        storage = DropboxRetryingStorage(storage_on(emulator, credentials=creds), sleep=no_sleep)
+        src = small_tree(tmp_path / "src", 5)
+        vault, _ = Vault.create(storage, "pw", cache_root=tmp_path / "cache")
+        # Expire every access token at the third upload of the backup: the SDK gets a
+        # 401 expired_access_token, refreshes with the refresh token and replays.
+        emulator.reset_stats()
+        emulator.fail_next("files/upload", "expire_tokens", times=1)
+        with vault:
+            result = vault.backup([str(src)])
+            target = tmp_path / "restore"
+            vault.restore(result.snapshot_id, str(target))
+        assert tree_digest(restored_root(target, src)) == tree_digest(src)
+        assert emulator.stats()["calls"]["oauth2/token"] == 1
+        assert emulator.stats()["faults_injected"] == {"expire_tokens": 1}
+        storage.close()
+
+
+@pytest.mark.usefixtures("fast_kdf")
+def test_dropbox_full_stops_the_backup_and_leaves_a_valid_vault(tmp_path: Path) -> None:
+    with DropboxEmulator(tmp_path / "emu") as emulator:
+        storage = DropboxRetryingStorage(storage_on(emulator), sleep=no_sleep)
+        src = small_tree(tmp_path / "src", 6)
+        vault, _ = Vault.create(storage, "pw", cache_root=tmp_path / "cache")
+        with vault:
+            first = vault.backup([str(src)])
+            emulator.quota_bytes = emulator.store.used_bytes() + 1 * MiB
+            write(src / "photos" / "new.jpg", random_bytes(4 * MiB, 99))
+            with pytest.raises(StorageFullError, match="Dropbox is full"):
+                vault.backup([str(src)])
+            assert storage.retries == 0
+        with Vault.open(storage, passphrase="pw", cache_root=tmp_path / "cache2") as again:
+            assert [s.id for s in again.snapshots()] == [first.snapshot_id]
+            assert again.check(read_data=True).ok
+            emulator.quota_bytes = 2 * 1024**4  # the user freed space: the next run completes
+            again.backup([str(src)])
+            assert len(again.snapshots()) == 2
+        storage.close()
