@@ -14,7 +14,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from tests.bench import datagen, peers, profiling, report
-from tests.bench.runner import BenchConfig, Runner, log
+from tests.bench.runner import BenchConfig, Runner, load_result, log
 from tests.bench.tools import TOOLS
 
 REPO = Path(__file__).resolve().parents[2]
@@ -55,6 +55,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--no-scan", action="store_true", help="skip the many-small-files scan case")
     p.add_argument("--keep", action="store_true", help="keep the work directory (debugging)")
     p.add_argument("--step-timeout", type=float, default=3600.0, help="seconds per step")
+    p.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=10.0,
+        help="before each step, wait up to this many seconds for other processes to use"
+        " < 0.3 cores (default 10; 0 disables)",
+    )
     write = p.add_mutually_exclusive_group()
     write.add_argument("--write", action="store_true", help="write the document even with --quick")
     write.add_argument(
@@ -62,6 +69,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--output", type=Path, default=DOC, help="document to write")
     p.add_argument("--json", type=Path, help="also dump all raw samples to this JSON file")
+    p.add_argument(
+        "--from-json",
+        type=Path,
+        help="do not measure: re-render (and write) the report from an earlier --json dump",
+    )
     p.add_argument(
         "--profile",
         action="store_true",
@@ -92,6 +104,14 @@ def main(argv: list[str] | None = None) -> int:
             scale, args.seed, work, REPO / "bench-work" / "profile", args.profile_rate, args.native
         )
 
+    if args.from_json:
+        result = load_result(args.from_json)
+        print(report.results_section(result))
+        if not args.no_write:
+            report.write_document(args.output, result)
+            log(f"wrote {args.output}")
+        return 0
+
     available = peers.ensure_peers([t for t in tools if t != "keepsake"])
     for name, ok in available.items():
         if not ok:
@@ -109,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         scan=not args.no_scan,
         keep=args.keep,
         step_timeout_s=args.step_timeout,
+        quiet_wait_s=args.quiet_wait,
     )
     result = Runner(cfg).run()
     section = report.results_section(result)

@@ -34,6 +34,8 @@ class Sample:
     user_s: float
     sys_s: float
     max_rss_kib: int
+    # CPU used by *other* processes during the step, in cores (0 on an idle machine).
+    other_cores: float = 0.0
 
     @property
     def cpu_s(self) -> float:
@@ -59,6 +61,40 @@ class Outcome:
 
 
 GNU_TIME = "/usr/bin/time"
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def busy_cpu_seconds() -> float:
+    """CPU seconds all processes have been busy since boot (/proc/stat; 0 elsewhere).
+
+    The difference over a step minus the step's own CPU is what other processes took
+    from it: on a shared 2-core VM that is the main source of noise, so it is reported
+    per sample instead of hoping the machine was idle.
+    """
+    try:
+        with open("/proc/stat") as f:
+            fields = f.readline().split()[1:]
+    except OSError:
+        return 0.0
+    user, nice, system, _idle, _iowait, irq, softirq = (int(x) for x in fields[:7])
+    return (user + nice + system + irq + softirq) / _TICK
+
+
+def wait_for_quiet(max_wait_s: float, threshold_cores: float = 0.3, probe_s: float = 0.5) -> float:
+    """Wait (up to ``max_wait_s``) until other processes use less than ``threshold_cores``.
+
+    Returns how long it waited. Gives a concurrent test run a chance to finish a burst
+    so steps are measured on a quieter machine, without stalling the bench forever.
+    """
+    waited = 0.0
+    while waited < max_wait_s:
+        before = busy_cpu_seconds()
+        time.sleep(probe_s)
+        if (busy_cpu_seconds() - before) / probe_s < threshold_cores:
+            break
+        waited += probe_s
+    return waited
+
 
 # Fork from a small process, exec the tool, report the tool's own rusage.
 _PY_WRAPPER = """
@@ -123,6 +159,7 @@ def run_measured(
     rusage_path = log_dir / f"{name}.rusage"
     rusage_path.unlink(missing_ok=True)
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
+        busy_before = busy_cpu_seconds()
         start = time.perf_counter()
         proc = subprocess.Popen(
             _wrapped(argv, rusage_path),
@@ -151,13 +188,15 @@ def run_measured(
         finally:
             timer.cancel()
         wall = time.perf_counter() - start
+        busy = busy_cpu_seconds() - busy_before
     stdout = out_path.read_text(errors="replace")
     stderr = err_path.read_text(errors="replace")
     if timed_out.is_set():
         stderr += f"\n[bench] killed after {timeout_s:.0f} s timeout"
     user, sys_, rss, inner_wall = _read_rusage(rusage_path)
+    others = max(0.0, busy - user - sys_) / wall if wall > 0 else 0.0
     wall = inner_wall if inner_wall is not None else wall
-    sample = Sample(wall_s=wall, user_s=user, sys_s=sys_, max_rss_kib=rss)
+    sample = Sample(wall_s=wall, user_s=user, sys_s=sys_, max_rss_kib=rss, other_cores=others)
     return Outcome(sample=sample, returncode=proc.returncode, stdout=stdout, stderr=stderr)
 
 

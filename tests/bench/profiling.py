@@ -111,6 +111,8 @@ def profile(
     shutil.rmtree(out_dir, ignore_errors=True)
     out_dir.mkdir(parents=True)
     try:
+        digest = Keepsake.freeze_source(work / "keepsake-src")
+        log(f"profiling a frozen copy of app/ (sources sha256 {digest})")
         why = probe(Keepsake, work / "probe")
         if why:
             print(f"cannot profile: {why}")
@@ -126,7 +128,7 @@ def profile(
             ks = Keepsake(work / vault_name)
             if not ks.vault.exists():
                 cmd = ks.init()
-                run_quiet(cmd.argv, env=ks.env())
+                run_quiet(cmd.argv, env=ks.env(), cwd=ks.home)
             argv = ks.backup([source], 1).argv
             if prof == "py-spy" and py_spy:
                 raw = out_dir / f"{name}.raw"
@@ -139,7 +141,7 @@ def profile(
                 argv += ks.backup([source], 1).argv[1:]
             datagen.warm([source, ks.home])
             outcome = run_measured(
-                argv, env=ks.env(), cwd=None, log_dir=out_dir / "logs", name=name, timeout_s=3600
+                argv, env=ks.env(), cwd=ks.home, log_dir=out_dir / "logs", name=name, timeout_s=3600
             )
             s = outcome.sample
             log(f"{name:<28} {s.wall_s:7.2f} s wall {s.cpu_s:6.2f} s cpu {s.max_rss_mib:6.0f} MiB")

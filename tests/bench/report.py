@@ -152,7 +152,9 @@ def _scan_targets(
     With no-change times t0, t1, t2 on trees of n0 < n1 < n2 files, the per-file cost
     between n0 and n1 predicts t2 = t1 + (t1 - t0) / (n1 - n0) * (n2 - n1); the
     fixed cost (start-up, key derivation, opening the vault) cancels out. Linear means
-    t2 within 25% (+50 ms of noise) of that prediction.
+    t2 within 25% (+50 ms of noise) of that prediction. When t1 - t0 is within the
+    noise (under 0.1 s), proportional scaling t1 * n2 / n1 is used instead, an upper
+    bound for any linear cost with a non-negative fixed part.
     """
     sizes = sorted(res.scan_sizes)
     out: list[Target] = []
@@ -162,14 +164,21 @@ def _scan_targets(
     else:
         (n0, n1, n2), (w0, w1, w2) = sizes[-3:], walls[-3:]
         assert w0 and w1 and w2
-        per_file = max(w1.median - w0.median, 0.0) / (n1 - n0)
-        predicted = w1.median + per_file * (n2 - n1)
+        if w1.median - w0.median >= 0.1:
+            # Per-file cost measurable above the noise: extrapolate the affine fit.
+            per_file = (w1.median - w0.median) / (n1 - n0)
+            predicted = w1.median + per_file * (n2 - n1)
+            how = f"affine fit on {n0:,}/{n1:,} files, {per_file * 1e6:.2f} µs/file"
+        else:
+            # Fixed cost dominates at n1 (or noise hid the slope): proportional
+            # scaling from n1 is an upper bound for any linear cost.
+            predicted = w1.median * n2 / n1
+            how = f"proportional from {n1:,} files (per-file cost below the noise)"
         out.append(
             Target(
                 f"no-change backup linear in file count (up to {n2:,} files)",
-                f"{w2.median:.3f} s on {n2:,} files; linear from {n0:,}/{n1:,} files predicts"
-                f" {predicted:.3f} s ({per_file * 1e6:.2f} µs/file); ratio"
-                f" {w2.median / predicted:.2f}",
+                f"{w2.median:.3f} s on {n2:,} files; linear predicts {predicted:.3f} s ({how});"
+                f" ratio {w2.median / predicted:.2f}",
                 w2.median <= 1.25 * predicted + 0.05,
             )
         )
@@ -335,6 +344,13 @@ def results_section(res: BenchResult) -> str:
     )
     facts["1% change"] = res.change or "–"
     facts["runs"] = str(res.runs)
+    all_samples = [x for tr in res.tools.values() for v in tr.samples.values() for x in v]
+    disturbed = sum(1 for x in all_samples if x.other_cores >= 0.3)
+    facts["machine noise"] = (
+        f"{disturbed} of {len(all_samples)} steps ran while other processes used ≥ 0.3"
+        f" cores; {res.quiet_waits} steps waited {res.quiet_wait_s:.0f} s in all for a"
+        " quieter machine"
+    )
     for tr in res.tools.values():
         facts[tr.label] = tr.version + (f" — **not run**: {tr.skipped}" if tr.skipped else "")
     parts += [f"- {name}: {value}" for name, value in facts.items()]
@@ -388,7 +404,8 @@ def results_section(res: BenchResult) -> str:
             w = _walls(samples)
             c = Summary.of([s.cpu_s for s in samples])
             r = Summary.of([s.max_rss_mib for s in samples])
-            assert w and c and r
+            o = Summary.of([s.other_cores for s in samples])
+            assert w and c and r and o
             drows.append(
                 [
                     label,
@@ -397,11 +414,14 @@ def results_section(res: BenchResult) -> str:
                     f"{c.median:.2f} s",
                     f"{c.median / w.median:.2f}" if w.median > 0 else "–",
                     f"{r.median:.0f} MiB",
+                    f"{o.high:.2f}",
                 ]
             )
     parts.append(
         _table(
-            ["step", "tool", "wall", "CPU (user+sys)", "cores busy", "peak RSS"], drows, "llrrrr"
+            ["step", "tool", "wall", "CPU (user+sys)", "cores busy", "peak RSS", "others (max)"],
+            drows,
+            "llrrrrr",
         )
     )
     parts.append("")

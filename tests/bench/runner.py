@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.bench import datagen
-from tests.bench.measure import Sample, last_line, run_measured, run_quiet
-from tests.bench.tools import TOOLS, Tool, probe
+from tests.bench.measure import Sample, last_line, run_measured, run_quiet, wait_for_quiet
+from tests.bench.tools import TOOLS, Keepsake, Tool, probe
 
 try:
     from blake3 import blake3 as _hasher
@@ -55,6 +55,7 @@ class BenchConfig:
     keep: bool = False
     step_timeout_s: float = 3600.0
     startup_repeats: int = 20
+    quiet_wait_s: float = 10.0
 
 
 @dataclass
@@ -92,8 +93,48 @@ class BenchResult:
     tools: dict[str, ToolResult] = field(default_factory=dict)
     machine: dict[str, str] = field(default_factory=dict)
     verification: list[str] = field(default_factory=list)
+    quiet_waits: int = 0  # steps that waited for other processes to calm down
+    quiet_wait_s: float = 0.0
     started: str = ""
     duration_s: float = 0.0
+
+
+def load_result(path: Path) -> BenchResult:
+    """Read back a ``--json`` dump, so the document can be re-rendered without re-running."""
+    import json
+
+    d = json.loads(path.read_text())
+
+    def samples(items: list[dict[str, float]]) -> list[Sample]:
+        return [Sample(**x) for x in items]  # type: ignore[arg-type]
+
+    res = BenchResult(
+        mode=d["mode"],
+        scale=datagen.Scale(**d["scale"]),
+        seed=d["seed"],
+        runs=d["runs"],
+        work_dir=d["work_dir"],
+    )
+    for name in (
+        "data_files", "data_bytes", "scan_files", "scan_bytes", "scan_sizes", "change",
+        "restore_photo", "machine", "verification", "quiet_waits", "quiet_wait_s",
+        "started", "duration_s",
+    ):  # fmt: skip
+        if name in d:
+            setattr(res, name, d[name])
+    res.copy = samples(d["copy"])
+    for key, t in d["tools"].items():
+        res.tools[key] = ToolResult(
+            label=t["label"],
+            version=t["version"],
+            samples={k: samples(v) for k, v in t["samples"].items()},
+            vault_bytes=t["vault_bytes"],
+            scan={int(n): {k: samples(v) for k, v in m.items()} for n, m in t["scan"].items()},
+            startup_s=t["startup_s"],
+            errors=t["errors"],
+            skipped=t["skipped"],
+        )
+    return res
 
 
 def log(msg: str) -> None:
@@ -268,10 +309,15 @@ class Runner:
     def _measure(
         self, tool: Tool, tr: ToolResult, name: str, argv: list[str], cwd: Path | None
     ) -> Sample:
+        if self.cfg.quiet_wait_s > 0:
+            waited = wait_for_quiet(self.cfg.quiet_wait_s)
+            if waited > 0:
+                self.result.quiet_waits += 1
+                self.result.quiet_wait_s += waited
         outcome = run_measured(
             argv,
             env=tool.env(),
-            cwd=cwd,
+            cwd=cwd or tool.home,
             log_dir=self.work / "logs",
             name=f"{tool.key}-{name}",
             timeout_s=self.cfg.step_timeout_s,
@@ -285,6 +331,7 @@ class Runner:
         log(
             f"  {tool.label:<8} {name:<24} {s.wall_s:7.2f} s wall {s.cpu_s:7.2f} s cpu"
             f" {s.max_rss_mib:7.1f} MiB"
+            + (f"  (others busy: {s.other_cores:.1f} cores)" if s.other_cores >= 0.3 else "")
         )
         return s
 
@@ -319,6 +366,9 @@ class Runner:
     def _run(self) -> None:
         cfg = self.cfg
         self.result.machine = machine_info(self.work)
+        if "keepsake" in cfg.tools:
+            digest = Keepsake.freeze_source(self.work / "keepsake-src")
+            self.result.machine["keepsake commit"] += f" (app/ sources sha256 {digest})"
         active: list[type[Tool]] = []
         for key in cfg.tools:
             cls = TOOLS[key]
@@ -503,7 +553,7 @@ class Runner:
             argv = cls.version_argv()
             for _ in range(self.cfg.startup_repeats):
                 start = time.perf_counter()
-                run_quiet(argv)
+                run_quiet(argv, env=cls.base_env(), cwd=self.work)
                 tr.startup_s.append(time.perf_counter() - start)
             log(f"  {cls.label:<8} start-up {sorted(tr.startup_s)[len(tr.startup_s) // 2]:.3f} s")
 

@@ -10,6 +10,7 @@ cache left by a previous run. Temp files go to the same file system as the vault
 from __future__ import annotations
 
 import abc
+import hashlib
 import json
 import os
 import shutil
@@ -46,9 +47,14 @@ class Tool(abc.ABC):
         for sub in ("tmp", "xdg/cache", "xdg/config", "xdg/data"):
             (home / sub).mkdir(parents=True, exist_ok=True)
 
+    @classmethod
+    def base_env(cls) -> dict[str, str]:
+        """Environment without per-home settings: version and start-up commands."""
+        return {k: v for k, v in os.environ.items() if not k.startswith(_SCRUB_PREFIXES)}
+
     def env(self) -> dict[str, str]:
         """The process environment for every command of this tool."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith(_SCRUB_PREFIXES)}
+        env = self.base_env()
         env.update(
             TMPDIR=str(self.home / "tmp"),
             XDG_CACHE_HOME=str(self.home / "xdg/cache"),
@@ -74,7 +80,7 @@ class Tool(abc.ABC):
 
     @classmethod
     def version(cls) -> str:
-        proc = run_quiet(cls.version_argv())
+        proc = run_quiet(cls.version_argv(), env=cls.base_env())
         text = (proc.stdout or proc.stderr).strip().splitlines()
         return text[0].strip() if proc.returncode == 0 and text else "unavailable"
 
@@ -110,6 +116,34 @@ class Keepsake(Tool):
 
     key = "keepsake"
     label = "Keepsake"
+    # A frozen copy of the app package to import instead of the working tree (see
+    # freeze_source): the engine is edited while benchmarks run, and one run must
+    # measure one version of it.
+    source_dir: ClassVar[Path | None] = None
+
+    @classmethod
+    def freeze_source(cls, dest: Path) -> str:
+        """Copy ``app/`` (with its bytecode) to ``dest`` and run Keepsake from there.
+
+        Returns a short digest of the copied sources, recorded in the report so a
+        figure can be tied to the exact code. ``.venv/bin/keepsake`` still starts the
+        process; ``PYTHONPATH`` puts the copy ahead of the editable install.
+        """
+        src = Path(__file__).resolve().parents[2] / "app"
+        shutil.rmtree(dest, ignore_errors=True)
+        shutil.copytree(src, dest / "app", symlinks=True)
+        cls.source_dir = dest
+        digest = hashlib.sha256()
+        for p in sorted((dest / "app").rglob("*.py")):
+            digest.update(p.relative_to(dest).as_posix().encode() + b"\0" + p.read_bytes())
+        return digest.hexdigest()[:12]
+
+    @classmethod
+    def base_env(cls) -> dict[str, str]:
+        env = super().base_env()
+        if cls.source_dir is not None:
+            env["PYTHONPATH"] = str(cls.source_dir)
+        return env
 
     @staticmethod
     def binary() -> str:
@@ -141,7 +175,7 @@ class Keepsake(Tool):
 
     def snapshot_ref(self, number: int) -> str:
         argv = [self.binary(), "snapshots", "--repo", str(self.vault), "--json"]
-        proc = run_quiet(argv, env=self.env())
+        proc = run_quiet(argv, env=self.env(), cwd=self.home)
         if proc.returncode != 0:
             raise RuntimeError(f"keepsake snapshots failed: {last_line(proc.stderr)}")
         return _json_snapshots(proc.stdout, number)
@@ -177,7 +211,7 @@ class Restic(Tool):
         return Command([*self._base(), "backup", "-q", *map(str, paths)])
 
     def snapshot_ref(self, number: int) -> str:
-        proc = run_quiet([*self._base(), "snapshots", "--json"], env=self.env())
+        proc = run_quiet([*self._base(), "snapshots", "--json"], env=self.env(), cwd=self.home)
         if proc.returncode != 0:
             raise RuntimeError(f"restic snapshots failed: {last_line(proc.stderr)}")
         return _json_snapshots(proc.stdout, number)
@@ -240,7 +274,7 @@ def probe(cls: type[Tool], scratch: Path) -> str | None:
     shutil.rmtree(scratch, ignore_errors=True)
     tool = cls(scratch)
     cmd = tool.init()
-    proc = run_quiet(cmd.argv, env=tool.env(), cwd=cmd.cwd)
+    proc = run_quiet(cmd.argv, env=tool.env(), cwd=cmd.cwd or tool.home)
     ok = proc.returncode == 0 and tool.vault.exists() and any(tool.vault.iterdir())
     shutil.rmtree(scratch, ignore_errors=True)
     if not ok:
