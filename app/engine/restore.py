@@ -15,6 +15,7 @@ import secrets
 import stat
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -35,6 +36,12 @@ from app.engine import codec
 from app.engine.crypto import B_DATA, B_KIND_MASK, ID_LEN
 from app.engine.packer import MAX_BLOB, pack_name
 from app.engine.progress import ProgressMeter
+from app.storage.base import Storage
+from app.storage.local import LocalStorage
+from app.storage.memory import MemoryStorage
+from app.storage.retry import RetryingStorage
+
+from app.engine.vault import TreeBudget
 
 if TYPE_CHECKING:
     from app.engine.vault import Vault
@@ -64,6 +71,7 @@ class _Planner:
         self.dirs: list[tuple[bytes, dict[str, Any]]] = []
         self.files: list[_FileItem] = []
         self.links: list[tuple[bytes, dict[str, Any]]] = []
+        self.budget = TreeBudget()  # refuses exponentially self-nesting (forged) trees
 
     def dest_for(self, parts: list[bytes]) -> bytes:
         return self.target.rstrip(b"/") + b"/" + b"/".join(parts) if parts else self.target
@@ -73,6 +81,7 @@ class _Planner:
         if len(parts) > MAX_DEPTH:
             self.warnings.append(Warning_(original, "refused: the folder nesting is absurdly deep"))
             return
+        self.budget.visit()
         dest = self.dest_for(parts)
         kind = node.get("type")
         if kind == "file":
@@ -98,6 +107,7 @@ class _Planner:
                     )
                 )
                 return
+            self.budget.read(tree_id, len(children))
             seen: set[bytes] = set()
             for child in children:
                 try:
@@ -170,7 +180,57 @@ def _scratch() -> memoryview:
     return buf
 
 
-def _write_file(vault: Vault, item: _FileItem, dirs: _SafeDirs, cancel: CancelToken) -> int:
+class _PackReader:
+    """Reads sealed blobs; on a remote backend it downloads a pack whole when the
+    restore needs a good part of it (one request instead of hundreds of ranged
+    ones), keeping a few packs in memory. Locally, ranged reads are already cheap."""
+
+    KEEP = 4
+    WHOLE_FRACTION = 0.25
+
+    def __init__(self, storage: Storage, needed: dict[bytes, int] | None = None) -> None:
+        self.storage = storage
+        self.remote = not _is_local(storage)
+        self.needed = needed or {}
+        self._packs: OrderedDict[bytes, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+        self._fetching: dict[bytes, threading.Lock] = {}
+        self.requests = 0
+
+    def read(self, pack: bytes, offset: int, length: int) -> bytes | memoryview:
+        name = pack_name(pack)
+        if not self.remote or self.needed.get(pack, 0) < self.WHOLE_FRACTION * 16 * 1024 * 1024:
+            self.requests += 1
+            return self.storage.get_range(name, offset, length)
+        with self._lock:
+            fetch_lock = self._fetching.setdefault(pack, threading.Lock())
+        with fetch_lock:  # one download per pack even with several writers
+            with self._lock:
+                data = self._packs.get(pack)
+                if data is not None:
+                    self._packs.move_to_end(pack)
+            if data is None:
+                self.requests += 1
+                data = self.storage.get(name)
+                with self._lock:
+                    self._packs[pack] = data
+                    while len(self._packs) > self.KEEP:
+                        self._packs.popitem(last=False)
+        if offset + length > len(data):
+            raise VaultCorruptError(f"{name} is shorter than its index says")
+        return memoryview(data)[offset : offset + length]
+
+
+def _is_local(storage: Storage) -> bool:
+    inner: object = storage
+    while isinstance(inner, RetryingStorage):
+        inner = inner.inner
+    return isinstance(inner, LocalStorage | MemoryStorage)
+
+
+def _write_file(
+    vault: Vault, item: _FileItem, dirs: _SafeDirs, cancel: CancelToken, reader: _PackReader
+) -> int:
     """Write one verified file; returns its size. Raises on damage (nothing replaced)."""
     if item.blobs is None:
         raise VaultCorruptError("part of its data is missing from the vault")
@@ -185,7 +245,7 @@ def _write_file(vault: Vault, item: _FileItem, dirs: _SafeDirs, cancel: CancelTo
             for blob_id, blob_type, pack, offset, length, raw_length in item.blobs:
                 cancel.check()
                 try:
-                    sealed = vault.storage.get_range(pack_name(pack), offset, length)
+                    sealed = reader.read(pack, offset, length)
                 except NotFoundInStorage:
                     raise VaultCorruptError(f"pack {pack.hex()[:16]} is missing") from None
                 data = vault.open_sealed_blob_into(
@@ -254,6 +314,13 @@ def run_restore(
         planner.add(parts, node, ())
     os.makedirs(target_b, exist_ok=True)
     dirs = _SafeDirs(target_b)
+    # Restore in vault order: sequential reads, and each pack is needed in one stretch.
+    planner.files.sort(key=lambda f: (f.blobs[0][2], f.blobs[0][3]) if f.blobs else (b"", 0))
+    needed: dict[bytes, int] = {}
+    for f in planner.files:
+        for _id, _t, pack, _off, length, _raw in f.blobs or ():
+            needed[pack] = needed.get(pack, 0) + length
+    reader = _PackReader(vault.storage, needed)
     meter.files_total = len(planner.files)
     meter.bytes_total = sum(int(f.node.get("size", 0)) for f in planner.files)
     meter.emit(force=True)
@@ -266,7 +333,8 @@ def run_restore(
     restored_bytes = 0
     with ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="restore") as pool:
         futures: list[tuple[_FileItem, Future[int]]] = [
-            (item, pool.submit(_write_file, vault, item, dirs, cancel)) for item in planner.files
+            (item, pool.submit(_write_file, vault, item, dirs, cancel, reader))
+            for item in planner.files
         ]
         try:
             for item, future in futures:
@@ -324,7 +392,7 @@ def restore_one_file(
     parent = os.path.dirname(dest_b)
     os.makedirs(parent, exist_ok=True)
     try:
-        _write_file(vault, item, _SafeDirs(parent), cancel)
+        _write_file(vault, item, _SafeDirs(parent), cancel, _PackReader(vault.storage))
     except VaultCorruptError as exc:
         raise VaultCorruptError(
             f"{path} is damaged in the vault and was not restored: {exc}"
