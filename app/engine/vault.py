@@ -101,6 +101,38 @@ def split_path(path: str) -> list[bytes]:
     return [part for part in raw.split(b"/") if part]
 
 
+class TreeBudget:
+    """Stops a walk of a forged vault whose trees nest each other exponentially.
+
+    Identical folders legitimately share one tree, so a walk may visit a tree many
+    times; but 41 small valid trees, each naming the next twice, describe 2**40
+    files, enough to exhaust memory (restore plans) or run forever (``ls``). A walk
+    may visit at most ``RATIO`` entries per distinct entry it has read, beyond a
+    floor no real vault's repeated folders come near.
+    """
+
+    FLOOR = 200_000
+    RATIO = 1000
+
+    def __init__(self) -> None:
+        self.visited = 0
+        self.distinct = 0
+        self._trees: set[bytes] = set()
+
+    def read(self, tree_id: bytes, entries: int) -> None:
+        if tree_id not in self._trees:
+            self._trees.add(tree_id)
+            self.distinct += entries
+
+    def visit(self) -> None:
+        self.visited += 1
+        if self.visited > self.FLOOR and self.visited > self.RATIO * self.distinct:
+            raise VaultCorruptError(
+                "This snapshot's folders contain each other over and over (a damaged or "
+                "forged vault); stopped before it could exhaust memory."
+            )
+
+
 class Vault:
     def __init__(
         self, storage: Storage, keys: MasterKeys, config: dict[str, Any], cache_root: Path | None
@@ -557,14 +589,21 @@ class Vault:
                 if "name" not in node and "name_b64" not in node
                 else node,
             )
-        yield from self._walk_tree(bytes.fromhex(node["subtree"]), b"/" + b"/".join(parts))
+        yield from self._walk_tree(
+            bytes.fromhex(node["subtree"]), b"/" + b"/".join(parts), TreeBudget()
+        )
 
-    def _walk_tree(self, tree_id: bytes, base: bytes) -> Iterator[Entry]:
-        for node in self.load_tree(tree_id):
+    def _walk_tree(self, tree_id: bytes, base: bytes, budget: TreeBudget) -> Iterator[Entry]:
+        nodes = self.load_tree(tree_id)
+        budget.read(tree_id, len(nodes))
+        for node in nodes:
+            budget.visit()
             entry = self._entry(base, node)
             yield entry
             if node["type"] == "dir":
-                yield from self._walk_tree(bytes.fromhex(node["subtree"]), os.fsencode(entry.path))
+                yield from self._walk_tree(
+                    bytes.fromhex(node["subtree"]), os.fsencode(entry.path), budget
+                )
 
     # --- jobs --------------------------------------------------------------------------
 
