@@ -135,6 +135,13 @@ class Cache:
     def pack_ids(self) -> set[bytes]:
         return {r[0] for r in self.db.execute("SELECT DISTINCT pack FROM blobs")}
 
+    def pack_extents(self) -> dict[bytes, int]:
+        """Pack id -> end of its last indexed blob (about the pack's size)."""
+        return {
+            r[0]: r[1]
+            for r in self.db.execute("SELECT pack, MAX(offset + length) FROM blobs GROUP BY pack")
+        }
+
     def iter_blobs(self) -> Iterator[tuple[bytes, int, bytes, int, int, int]]:
         yield from self.db.execute("SELECT id, type, pack, offset, length, raw_length FROM blobs")
 

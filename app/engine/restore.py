@@ -36,12 +36,11 @@ from app.engine import codec
 from app.engine.crypto import B_DATA, B_KIND_MASK, ID_LEN
 from app.engine.packer import MAX_BLOB, pack_name
 from app.engine.progress import ProgressMeter
+from app.engine.vault import TreeBudget
 from app.storage.base import Storage
 from app.storage.local import LocalStorage
 from app.storage.memory import MemoryStorage
 from app.storage.retry import RetryingStorage
-
-from app.engine.vault import TreeBudget
 
 if TYPE_CHECKING:
     from app.engine.vault import Vault
@@ -188,10 +187,20 @@ class _PackReader:
     KEEP = 4
     WHOLE_FRACTION = 0.25
 
-    def __init__(self, storage: Storage, needed: dict[bytes, int] | None = None) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        needed: dict[bytes, int] | None = None,
+        extents: dict[bytes, int] | None = None,
+    ) -> None:
         self.storage = storage
         self.remote = not _is_local(storage)
-        self.needed = needed or {}
+        extents = extents or {}
+        self.whole = {
+            pack
+            for pack, size in (needed or {}).items()
+            if size >= self.WHOLE_FRACTION * extents.get(pack, 1 << 62)
+        }
         self._packs: OrderedDict[bytes, bytes] = OrderedDict()
         self._lock = threading.Lock()
         self._fetching: dict[bytes, threading.Lock] = {}
@@ -199,7 +208,7 @@ class _PackReader:
 
     def read(self, pack: bytes, offset: int, length: int) -> bytes | memoryview:
         name = pack_name(pack)
-        if not self.remote or self.needed.get(pack, 0) < self.WHOLE_FRACTION * 16 * 1024 * 1024:
+        if not self.remote or pack not in self.whole:
             self.requests += 1
             return self.storage.get_range(name, offset, length)
         with self._lock:
@@ -320,7 +329,7 @@ def run_restore(
     for f in planner.files:
         for _id, _t, pack, _off, length, _raw in f.blobs or ():
             needed[pack] = needed.get(pack, 0) + length
-    reader = _PackReader(vault.storage, needed)
+    reader = _PackReader(vault.storage, needed, vault.cache.pack_extents())
     meter.files_total = len(planner.files)
     meter.bytes_total = sum(int(f.node.get("size", 0)) for f in planner.files)
     meter.emit(force=True)
