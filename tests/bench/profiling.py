@@ -43,13 +43,54 @@ def _function(frame: str) -> tuple[str, str]:
     return f"{m['func']} ({m['file']})", m["file"]
 
 
+# Frames that mean "this thread is blocked", which py-spy sometimes still counts as
+# active (a thread-pool worker parked on its queue, a condition wait, waiting for the
+# GIL under --native). Reporting them as CPU time would send an optimiser after idle
+# threads. Python-level waits are matched on the innermost Python frame; native ones
+# on the native frames below it.
+_PY_WAITS = (
+    "_worker (concurrent/futures/thread.py",
+    "Condition.wait (threading.py",
+    "Event.wait (threading.py",
+    "Thread.join (threading.py",
+    "_wait_for_tstate_lock (threading.py",
+    "Queue.get (queue.py",
+    "select (selectors.py",
+)
+_NATIVE_WAITS = (
+    "_queue_SimpleQueue_get",
+    "pthread_cond_",
+    "PyThread_acquire_lock",
+    "sem_wait",
+    "sem_clockwait",
+    "epoll_wait",
+    "take_gil",
+)
+
+
+def _is_python(frame: str) -> bool:
+    return ".py:" in frame or ".py)" in frame or "(<frozen" in frame or "(<string>" in frame
+
+
+def _is_wait(frames: list[str]) -> bool:
+    """True when a sample's innermost activity is a blocking wait, not CPU work."""
+    i = len(frames) - 1
+    while i >= 0 and not _is_python(frames[i]):
+        if any(w in frames[i] for w in _NATIVE_WAITS):
+            return True
+        i -= 1
+    return i >= 0 and frames[i].startswith(_PY_WAITS)
+
+
 def summarize_raw(raw: Path, top: int = 25) -> str:
     """Top functions of a py-spy raw (collapsed) profile, by self and by total samples.
 
     Each line is ``frame;frame;...;leaf count``; with ``--threads`` the first frame is
     the thread. "Self" counts samples where the function is the leaf (where the CPU
     actually was); "total" counts samples where it is anywhere on the stack. Line
-    numbers are dropped so a function is one entry, not one per line.
+    numbers are dropped so a function is one entry, not one per line. Samples whose
+    leaf is a blocking wait are counted apart (see ``_WAITS``); thread shares include
+    them.
     """
     self_c: Counter[str] = Counter()
     total_c: Counter[str] = Counter()
@@ -57,6 +98,7 @@ def summarize_raw(raw: Path, top: int = 25) -> str:
     threads: Counter[str] = Counter()
     names: dict[str, str] = {}
     n = 0
+    waits = 0
     for line in raw.read_text(errors="replace").splitlines():
         stack, _, count_s = line.rpartition(" ")
         if not stack or not count_s.isdigit():
@@ -70,6 +112,9 @@ def summarize_raw(raw: Path, top: int = 25) -> str:
             frames = frames[1:]
         if not frames:
             continue
+        if _is_wait(frames):
+            waits += count
+            continue
         n += count
         leaf, leaf_file = _function(frames[-1])
         self_c[leaf] += count
@@ -78,7 +123,10 @@ def summarize_raw(raw: Path, top: int = 25) -> str:
             total_c[f] += count
     if n == 0:
         return f"{raw.name}: no samples\n"
-    out = [f"{raw.name}: {n} samples (on-CPU, all threads)"]
+    out = [
+        f"{raw.name}: {n} on-CPU samples, all threads (plus {waits} in blocking waits"
+        f" that py-spy counted as active, {waits / (n + waits):.0%}, left out below)"
+    ]
     if threads:
         nt = sum(threads.values())
         parts = [f"{names.get(t, t)} {c / nt:.0%}" for t, c in threads.most_common()]

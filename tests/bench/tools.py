@@ -10,6 +10,7 @@ cache left by a previous run. Temp files go to the same file system as the vault
 from __future__ import annotations
 
 import abc
+import compileall
 import hashlib
 import json
 import os
@@ -132,6 +133,9 @@ class Keepsake(Tool):
         src = Path(__file__).resolve().parents[2] / "app"
         shutil.rmtree(dest, ignore_errors=True)
         shutil.copytree(src, dest / "app", symlinks=True)
+        # Installed apps run from bytecode; without it every step would pay to compile
+        # the engine (PYTHONDONTWRITEBYTECODE=1, common on CI, stops Python caching it).
+        compileall.compile_dir(dest / "app", quiet=1)
         cls.source_dir = dest
         digest = hashlib.sha256()
         for p in sorted((dest / "app").rglob("*.py")):
