@@ -271,6 +271,16 @@ class _Adapter(HTTPAdapter):
             classes["https"] = _throttled_pool(self._bucket)
             self.poolmanager.pool_classes_by_scheme = classes
 
+    def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
+        if self._ssl_context is None:
+            super().cert_verify(conn, url, verify, cert)
+            return
+        # Our context already holds every root we trust; a CA path here would make
+        # urllib3 reload certifi into it on each new connection (~0.1 s each).
+        conn.cert_reqs = "CERT_REQUIRED"
+        conn.ca_certs = None
+        conn.ca_cert_dir = None
+
 
 class _Session(requests.Session):
     """A requests session that keeps our CA choice even if REQUESTS_CA_BUNDLE is set.
