@@ -158,3 +158,8 @@ def account_email(
         raise StorageUnavailableError("Could not reach Dropbox.") from exc
     finally:
         client.close()
+
+
+# Short names for callers that prefer them (the desktop connector looks these up).
+start_flow = start_connect
+finish = finish_connect
