@@ -49,6 +49,7 @@ from app.engine.crypto import B_DATA, B_TREE, ID_LEN, T_PACK_HEADER
 from app.engine.locks import VaultLock
 from app.engine.packer import Packer, pack_name
 from app.engine.progress import ProgressMeter
+from app.storage.kinds import upload_concurrency
 
 if TYPE_CHECKING:
     from app.engine.vault import Vault
@@ -101,7 +102,12 @@ class _Job:
         self.pending: set[bytes] = set()
         self.lock = threading.Lock()
         self.local = threading.local()
-        self.packer = Packer(vault.storage, self.cipher, target_size=vault.pack_size)
+        self.packer = Packer(
+            vault.storage,
+            self.cipher,
+            target_size=vault.pack_size,
+            writers=upload_concurrency(vault.storage),
+        )
         self.pool = ThreadPoolExecutor(max_workers=READERS, thread_name_prefix="backup-reader")
         self.read_slots = threading.BoundedSemaphore(MAX_INFLIGHT_READS)
         self.abort = threading.Event()  # our own stop flag: never cancel the caller's token

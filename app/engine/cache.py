@@ -57,7 +57,7 @@ class Cache:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA temp_store=MEMORY")
-            db.execute("PRAGMA cache_size=-32000")
+            db.execute("PRAGMA cache_size=-8000")  # 8 MB: the memory budget is tight
             row = db.execute(
                 "SELECT name FROM sqlite_master WHERE type='table' AND name='meta'"
             ).fetchone()

@@ -11,6 +11,7 @@ written after the packs it names (docs/FORMAT.md, write ordering).
 
 from __future__ import annotations
 
+import mmap
 import queue
 import secrets
 import struct
@@ -46,10 +47,10 @@ class Packer:
         self._capacity = target_size + MAX_BLOB + BLOB_OVERHEAD + HEADER_ROOM
         self._lock = threading.Lock()
         self._done_lock = threading.Lock()
-        self._free: queue.Queue[bytearray] = queue.Queue()
+        self._free: queue.Queue[mmap.mmap | None] = queue.Queue()
         for _ in range(writers + 1):
-            self._free.put(bytearray())  # sized on first use: small backups stay small
-        self._buf: bytearray | None = None
+            self._free.put(None)  # mapped on first use: small backups stay small
+        self._buf: mmap.mmap | None = None
         self._pos = 0
         self._entries: list[BlobEntry] = []
         self._pool = ThreadPoolExecutor(max_workers=writers, thread_name_prefix="pack-writer")
@@ -70,14 +71,14 @@ class Packer:
         self, type_byte: int, blob_id: bytes, payload: bytes | memoryview, raw_length: int
     ) -> None:
         self.raise_if_failed()
-        full: tuple[bytearray, int, list[BlobEntry]] | None = None
+        full: tuple[mmap.mmap, int, list[BlobEntry]] | None = None
         with self._lock:
             if self._buf is None:
-                self._buf = self._take_buffer(len(payload))
+                self._buf = self._take_buffer()
             buf = self._buf
             need = len(payload) + BLOB_OVERHEAD
             if len(buf) < self._pos + need:  # only for a blob bigger than MAX_BLOB
-                buf.extend(bytes(self._pos + need - len(buf)))
+                raise ValueError(f"blob of {len(payload)} bytes exceeds the pack buffer")
             offset = self._pos
             with memoryview(buf) as view:
                 size = self._cipher.seal_blob_into(
@@ -91,18 +92,17 @@ class Packer:
         if full is not None:
             self._submit(*full)
 
-    def _take_buffer(self, first: int) -> bytearray:
+    def _take_buffer(self) -> mmap.mmap:
+        """An anonymous mapping: pages cost memory only once written, and are reused."""
         buf = self._free.get()  # blocks while every buffer is being written: back-pressure
-        if len(buf) < self._capacity:
-            buf.extend(bytes(self._capacity - len(buf)))
-        return buf
+        return buf if buf is not None else mmap.mmap(-1, self._capacity)
 
-    def _submit(self, buf: bytearray, end: int, entries: list[BlobEntry]) -> None:
+    def _submit(self, buf: mmap.mmap, end: int, entries: list[BlobEntry]) -> None:
         future = self._pool.submit(self._write, buf, end, entries)
         with self._done_lock:
             self._futures.append(future)
 
-    def _write(self, buf: bytearray, end: int, entries: list[BlobEntry]) -> None:
+    def _write(self, buf: mmap.mmap, end: int, entries: list[BlobEntry]) -> None:
         try:
             pack_id = secrets.token_bytes(32)
             name = pack_name(pack_id)

@@ -23,6 +23,7 @@ from app.engine.crypto import B_KIND_MASK, B_TREE
 from app.engine.locks import VaultLock, remove_stale_locks
 from app.engine.packer import Packer, pack_name
 from app.engine.progress import ProgressMeter
+from app.storage.kinds import upload_concurrency
 
 if TYPE_CHECKING:
     from app.engine.vault import Vault
@@ -147,7 +148,12 @@ def run_prune(
             for pack in small:
                 repack[pack] = keep.pop(pack)
         meter.files_total = len(repack)
-        packer = Packer(vault.storage, vault.cipher, target_size=vault.pack_size)
+        packer = Packer(
+            vault.storage,
+            vault.cipher,
+            target_size=vault.pack_size,
+            writers=upload_concurrency(vault.storage),
+        )
         try:
             for pack, live in repack.items():
                 cancel.check()

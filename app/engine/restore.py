@@ -38,9 +38,7 @@ from app.engine.packer import MAX_BLOB, pack_name
 from app.engine.progress import ProgressMeter
 from app.engine.vault import TreeBudget
 from app.storage.base import Storage
-from app.storage.local import LocalStorage
-from app.storage.memory import MemoryStorage
-from app.storage.retry import RetryingStorage
+from app.storage.kinds import is_local
 
 if TYPE_CHECKING:
     from app.engine.vault import Vault
@@ -194,7 +192,7 @@ class _PackReader:
         extents: dict[bytes, int] | None = None,
     ) -> None:
         self.storage = storage
-        self.remote = not _is_local(storage)
+        self.remote = not is_local(storage)
         extents = extents or {}
         self.whole = {
             pack
@@ -228,13 +226,6 @@ class _PackReader:
         if offset + length > len(data):
             raise VaultCorruptError(f"{name} is shorter than its index says")
         return memoryview(data)[offset : offset + length]
-
-
-def _is_local(storage: Storage) -> bool:
-    inner: object = storage
-    while isinstance(inner, RetryingStorage):
-        inner = inner.inner
-    return isinstance(inner, LocalStorage | MemoryStorage)
 
 
 def _write_file(
