@@ -195,6 +195,7 @@ class _Job:
         nodes: list[Node] = []
         subdirs: list[tuple[Node, bytes, dict[bytes, Any] | None]] = []
         to_read: list[tuple[Node, bytes, os.stat_result]] = []
+        moved_states: list[tuple[bytes, bytes, int, int, int, int, bytes]] = []
         known = self.known
         for name, est in entries:
             mode = est.st_mode
@@ -223,6 +224,23 @@ class _Job:
                     self.files_unchanged += 1
                     self._fill_file(node, est.st_size, state[4])
                     self._advance(prefix + name, est.st_size)
+                elif state is None and (moved := self._moved_here(path, name, est)) is not None:
+                    # Same inode, size and times under another name: a renamed file or
+                    # folder. New to this path, but its chunks are known: no read.
+                    self.files_new += 1
+                    self._fill_file(node, est.st_size, moved)
+                    self._advance(prefix + name, est.st_size)
+                    moved_states.append(
+                        (
+                            path,
+                            name,
+                            est.st_size,
+                            est.st_mtime_ns,
+                            est.st_ctime_ns,
+                            est.st_ino,
+                            moved,
+                        )
+                    )
                 else:
                     if state is None:
                         self.files_new += 1
@@ -245,7 +263,7 @@ class _Job:
             node["type"] = "dir"
             node["subtree"] = self._process_dir(subpath, sub_only).hex()
             nodes.append(node)
-        new_states: list[tuple[bytes, bytes, int, int, int, int, bytes]] = []
+        new_states = moved_states
         skipped: list[Node] = []
         reads = [
             (node, name, est, outcome)
@@ -340,6 +358,16 @@ class _Job:
             self.cache.index_tree(tree_id, [_index_row(n) for n in nodes])
         self.collect_packs()
         return tree_id
+
+    def _moved_here(self, directory: bytes, name: bytes, est: os.stat_result) -> bytes | None:
+        if not est.st_ino:
+            return None
+        content = self.cache.state_by_inode(
+            est.st_ino, est.st_size, est.st_mtime_ns, est.st_ctime_ns
+        )
+        if content is None or not self._all_known(content):
+            return None
+        return content
 
     def _all_known(self, content: bytes) -> bool:
         known = self.known

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;
@@ -31,6 +31,7 @@ CREATE TABLE IF NOT EXISTS snapshots (id TEXT PRIMARY KEY, time TEXT, doc TEXT) 
 CREATE TABLE IF NOT EXISTS files (
     dir BLOB, name BLOB, size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER,
     inode INTEGER, content BLOB, PRIMARY KEY (dir, name)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS files_by_inode ON files (inode);
 CREATE TABLE IF NOT EXISTS tree_entries (
     tree BLOB, name BLOB, type TEXT, size INTEGER, mtime_ns INTEGER, content BLOB,
     subtree BLOB, PRIMARY KEY (tree, name)) WITHOUT ROWID;
@@ -167,6 +168,14 @@ class Cache:
 
     def put_file_states(self, rows: list[tuple[bytes, bytes, int, int, int, int, bytes]]) -> None:
         self.db.executemany("INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?)", rows)
+
+    def state_by_inode(self, inode: int, size: int, mtime_ns: int, ctime_ns: int) -> bytes | None:
+        """Chunk ids of a file seen at another path with this exact identity (moved)."""
+        row = self.db.execute(
+            "SELECT content FROM files WHERE inode=? AND size=? AND mtime_ns=? AND ctime_ns=? LIMIT 1",
+            (inode, size, mtime_ns, ctime_ns),
+        ).fetchone()
+        return None if row is None else bytes(row[0])
 
     def forget_file_states(self) -> None:
         self.db.execute("DELETE FROM files")

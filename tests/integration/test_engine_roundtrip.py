@@ -279,3 +279,17 @@ def test_remote_restore_downloads_packs_not_blobs(tmp_path: Path) -> None:
     # download for the data: not one request per file.
     assert storage.ranged < 20 and storage.gets <= 2
     assert (restored_root(target, src) / "note123.txt").read_bytes() == b"note 123\n" * 50
+
+
+def test_renamed_folder_is_not_read_again(tmp_path: Path, vault: Vault) -> None:
+    src = tmp_path / "src"
+    for i in range(5):
+        write(src / "Trip 2024" / f"img{i}.jpg", random_bytes(200_000, seed=i))
+    vault.backup([str(src)])
+    os.rename(src / "Trip 2024", src / "Italy 2024")
+    result = vault.backup([str(src)])
+    assert result.files_new == 5 and result.bytes_read == 0 and result.bytes_added == 0
+    target = tmp_path / "r"
+    vault.restore(result.snapshot_id, str(target))
+    restored = restored_root(target, src) / "Italy 2024" / "img3.jpg"
+    assert restored.read_bytes() == random_bytes(200_000, seed=3)
