@@ -304,7 +304,13 @@ def test_damaged_key_falls_back_to_the_other_key(
     with pytest.raises((WrongPasswordError, VaultCorruptError)):
         Vault.open(storage, passphrase=PASSWORD, cache_root=tmp_path / "c1")
     with Vault.open(storage, recovery_key=template.recovery, cache_root=tmp_path / "c2") as vault:
-        assert vault.check(read_data=True).ok or way != "flip"
+        result = vault.check(read_data=True)
+        if way == "delete":
+            assert result.ok, result.problems  # one key fewer is not damage
+        elif way == "truncate":
+            assert any(p.startswith("keys/") for p in result.problems), result.problems
+        else:  # a flipped base64 digit is only noticed by the secret it no longer opens
+            assert result.ok or any(p.startswith("keys/") for p in result.problems)
         exact, untouched = verify_restore(vault, corpus.latest, corpus, tmp_path / "t")
         assert untouched == 0 and exact > 0
 
