@@ -58,6 +58,7 @@ READERS = 2
 MAX_INFLIGHT_READS = 16  # batches
 BATCH_BYTES = 8 * 1024 * 1024
 SMALL_FILE = 4 * 1024 * 1024
+_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
 INDEX_EVERY_PACKS = 16
 
 # Scan results, kept compact: 200,000 files must stay within the memory budget.
@@ -147,35 +148,38 @@ class _Job:
             else:
                 if parts:
                     node[parts[-1]] = True
+        root_fd = os.open("/", _DIR_FLAGS)
         try:
-            tree = self._process_dir(b"/", wanted)
+            tree = self._process_dir(b"/", root_fd, wanted)
         finally:
             self.pool.shutdown(wait=True, cancel_futures=True)
+            os.close(root_fd)
         return tree
 
     def _list(
-        self, path: bytes, only: dict[bytes, Any] | None
+        self, path: bytes, fd: int, only: dict[bytes, Any] | None
     ) -> list[tuple[bytes, os.stat_result]]:
+        """A folder's entries, sorted, through its descriptor (no path length limit)."""
         prefix = path if path.endswith(b"/") else path + b"/"
         entries: list[tuple[bytes, os.stat_result]] = []
         if only is not None:
             for name in sorted(only):
                 try:
-                    entries.append((name, os.lstat(prefix + name)))
+                    entries.append((name, os.stat(name, dir_fd=fd, follow_symlinks=False)))
                 except FileNotFoundError:
                     self.warn(prefix + name, "does not exist")
                 except OSError as exc:
                     self.warn(prefix + name, f"cannot read: {exc.strerror}")
             return entries
         try:
-            with os.scandir(path) as it:
+            with os.scandir(fd) as it:
                 listed = list(it)
         except OSError as exc:
             self.warn(path, f"cannot list folder: {exc.strerror}")
             return entries
         excludes = self.excludes
         for dentry in listed:
-            name = dentry.name
+            name = os.fsencode(dentry.name)
             if excludes and self.excluded(prefix + name, name):
                 continue
             try:
@@ -185,12 +189,15 @@ class _Job:
         entries.sort(key=lambda item: item[0])
         return entries
 
-    def _process_dir(self, path: bytes, only: dict[bytes, Any] | None) -> bytes:
-        """Back up one folder (recursively) and return its tree id."""
+    def _process_dir(self, path: bytes, fd: int, only: dict[bytes, Any] | None) -> bytes:
+        """Back up one folder (recursively) and return its tree id. ``fd`` is the
+        folder's open descriptor: everything below is reached relative to it, so
+        paths longer than PATH_MAX work and a folder swapped for a symlink mid-run
+        is not followed."""
         self.cancel.check()
         self.dirs += 1
         prefix = path if path.endswith(b"/") else path + b"/"
-        entries = self._list(path, only)
+        entries = self._list(path, fd, only)
         states = self.cache.dir_file_states(path)
         nodes: list[Node] = []
         subdirs: list[tuple[Node, bytes, dict[bytes, Any] | None]] = []
@@ -249,7 +256,7 @@ class _Job:
                     to_read.append((node, name, est))
             elif stat.S_ISLNK(mode):
                 try:
-                    target = os.readlink(prefix + name)
+                    target = os.readlink(name, dir_fd=fd)
                 except OSError as exc:
                     self.warn(prefix + name, f"cannot read link: {exc.strerror}")
                     continue
@@ -258,10 +265,19 @@ class _Job:
             else:
                 continue  # FIFOs, sockets and devices hold no data: not backed up
             nodes.append(node)
-        batches = self._submit_reads(prefix, to_read)
+        batches = self._submit_reads(prefix, fd, to_read)
         for node, subpath, sub_only in subdirs:
+            try:
+                sub_fd = os.open(os.path.basename(subpath), _DIR_FLAGS, dir_fd=fd)
+            except OSError as exc:
+                self.warn(subpath, f"cannot open folder: {exc.strerror}")
+                continue
+            try:
+                subtree = self._process_dir(subpath, sub_fd, sub_only)
+            finally:
+                os.close(sub_fd)
             node["type"] = "dir"
-            node["subtree"] = self._process_dir(subpath, sub_only).hex()
+            node["subtree"] = subtree.hex()
             nodes.append(node)
         new_states = moved_states
         skipped: list[Node] = []
@@ -306,7 +322,7 @@ class _Job:
         return self._write_tree(nodes)
 
     def _submit_reads(
-        self, prefix: bytes, items: list[tuple[Node, bytes, os.stat_result]]
+        self, prefix: bytes, fd: int, items: list[tuple[Node, bytes, os.stat_result]]
     ) -> list[tuple[list[tuple[Node, bytes, os.stat_result]], Future[list[FileOutcome]]]]:
         """Queue reads in batches (up to 32 files or 8 MiB): one hand-off per batch
         keeps thread overhead low for folders of many small files."""
@@ -323,7 +339,7 @@ class _Job:
             self.read_slots.acquire()  # bounds in-flight reads across the whole walk
             try:
                 future = self.pool.submit(
-                    self.read_batch, [prefix + name for _n, name, _e in batch]
+                    self.read_batch, prefix, fd, [name for _n, name, _e in batch]
                 )
             except BaseException:
                 self.read_slots.release()
@@ -333,8 +349,8 @@ class _Job:
             start = end
         return batches
 
-    def read_batch(self, paths: list[bytes]) -> list[FileOutcome]:
-        return [self.read_file(path) for path in paths]
+    def read_batch(self, prefix: bytes, fd: int, names: list[bytes]) -> list[FileOutcome]:
+        return [self.read_file(name, fd) for name in names]
 
     def _fill_file(self, node: Node, size: int, content: bytes) -> None:
         node["type"] = "file"
@@ -392,10 +408,10 @@ class _Job:
         self.packer.add_blob(blob_type, blob_id, data, try_compress=compress)
         return len(data)
 
-    def read_file(self, path: bytes) -> FileOutcome:
+    def read_file(self, name: bytes, dir_fd: int) -> FileOutcome:
         for attempt in range(2):
             try:
-                outcome = self._read_once(path)
+                outcome = self._read_once(name, dir_fd)
             except OSError as exc:
                 if exc.errno == errno.ENOENT:
                     return FileOutcome(
@@ -422,9 +438,9 @@ class _Job:
             filled += n
         return None
 
-    def _read_once(self, path: bytes) -> FileOutcome:
+    def _read_once(self, name: bytes, dir_fd: int) -> FileOutcome:
         flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-        fd = os.open(path, flags)
+        fd = os.open(name, flags, dir_fd=dir_fd)
         try:
             before = os.fstat(fd)
             if not stat.S_ISREG(before.st_mode):

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-import stat
 import threading
 import time
 from collections import OrderedDict
@@ -50,9 +49,12 @@ TMP_PREFIX = b".keepsake-restore-"
 BlobLocation = tuple[bytes, int, bytes, int, int, int]  # id, type, pack, offset, length, raw
 
 
+Parts = tuple[bytes, ...]  # path components below the restore target
+
+
 @dataclass(slots=True)
 class _FileItem:
-    dest: bytes
+    parts: Parts
     original: str
     node: dict[str, Any]
     blobs: list[BlobLocation] | None  # None: a blob is missing from the index
@@ -65,12 +67,12 @@ class _Planner:
         self.vault = vault
         self.target = target
         self.warnings = warnings
-        self.dirs: list[tuple[bytes, dict[str, Any]]] = []
+        self.dirs: list[tuple[Parts, dict[str, Any]]] = []
         self.files: list[_FileItem] = []
-        self.links: list[tuple[bytes, dict[str, Any]]] = []
+        self.links: list[tuple[Parts, dict[str, Any]]] = []
         self.budget = TreeBudget()  # refuses exponentially self-nesting (forged) trees
 
-    def dest_for(self, parts: list[bytes]) -> bytes:
+    def dest_for(self, parts: Parts) -> bytes:
         return self.target.rstrip(b"/") + b"/" + b"/".join(parts) if parts else self.target
 
     def add(self, parts: list[bytes], node: dict[str, Any], stack: tuple[bytes, ...]) -> None:
@@ -79,12 +81,11 @@ class _Planner:
             self.warnings.append(Warning_(original, "refused: the folder nesting is absurdly deep"))
             return
         self.budget.visit()
-        dest = self.dest_for(parts)
         kind = node.get("type")
         if kind == "file":
-            self.files.append(_FileItem(dest, original, node, self._locate(node)))
+            self.files.append(_FileItem(tuple(parts), original, node, self._locate(node)))
         elif kind == "symlink":
-            self.links.append((dest, node))
+            self.links.append((tuple(parts), node))
         elif kind == "dir":
             try:
                 tree_id = bytes.fromhex(str(node["subtree"]))
@@ -94,7 +95,7 @@ class _Planner:
             if tree_id in stack:
                 self.warnings.append(Warning_(original, "refused: the folder contains itself"))
                 return
-            self.dirs.append((dest, node))
+            self.dirs.append((tuple(parts), node))
             try:
                 children = self.vault.load_tree(tree_id)
             except (VaultCorruptError, StorageError) as exc:
@@ -139,32 +140,80 @@ class _Planner:
         return out
 
 
-class _SafeDirs:
-    """Creates folders under the target, refusing any path through a symlink."""
+class _Dirs:
+    """Folder descriptors below the target, created on demand.
+
+    Each component is opened relative to its parent with O_NOFOLLOW, so nothing is
+    ever written through a symlink (planted in the target, or restored earlier), and
+    no path handed to the kernel is longer than one name: trees deeper than PATH_MAX
+    restore. Descriptors are shared by the writer threads (reference counted) and a
+    bounded number stay open.
+    """
+
+    KEEP_OPEN = 256
 
     def __init__(self, target: bytes) -> None:
-        self.target = target.rstrip(b"/") or b"/"
-        self.ok: set[bytes] = {self.target}
+        os.makedirs(target, exist_ok=True)
+        self.target = target
+        self.root = os.open(target, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        self._fds: OrderedDict[Parts, int] = OrderedDict()
+        self._refs: dict[Parts, int] = {}
+        self._lock = threading.Lock()
 
-    def ensure(self, path: bytes) -> None:
-        if path in self.ok:
+    def acquire(self, parts: Parts) -> int:
+        with self._lock:
+            return self._acquire(parts)
+
+    def release(self, parts: Parts) -> None:
+        with self._lock:
+            self._release(parts)
+
+    def _acquire(self, parts: Parts) -> int:
+        if not parts:
+            return self.root
+        fd = self._fds.get(parts)
+        if fd is None:
+            parent = self._acquire(parts[:-1])
+            try:
+                with contextlib.suppress(FileExistsError):
+                    os.mkdir(parts[-1], 0o700, dir_fd=parent)
+                try:
+                    fd = os.open(parts[-1], _DIR_FLAGS, dir_fd=parent)
+                except OSError as exc:
+                    raise UnsafePathError(
+                        f"{os.fsdecode(parts[-1])} is not a folder (or is a link); "
+                        "refusing to write through it."
+                    ) from exc
+            finally:
+                self._release(parts[:-1])
+            self._fds[parts] = fd
+            self._refs[parts] = 0
+        self._refs[parts] += 1
+        self._fds.move_to_end(parts)
+        self._evict()
+        return fd
+
+    def _release(self, parts: Parts) -> None:
+        if parts:
+            self._refs[parts] -= 1
+
+    def _evict(self) -> None:
+        if len(self._fds) <= self.KEEP_OPEN:
             return
-        parent = os.path.dirname(path)
-        if parent != path:
-            self.ensure(parent)
-        try:
-            st = os.lstat(path)
-        except FileNotFoundError:
-            with contextlib.suppress(FileExistsError):  # another writer thread won
-                os.mkdir(path, 0o700)
-            st = os.lstat(path)
-        if stat.S_ISLNK(st.st_mode) or not stat.S_ISDIR(st.st_mode):
-            raise UnsafePathError(
-                f"{os.fsdecode(path)} is not a folder (or is a link); refusing to write through it."
-            )
-        self.ok.add(path)
+        for parts in [p for p in self._fds if self._refs[p] == 0][
+            : len(self._fds) - self.KEEP_OPEN
+        ]:
+            os.close(self._fds.pop(parts))
+            del self._refs[parts]
+
+    def close(self) -> None:
+        for fd in self._fds.values():
+            os.close(fd)
+        self._fds.clear()
+        os.close(self.root)
 
 
+_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
 _local = threading.local()
 
 
@@ -229,59 +278,80 @@ class _PackReader:
 
 
 def _write_file(
-    vault: Vault, item: _FileItem, dirs: _SafeDirs, cancel: CancelToken, reader: _PackReader
+    vault: Vault, item: _FileItem, dirs: _Dirs, cancel: CancelToken, reader: _PackReader
 ) -> int:
     """Write one verified file; returns its size. Raises on damage (nothing replaced)."""
     if item.blobs is None:
         raise VaultCorruptError("part of its data is missing from the vault")
     node = item.node
-    parent = os.path.dirname(item.dest)
-    dirs.ensure(parent)
-    tmp = parent + b"/" + TMP_PREFIX + secrets.token_hex(6).encode()
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
-    written = 0
+    parent_parts, name = item.parts[:-1], item.parts[-1]
+    parent = dirs.acquire(parent_parts)
     try:
+        tmp = TMP_PREFIX + secrets.token_hex(6).encode()
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+        fd = os.open(tmp, flags, 0o600, dir_fd=parent)
+        written = 0
         try:
-            for blob_id, blob_type, pack, offset, length, raw_length in item.blobs:
-                cancel.check()
-                try:
-                    sealed = reader.read(pack, offset, length)
-                except NotFoundInStorage:
-                    raise VaultCorruptError(f"pack {pack.hex()[:16]} is missing") from None
-                data = vault.open_sealed_blob_into(
-                    blob_type, blob_id, sealed, raw_length, _scratch()
-                )
-                view = memoryview(data)
-                while view:
-                    n = os.write(fd, view)
-                    view = view[n:]
-                written += len(data)
-            if written != int(node.get("size", written)):
-                raise VaultCorruptError("its size does not match the snapshot")
-            os.fchmod(fd, int(node.get("mode", 0o644)) & 0o7777)
-            mtime = int(node.get("mtime_ns", 0))
-            os.utime(fd, ns=(mtime, mtime))
-        finally:
-            os.close(fd)
-        os.replace(tmp, item.dest)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+            try:
+                for blob_id, blob_type, pack, offset, length, raw_length in item.blobs:
+                    cancel.check()
+                    try:
+                        sealed = reader.read(pack, offset, length)
+                    except NotFoundInStorage:
+                        raise VaultCorruptError(f"pack {pack.hex()[:16]} is missing") from None
+                    data = vault.open_sealed_blob_into(
+                        blob_type, blob_id, sealed, raw_length, _scratch()
+                    )
+                    view = memoryview(data)
+                    while view:
+                        n = os.write(fd, view)
+                        view = view[n:]
+                    written += len(data)
+                if written != int(node.get("size", written)):
+                    raise VaultCorruptError("its size does not match the snapshot")
+                os.fchmod(fd, int(node.get("mode", 0o644)) & 0o7777)
+                mtime = int(node.get("mtime_ns", 0))
+                os.utime(fd, ns=(mtime, mtime))
+            finally:
+                os.close(fd)
+            os.replace(tmp, name, src_dir_fd=parent, dst_dir_fd=parent)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp, dir_fd=parent)
+            raise
+    finally:
+        dirs.release(parent_parts)
     return written
 
 
-def _make_link(dest: bytes, node: dict[str, Any], dirs: _SafeDirs) -> None:
+def _make_link(parts: Parts, node: dict[str, Any], dirs: _Dirs) -> None:
     target = codec.decode_name(node, "target")
-    dirs.ensure(os.path.dirname(dest))
-    tmp = os.path.dirname(dest) + b"/" + TMP_PREFIX + secrets.token_hex(6).encode()
-    os.symlink(target, tmp)
+    parent = dirs.acquire(parts[:-1])
     try:
+        tmp = TMP_PREFIX + secrets.token_hex(6).encode()
+        os.symlink(target, tmp, dir_fd=parent)
         mtime = int(node.get("mtime_ns", 0))
-        os.utime(tmp, ns=(mtime, mtime), follow_symlinks=False)
-    except (OSError, NotImplementedError):
-        pass
-    os.replace(tmp, dest)
+        with contextlib.suppress(OSError, NotImplementedError):
+            os.utime(tmp, ns=(mtime, mtime), dir_fd=parent, follow_symlinks=False)
+        try:
+            os.replace(tmp, parts[-1], src_dir_fd=parent, dst_dir_fd=parent)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp, dir_fd=parent)
+            raise
+    finally:
+        dirs.release(parts[:-1])
+
+
+def _set_dir_metadata(parts: Parts, node: dict[str, Any], dirs: _Dirs) -> None:
+    fd = dirs.acquire(parts)
+    try:
+        os.fchmod(fd, int(node.get("mode", 0o755)) & 0o7777)
+        mtime = int(node.get("mtime_ns", 0))
+        if mtime:
+            os.utime(fd, ns=(mtime, mtime))
+    finally:
+        dirs.release(parts)
 
 
 def run_restore(
@@ -312,8 +382,22 @@ def run_restore(
         if not all(codec.safe_name(p) for p in parts):
             raise UnsafePathError(f"{selection} is not a safe path.")
         planner.add(parts, node, ())
-    os.makedirs(target_b, exist_ok=True)
-    dirs = _SafeDirs(target_b)
+    dirs = _Dirs(target_b)
+    try:
+        return _restore_planned(vault, planner, dirs, meter, warnings, cancel, started)
+    finally:
+        dirs.close()
+
+
+def _restore_planned(
+    vault: Vault,
+    planner: _Planner,
+    dirs: _Dirs,
+    meter: ProgressMeter,
+    warnings: list[Warning_],
+    cancel: CancelToken,
+    started: float,
+) -> RestoreResult:
     # Restore in vault order: sequential reads, and each pack is needed in one stretch.
     planner.files.sort(key=lambda f: (f.blobs[0][2], f.blobs[0][3]) if f.blobs else (b"", 0))
     needed: dict[bytes, int] = {}
@@ -324,11 +408,13 @@ def run_restore(
     meter.files_total = len(planner.files)
     meter.bytes_total = sum(int(f.node.get("size", 0)) for f in planner.files)
     meter.emit(force=True)
-    for dest, _node in planner.dirs:
+    for parts, _node in planner.dirs:
         try:
-            dirs.ensure(dest)
+            dirs.acquire(parts)  # create it (even if empty) and check no link is in the way
+            dirs.release(parts)
         except (OSError, UnsafePathError) as exc:
-            warnings.append(Warning_(os.fsdecode(dest), f"cannot create folder: {exc}"))
+            dest = os.fsdecode(planner.dest_for(parts))
+            warnings.append(Warning_(dest, f"cannot create folder: {exc}"))
     restored = 0
     restored_bytes = 0
     with ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="restore") as pool:
@@ -360,19 +446,15 @@ def run_restore(
             for _item, future in futures:
                 future.cancel()  # queued writes never start; running ones finish one file
             raise
-    for dest, node in planner.links:
+    for parts, node in planner.links:
         try:
-            _make_link(dest, node, dirs)
+            _make_link(parts, node, dirs)
         except (OSError, UnsafePathError, VaultCorruptError) as exc:
-            warnings.append(Warning_(os.fsdecode(dest), f"could not create link: {exc}"))
-    for dest, node in reversed(planner.dirs):  # deepest first, so parents keep their times
-        try:
-            os.chmod(dest, int(node.get("mode", 0o755)) & 0o7777, follow_symlinks=False)
-            mtime = int(node.get("mtime_ns", 0))
-            if mtime:
-                os.utime(dest, ns=(mtime, mtime), follow_symlinks=False)
-        except (OSError, NotImplementedError):
-            pass
+            dest = os.fsdecode(planner.dest_for(parts))
+            warnings.append(Warning_(dest, f"could not create link: {exc}"))
+    for parts, node in reversed(planner.dirs):  # deepest first, so parents keep their times
+        with contextlib.suppress(OSError, UnsafePathError):
+            _set_dir_metadata(parts, node, dirs)
     meter.emit(final=True)
     return RestoreResult(restored, restored_bytes, time.monotonic() - started, tuple(warnings))
 
@@ -387,13 +469,15 @@ def restore_one_file(
             f"{path} is not a file in snapshot {snapshot.short_id}.", code=ErrorCode.PATH_NOT_FOUND
         )
     dest_b = os.fsencode(os.path.abspath(dest))
-    planner = _Planner(vault, b"/", [])
-    item = _FileItem(dest_b, path, node, planner._locate(node))
-    parent = os.path.dirname(dest_b)
-    os.makedirs(parent, exist_ok=True)
+    parent, name = os.path.split(dest_b)
+    planner = _Planner(vault, parent, [])
+    item = _FileItem((name,), path, node, planner._locate(node))
+    dirs = _Dirs(parent)
     try:
-        _write_file(vault, item, _SafeDirs(parent), cancel, _PackReader(vault.storage))
+        _write_file(vault, item, dirs, cancel, _PackReader(vault.storage))
     except VaultCorruptError as exc:
         raise VaultCorruptError(
             f"{path} is damaged in the vault and was not restored: {exc}"
         ) from exc
+    finally:
+        dirs.close()

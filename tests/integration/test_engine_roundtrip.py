@@ -293,3 +293,43 @@ def test_renamed_folder_is_not_read_again(tmp_path: Path, vault: Vault) -> None:
     vault.restore(result.snapshot_id, str(target))
     restored = restored_root(target, src) / "Italy 2024" / "img3.jpg"
     assert restored.read_bytes() == random_bytes(200_000, seed=3)
+
+
+def _deep_chain(root: Path, levels: int) -> list[str]:
+    names = [f"level{i:02d}-" + "x" * 200 for i in range(levels)]
+    fd = os.open(root, os.O_RDONLY)
+    for name in names:
+        os.mkdir(name, dir_fd=fd)
+        child = os.open(name, os.O_RDONLY, dir_fd=fd)
+        os.close(fd)
+        fd = child
+    out = os.open("bottom.txt", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd)
+    os.write(out, b"deep down")
+    os.close(out)
+    os.close(fd)
+    return names
+
+
+def _read_deep(root: Path, names: list[str]) -> bytes:
+    fd = os.open(root, os.O_RDONLY)
+    for name in names:
+        child = os.open(name, os.O_RDONLY, dir_fd=fd)
+        os.close(fd)
+        fd = child
+    data_fd = os.open("bottom.txt", os.O_RDONLY, dir_fd=fd)
+    os.close(fd)
+    data = os.read(data_fd, 100)
+    os.close(data_fd)
+    return data
+
+
+def test_paths_longer_than_path_max(tmp_path: Path, vault: Vault) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    names = _deep_chain(src, 25)  # about 5,300 bytes: beyond PATH_MAX (4,096)
+    result = vault.backup([str(src)])
+    assert not result.warnings and result.files_new == 1
+    target = tmp_path / "r"
+    restored = vault.restore(result.snapshot_id, str(target))
+    assert restored.files_restored == 1 and not restored.warnings
+    assert _read_deep(restored_root(target, src), names) == b"deep down"
