@@ -16,7 +16,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -324,6 +324,36 @@ def _write_file(
     return written
 
 
+def _batches(items: list[_FileItem]) -> list[list[_FileItem]]:
+    """Up to 32 files or 8 MiB per task: one hand-off per batch, not per file."""
+    batches: list[list[_FileItem]] = []
+    current: list[_FileItem] = []
+    size = 0
+    for item in items:
+        current.append(item)
+        size += int(item.node.get("size", 0))
+        if len(current) >= 32 or size >= 8 * 1024 * 1024:
+            batches.append(current)
+            current, size = [], 0
+    if current:
+        batches.append(current)
+    return batches
+
+
+def _write_batch(
+    vault: Vault, batch: list[_FileItem], dirs: _Dirs, cancel: CancelToken, reader: _PackReader
+) -> list[int | Exception]:
+    """Each file's size, or the per-file problem that stopped it. Storage failures
+    other than a missing object abort the whole restore (raised)."""
+    outcomes: list[int | Exception] = []
+    for item in batch:
+        try:
+            outcomes.append(_write_file(vault, item, dirs, cancel, reader))
+        except (VaultCorruptError, OSError, UnsafePathError, NotFoundInStorage) as exc:
+            outcomes.append(exc)
+    return outcomes
+
+
 def _make_link(parts: Parts, node: dict[str, Any], dirs: _Dirs) -> None:
     target = codec.decode_name(node, "target")
     parent = dirs.acquire(parts[:-1])
@@ -418,33 +448,31 @@ def _restore_planned(
     restored = 0
     restored_bytes = 0
     with ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="restore") as pool:
-        futures: list[tuple[_FileItem, Future[int]]] = [
-            (item, pool.submit(_write_file, vault, item, dirs, cancel, reader))
-            for item in planner.files
+        futures = [
+            (batch, pool.submit(_write_batch, vault, batch, dirs, cancel, reader))
+            for batch in _batches(planner.files)
         ]
         try:
-            for item, future in futures:
-                try:
-                    size = future.result()
-                except VaultCorruptError as exc:
-                    warnings.append(
-                        Warning_(item.original, f"damaged in the vault, not restored: {exc}")
-                    )
-                    continue
-                except (OSError, UnsafePathError, StorageError) as exc:
-                    if isinstance(exc, StorageError) and not isinstance(exc, NotFoundInStorage):
-                        raise
-                    warnings.append(Warning_(item.original, f"could not be restored: {exc}"))
-                    continue
-                restored += 1
-                restored_bytes += size
-                meter.files_done += 1
-                meter.bytes_done += size
-                meter.current = item.original
+            for batch, future in futures:
+                for item, outcome in zip(batch, future.result(), strict=True):
+                    if isinstance(outcome, VaultCorruptError):
+                        message = f"damaged in the vault, not restored: {outcome}"
+                        warnings.append(Warning_(item.original, message))
+                        continue
+                    if isinstance(outcome, BaseException):
+                        warnings.append(
+                            Warning_(item.original, f"could not be restored: {outcome}")
+                        )
+                        continue
+                    restored += 1
+                    restored_bytes += outcome
+                    meter.files_done += 1
+                    meter.bytes_done += outcome
+                    meter.current = item.original
                 meter.emit()
         except BaseException:
-            for _item, future in futures:
-                future.cancel()  # queued writes never start; running ones finish one file
+            for _batch, future in futures:
+                future.cancel()  # queued batches never start; running ones finish
             raise
     for parts, node in planner.links:
         try:
