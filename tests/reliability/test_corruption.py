@@ -277,6 +277,22 @@ def test_damaged_config_refuses_to_open_clearly(
     assert "config" in done.stderr or "no Keepsake vault" in done.stderr, done.stderr
 
 
+def test_swapped_keys_change_nothing(
+    template: VaultTemplate, corpus: Corpus, tmp_path: Path
+) -> None:
+    """Key objects carry their kind inside and have random names: exchanging the
+    contents of the passphrase and recovery key files changes nothing."""
+    vault_dir = Path(shutil.copytree(corpus.vault, tmp_path / "vault"))
+    first, second = objects_of(vault_dir, "key")[:2]
+    swap(first, second)
+    storage = LocalStorage(vault_dir)
+    with Vault.open(storage, passphrase=PASSWORD, cache_root=tmp_path / "c1") as vault:
+        assert vault.check(read_data=True).ok
+    with Vault.open(storage, recovery_key=template.recovery, cache_root=tmp_path / "c2") as vault:
+        exact, untouched = verify_restore(vault, corpus.latest, corpus, tmp_path / "t")
+        assert untouched == 0 and exact > 0
+
+
 @pytest.mark.parametrize("way", ["flip", "truncate", "delete"])
 def test_damaged_key_falls_back_to_the_other_key(
     template: VaultTemplate, corpus: Corpus, tmp_path: Path, way: str

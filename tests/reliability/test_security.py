@@ -525,3 +525,81 @@ def test_cli_refuses_a_weak_kdf(template: VaultTemplate, tmp_path: Path) -> None
     done = run_cli("snapshots", "--repo", str(vault_dir), env=cli_env(tmp_path / "home"))
     assert done.returncode == 1
     assert "weaker password hashing" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_desktop_logs_settings_and_history_hold_no_secret(
+    template: VaultTemplate, tmp_path: Path
+) -> None:
+    """What the desktop app writes: its rotating log (here at DEBUG, so every
+    library's chatter is in it), the settings file and the job history, after a
+    vault is created, unlocked, backed up, restored, checked, rekeyed, opened with a
+    wrong passphrase, and a job crashed with the secrets in its locals."""
+    import logging
+    from datetime import UTC, datetime
+
+    from app.main import setup_logging
+    from app.store.history import HistoryStore, JobRecord, JobStatus
+    from app.store.settings import Settings, SettingsStore, VaultRef
+
+    log_dir = tmp_path / "log"
+    config = tmp_path / "config"
+    setup_logging(log_dir)
+    root_logger = logging.getLogger()
+    old_level = root_logger.level
+    root_logger.setLevel(logging.DEBUG)
+    new_pass = "another fresh passphrase 5521"
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "a.txt").write_text("hello\n")
+    history = HistoryStore(config / "history.sqlite")
+    try:
+        storage = LocalStorage(tmp_path / "vault")
+        (tmp_path / "vault").mkdir()
+        vault, recovery = Vault.create(storage, PASSWORD, cache_root=tmp_path / "cache")
+        keys = vault._master
+        with vault:
+            vault.backup([str(source)])
+            vault.restore("latest", str(tmp_path / "t"))
+            vault.check(read_data=True)
+            vault.change_passphrase(new_pass)
+        try:
+            Vault.open(storage, passphrase=PASSWORD, cache_root=tmp_path / "cache")
+        except AppError as exc:
+            logging.getLogger("app.services.jobs").error("open failed: %s", exc)
+            history.add(
+                JobRecord(
+                    "backup",
+                    datetime.now(UTC),
+                    datetime.now(UTC),
+                    JobStatus.FAILED,
+                    message=exc.message,
+                )
+            )
+
+        def job(passphrase: str) -> None:
+            secret_keys = keys  # noqa: F841 - locals a logged traceback must not show
+            raise RuntimeError("simulated crash in a job")
+
+        try:
+            job(new_pass)
+        except RuntimeError:
+            logging.getLogger("app.services.jobs").exception("backup crashed")
+        SettingsStore(config).save(
+            Settings(vault=VaultRef(str(tmp_path / "vault"), keys.vault_id, "test vault"))
+        )
+    finally:
+        root_logger.setLevel(old_level)
+        for handler in list(root_logger.handlers):
+            if getattr(handler, "baseFilename", "").startswith(str(log_dir)):
+                root_logger.removeHandler(handler)
+                handler.close()
+        history.close()
+    secrets_ = [PASSWORD.encode(), new_pass.encode(), recovery.encode()]
+    for key in (keys.enc_key, keys.id_key):
+        secrets_ += _secret_forms(key)
+    files = list(_files_under(log_dir, config))
+    assert any(p.name == "keepsake.log" for p in files), files
+    for path in files:
+        data = path.read_bytes()
+        for secret in secrets_:
+            assert secret not in data, f"a secret is stored in {path}"
