@@ -23,6 +23,7 @@ import fnmatch
 import os
 import socket
 import stat
+import struct
 import threading
 import time
 from collections.abc import Sequence
@@ -61,8 +62,8 @@ SMALL_FILE = 4 * 1024 * 1024
 _DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
 INDEX_EVERY_PACKS = 16
 
-# Scan results, kept compact: 200,000 files must stay within the memory budget.
 K_FILE, K_DIR, K_LINK = 0, 1, 2
+_SIG = struct.Struct("<HBIqqI")  # name length, kind, mode, mtime_ns, size, payload length
 
 
 @dataclass(slots=True)
@@ -79,6 +80,7 @@ class FileOutcome:
 
 
 Node = dict[str, Any]
+Row = list[Any]  # name, kind, mode, mtime_ns, size, payload (see _Job._process_dir)
 IndexRow = tuple[bytes, str, int, int, bytes | None, bytes | None]
 
 
@@ -199,28 +201,32 @@ class _Job:
         prefix = path if path.endswith(b"/") else path + b"/"
         entries = self._list(path, fd, only)
         states = self.cache.dir_file_states(path)
-        nodes: list[Node] = []
-        subdirs: list[tuple[Node, bytes, dict[bytes, Any] | None]] = []
-        to_read: list[tuple[Node, bytes, os.stat_result]] = []
-        moved_states: list[tuple[bytes, bytes, int, int, int, int, bytes]] = []
+        # One row per entry, in name order: [name, kind, mode, mtime_ns, size, payload]
+        # where payload is the chunk ids (file), subtree id (folder) or link target.
+        rows: list[Row] = []
+        subdirs: list[tuple[Row, bytes, dict[bytes, Any] | None]] = []
+        to_read: list[tuple[Row, bytes, os.stat_result]] = []
+        new_states: list[tuple[bytes, bytes, int, int, int, int, bytes]] = []
         known = self.known
+        meter = self.meter
         for name, est in entries:
             mode = est.st_mode
-            node: Node = {"mode": mode, "mtime_ns": est.st_mtime_ns}
-            codec.encode_name(name, "name", node)
+            row: Row
             if stat.S_ISDIR(mode):
+                row = [name, K_DIR, mode, est.st_mtime_ns, 0, b""]
                 sub = only.get(name) if only is not None else None
-                subdirs.append((node, prefix + name, None if sub is True or sub is None else sub))
-                continue  # its tree is written after this folder's reads are queued
+                subdirs.append((row, prefix + name, None if sub is True or sub is None else sub))
             elif only is not None and only.get(name) is not True:
                 continue  # an ancestor we expected to be a folder is not one
             elif stat.S_ISREG(mode):
+                size = est.st_size
                 self.total_files += 1
-                self.total_bytes += est.st_size
+                self.total_bytes += size
+                row = [name, K_FILE, mode, est.st_mtime_ns, size, b""]
                 state = states.get(name)
                 if (
                     state is not None
-                    and state[0] == est.st_size
+                    and state[0] == size
                     and state[1] == est.st_mtime_ns
                     and state[2] == est.st_ctime_ns
                     and state[3] == est.st_ino
@@ -229,105 +235,132 @@ class _Job:
                     )
                 ):
                     self.files_unchanged += 1
-                    self._fill_file(node, est.st_size, state[4])
-                    self._advance(prefix + name, est.st_size)
+                    row[5] = state[4]
+                    meter.files_done += 1
+                    meter.bytes_done += size
                 elif state is None and (moved := self._moved_here(path, name, est)) is not None:
                     # Same inode, size and times under another name: a renamed file or
                     # folder. New to this path, but its chunks are known: no read.
                     self.files_new += 1
-                    self._fill_file(node, est.st_size, moved)
-                    self._advance(prefix + name, est.st_size)
-                    moved_states.append(
-                        (
-                            path,
-                            name,
-                            est.st_size,
-                            est.st_mtime_ns,
-                            est.st_ctime_ns,
-                            est.st_ino,
-                            moved,
-                        )
+                    row[5] = moved
+                    meter.files_done += 1
+                    meter.bytes_done += size
+                    new_states.append(
+                        (path, name, size, est.st_mtime_ns, est.st_ctime_ns, est.st_ino, moved)
                     )
                 else:
                     if state is None:
                         self.files_new += 1
                     else:
                         self.files_changed += 1
-                    to_read.append((node, name, est))
+                    to_read.append((row, name, est))
             elif stat.S_ISLNK(mode):
                 try:
                     target = os.readlink(name, dir_fd=fd)
                 except OSError as exc:
                     self.warn(prefix + name, f"cannot read link: {exc.strerror}")
                     continue
-                node["type"] = "symlink"
-                codec.encode_name(target, "target", node)
+                row = [name, K_LINK, mode, est.st_mtime_ns, 0, target]
             else:
                 continue  # FIFOs, sockets and devices hold no data: not backed up
-            nodes.append(node)
+            rows.append(row)
+        self._progress(prefix)
         batches = self._submit_reads(prefix, fd, to_read)
-        for node, subpath, sub_only in subdirs:
+        for dir_row, subpath, sub_only in subdirs:
             try:
-                sub_fd = os.open(os.path.basename(subpath), _DIR_FLAGS, dir_fd=fd)
+                sub_fd = os.open(dir_row[0], _DIR_FLAGS, dir_fd=fd)
             except OSError as exc:
                 self.warn(subpath, f"cannot open folder: {exc.strerror}")
+                dir_row[1] = None
                 continue
             try:
-                subtree = self._process_dir(subpath, sub_fd, sub_only)
+                dir_row[5] = self._process_dir(subpath, sub_fd, sub_only)
             finally:
                 os.close(sub_fd)
-            node["type"] = "dir"
-            node["subtree"] = subtree.hex()
-            nodes.append(node)
-        new_states = moved_states
-        skipped: list[Node] = []
-        reads = [
-            (node, name, est, outcome)
-            for items, future in batches
-            for (node, name, est), outcome in zip(items, future.result(), strict=True)
-        ]
-        for node, name, est, outcome in reads:
-            full = prefix + name
-            if outcome.warning is not None:
-                self.warn(full, outcome.warning)
-            if outcome.skipped:
-                self.total_files -= 1
-                self.total_bytes -= est.st_size
-                skipped.append(node)
-                continue
-            node["mode"] = outcome.mode
-            node["mtime_ns"] = outcome.mtime_ns
-            self._fill_file(node, outcome.size, outcome.content)
-            self.bytes_read += outcome.size
-            self.bytes_added += outcome.bytes_added
-            self._advance(full, outcome.size)
-            if outcome.warning is None:
-                new_states.append(
-                    (
-                        path,
-                        name,
-                        outcome.size,
-                        outcome.mtime_ns,
-                        outcome.ctime_ns,
-                        outcome.inode,
-                        outcome.content,
-                    )
+        for items, future in batches:
+            for (file_row, name, est), outcome in zip(items, future.result(), strict=True):
+                if outcome.warning is not None:
+                    self.warn(prefix + name, outcome.warning)
+                if outcome.skipped:
+                    self.total_files -= 1
+                    self.total_bytes -= est.st_size
+                    file_row[1] = None
+                    continue
+                file_row[2], file_row[3], file_row[4], file_row[5] = (
+                    outcome.mode,
+                    outcome.mtime_ns,
+                    outcome.size,
+                    outcome.content,
                 )
-        if skipped:
-            gone = {id(n) for n in skipped}
-            nodes = [n for n in nodes if id(n) not in gone]
-        nodes.sort(key=lambda n: codec.decode_name(n, "name"))
+                self.bytes_read += outcome.size
+                self.bytes_added += outcome.bytes_added
+                meter.files_done += 1
+                meter.bytes_done += outcome.size
+                if outcome.warning is None:
+                    new_states.append(
+                        (
+                            path,
+                            name,
+                            outcome.size,
+                            outcome.mtime_ns,
+                            outcome.ctime_ns,
+                            outcome.inode,
+                            outcome.content,
+                        )
+                    )
+            self._progress(prefix)
+        rows = [row for row in rows if row[1] is not None]
         if new_states:
             self.cache.put_file_states(new_states)
-        return self._write_tree(nodes)
+        return self._tree_for(path, rows)
+
+    def _progress(self, prefix: bytes) -> None:
+        meter = self.meter
+        meter.files_total = max(meter.files_total, meter.files_done)
+        meter.bytes_total = max(meter.bytes_total, meter.bytes_done)
+        meter.current_raw = prefix
+        meter.emit()
+
+    def _tree_for(self, path: bytes, rows: list[Row]) -> bytes:
+        """The folder's tree id: reused when the folder's entries are exactly as the
+        cache remembers (no JSON, no hashing of it), else encoded and stored."""
+        sig = blake3.blake3()
+        for name, kind, mode, mtime_ns, size, payload in rows:
+            sig.update(_SIG.pack(len(name), kind, mode, mtime_ns, size, len(payload)))
+            sig.update(name)
+            sig.update(payload)
+        signature = sig.digest()
+        cached = self.cache.dir_tree(path)
+        if cached is not None and cached[0] == signature and cached[1] in self.known:
+            return cached[1]
+        nodes: list[Node] = []
+        for name, kind, mode, mtime_ns, size, payload in rows:
+            node: Node = {"mode": mode, "mtime_ns": mtime_ns}
+            codec.encode_name(name, "name", node)
+            if kind == K_FILE:
+                node["type"] = "file"
+                node["size"] = size
+                node["content"] = [
+                    payload[i : i + ID_LEN].hex() for i in range(0, len(payload), ID_LEN)
+                ]
+            elif kind == K_DIR:
+                node["type"] = "dir"
+                node["subtree"] = payload.hex()
+            else:
+                node["type"] = "symlink"
+                codec.encode_name(payload, "target", node)
+            nodes.append(node)
+        tree_id = self._write_tree(nodes)
+        self.cache.put_dir_tree(path, signature, tree_id)
+        return tree_id
 
     def _submit_reads(
-        self, prefix: bytes, fd: int, items: list[tuple[Node, bytes, os.stat_result]]
-    ) -> list[tuple[list[tuple[Node, bytes, os.stat_result]], Future[list[FileOutcome]]]]:
+        self, prefix: bytes, fd: int, items: list[tuple[Row, bytes, os.stat_result]]
+    ) -> list[tuple[list[tuple[Row, bytes, os.stat_result]], Future[list[FileOutcome]]]]:
         """Queue reads in batches (up to 32 files or 8 MiB): one hand-off per batch
         keeps thread overhead low for folders of many small files."""
         batches: list[
-            tuple[list[tuple[Node, bytes, os.stat_result]], Future[list[FileOutcome]]]
+            tuple[list[tuple[Row, bytes, os.stat_result]], Future[list[FileOutcome]]]
         ] = []
         start = 0
         while start < len(items):
@@ -351,20 +384,6 @@ class _Job:
 
     def read_batch(self, prefix: bytes, fd: int, names: list[bytes]) -> list[FileOutcome]:
         return [self.read_file(name, fd) for name in names]
-
-    def _fill_file(self, node: Node, size: int, content: bytes) -> None:
-        node["type"] = "file"
-        node["size"] = size
-        node["content"] = [content[i : i + ID_LEN].hex() for i in range(0, len(content), ID_LEN)]
-
-    def _advance(self, path: bytes, size: int) -> None:
-        meter = self.meter
-        meter.files_done += 1
-        meter.bytes_done += size
-        meter.files_total = max(meter.files_total, meter.files_done)
-        meter.bytes_total = max(meter.bytes_total, meter.bytes_done)
-        meter.current = os.fsdecode(path)
-        meter.emit()
 
     def _write_tree(self, nodes: list[Node]) -> bytes:
         tree_bytes = codec.encode_tree(nodes)

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;
@@ -32,6 +32,7 @@ CREATE TABLE IF NOT EXISTS files (
     dir BLOB, name BLOB, size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER,
     inode INTEGER, content BLOB, PRIMARY KEY (dir, name)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS files_by_inode ON files (inode);
+CREATE TABLE IF NOT EXISTS dir_trees (dir BLOB PRIMARY KEY, signature BLOB, tree BLOB) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS tree_entries (
     tree BLOB, name BLOB, type TEXT, size INTEGER, mtime_ns INTEGER, content BLOB,
     subtree BLOB, PRIMARY KEY (tree, name)) WITHOUT ROWID;
@@ -176,6 +177,18 @@ class Cache:
             (inode, size, mtime_ns, ctime_ns),
         ).fetchone()
         return None if row is None else bytes(row[0])
+
+    def dir_tree(self, directory: bytes) -> tuple[bytes, bytes] | None:
+        """(signature of the folder's entries, its tree id) from the last backup."""
+        row = self.db.execute(
+            "SELECT signature, tree FROM dir_trees WHERE dir=?", (directory,)
+        ).fetchone()
+        return None if row is None else (bytes(row[0]), bytes(row[1]))
+
+    def put_dir_tree(self, directory: bytes, signature: bytes, tree: bytes) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO dir_trees VALUES (?,?,?)", (directory, signature, tree)
+        )
 
     def forget_file_states(self) -> None:
         self.db.execute("DELETE FROM files")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 from app.core.events import Phase, Progress, ProgressCallback
@@ -19,6 +20,7 @@ class ProgressMeter:
         self.bytes_done = 0
         self.bytes_total = 0
         self.current = ""
+        self.current_raw: bytes | None = None  # decoded only when an event goes out
 
     def emit(self, *, force: bool = False, final: bool = False, phase: Phase | None = None) -> None:
         now = time.monotonic()
@@ -27,6 +29,9 @@ class ProgressMeter:
         if not force and not final and now - self._last < self._interval:
             return
         self._last = now
+        if self.current_raw is not None:
+            self.current = os.fsdecode(self.current_raw)
+            self.current_raw = None
         elapsed = max(now - self._start, 1e-6)
         rate = self.bytes_done / elapsed
         remaining = max(self.bytes_total - self.bytes_done, 0)
