@@ -22,6 +22,7 @@ from app.core import paths
 from app.services.backups import BackupService, Secrets
 from app.services.dropbox import DropboxConnector
 from app.services.gateway import EngineGateway
+from app.services.gc_guard import GuiThreadGc
 from app.services.jobs import JobRunner
 from app.services.schedule import Scheduler
 from app.services.single_instance import SingleInstance, default_server_name
@@ -37,6 +38,8 @@ from app.ui.tray import Tray
 from app.ui.wizard import SetupWizard
 
 log = logging.getLogger("keepsake")
+
+GUI_SWITCH_INTERVAL_S = 0.002
 
 
 def keyring_secrets() -> Secrets:
@@ -57,6 +60,7 @@ class AppConfig:
     scheduler_factory: Callable[..., Scheduler] | None = None
     autostart: Callable[[bool], None] | None = None
     use_tray: bool = True
+    quit_app: Callable[[], None] = field(default=lambda: QApplication.quit())
 
 
 class Keepsake(QObject):
@@ -98,6 +102,7 @@ class Keepsake(QObject):
             self.tray.openRequested.connect(self.show_window)
             self.tray.quitRequested.connect(self.quit)
         self._quitting = False
+        self._shut_down = False
 
     def start(self, minimized: bool = False) -> None:
         settings = self.service.settings
@@ -147,12 +152,13 @@ class Keepsake(QObject):
             return
         self._quitting = True
         self.shutdown()
-        app = QApplication.instance()
-        if app is not None:
-            app.quit()
+        self.config.quit_app()
 
     def shutdown(self) -> None:
         """Stop the scheduler, cancel the running job and wait for the worker thread."""
+        if self._shut_down:
+            return
+        self._shut_down = True
         self.service.shutdown()
         self.runner.shutdown()
         if self.tray is not None:
@@ -225,6 +231,11 @@ def run_gui(minimized: bool = False) -> int:
         print("Keepsake is already running; showing its window.", file=sys.stderr)
         return 0
     install_excepthook(config.log_dir)
+    # Hand the GIL to the GUI thread more often than every 5 ms while engine
+    # threads work, so the window never lags behind a backup.
+    sys.setswitchinterval(GUI_SWITCH_INTERVAL_S)
+    collector = GuiThreadGc(parent=app)
+    collector.start()
     keepsake = Keepsake(config)
     instance.raiseRequested.connect(keepsake.show_window)
     if not config.use_tray or not Tray.available():
@@ -236,7 +247,7 @@ def run_gui(minimized: bool = False) -> int:
         QMessageBox.critical(None, "Keepsake could not start", str(exc))
         return 1
     code = app.exec()
-    keepsake.shutdown() if not keepsake._quitting else None
+    keepsake.shutdown()
     instance.release()
     return int(code)
 

@@ -17,11 +17,14 @@ from enum import StrEnum
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
+from app.core.errors import AppError
 from app.core.events import BackupResult, Phase, Progress
 from app.services.jobs import JobOutcome, JobRunner, Outcome
 from app.services.schedule import Scheduler
+from app.services.signals import emit
 from app.services.vault import OpenedVault, VaultService
 from app.store.history import HistoryStore, JobRecord, JobStatus
+from app.store.secrets import passphrase_secret_name
 from app.store.settings import Settings, SettingsStore
 
 log = logging.getLogger(__name__)
@@ -90,6 +93,7 @@ class BackupService(QObject):
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         scheduler_factory: Callable[..., Scheduler] | None = None,
         autostart: Callable[[bool], None] | None = None,
+        retention_delay_s: float = 120.0,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -125,6 +129,11 @@ class BackupService(QObject):
         self._stale_timer.setInterval(15 * 60 * 1000)
         self._stale_timer.timeout.connect(self._check_stale)
         self._stale_notified = False
+        # Old backups are thinned a little after a successful backup, when idle.
+        self._retention_timer = QTimer(self)
+        self._retention_timer.setSingleShot(True)
+        self._retention_timer.setInterval(int(retention_delay_s * 1000))
+        self._retention_timer.timeout.connect(self._maybe_apply_retention)
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -137,6 +146,7 @@ class BackupService(QObject):
         self._emit_status()
 
     def shutdown(self) -> None:
+        self._retention_timer.stop()
         self.scheduler.stop()
         self._stale_timer.stop()
         self._pause_timer.stop()
@@ -148,7 +158,7 @@ class BackupService(QObject):
         was_set_up = self.settings.is_set_up
         self.settings = settings
         self._store.save(settings)
-        self.settingsChanged.emit(settings)
+        emit(self.settingsChanged, settings)
         if settings.is_set_up and not was_set_up:
             self.scheduler.start()
             self._stale_timer.start()
@@ -174,22 +184,18 @@ class BackupService(QObject):
 
     def remembered_passphrase(self) -> str | None:
         vault = self.settings.vault
-        if vault is None or not vault.vault_id:
+        if vault is None:
             return None
-        from app.store.secrets import passphrase_name
+        return self.secrets.get(passphrase_secret_name(vault.repo))
 
-        return self.secrets.get(passphrase_name(vault.vault_id))
-
-    def remember_passphrase(self, vault_id: str, passphrase: str | None) -> str:
-        """Store or forget the passphrase; returns a problem to show, or ''."""
-        from app.core.errors import AppError
-        from app.store.secrets import passphrase_name
-
+    def remember_passphrase(self, repo: str, passphrase: str | None) -> str:
+        """Store or forget the passphrase (keyed by repo, as the CLI reads it);
+        returns a problem to show, or ''."""
         try:
             if passphrase:
-                self.secrets.set(passphrase_name(vault_id), passphrase)
+                self.secrets.set(passphrase_secret_name(repo), passphrase)
             else:
-                self.secrets.delete(passphrase_name(vault_id))
+                self.secrets.delete(passphrase_secret_name(repo))
         except AppError as exc:
             return exc.message
         return ""
@@ -209,7 +215,7 @@ class BackupService(QObject):
             if outcome.ok:
                 info: OpenedVault = outcome.result
                 if remember:
-                    self.remember_passphrase(info.vault_id, passphrase)
+                    self.remember_passphrase(vault.repo, passphrase)
                 if info.vault_id != vault.vault_id:
                     self.update_settings(
                         self.settings.with_(vault=replace(vault, vault_id=info.vault_id))
@@ -238,11 +244,11 @@ class BackupService(QObject):
                 if outcome.ok and then:
                     then()
                 elif not outcome.ok:
-                    self.passphraseNeeded.emit(outcome.message)
+                    emit(self.passphraseNeeded, outcome.message)
 
             self.unlock(remembered, remember=False, done=opened)
         else:
-            self.passphraseNeeded.emit("")
+            emit(self.passphraseNeeded, "")
         return False
 
     # -- backups -------------------------------------------------------------------
@@ -261,13 +267,13 @@ class BackupService(QObject):
         if remembered:
             self.unlock(remembered, remember=False, done=self._unlock_failed_ask)
         else:
-            self.passphraseNeeded.emit("")
+            emit(self.passphraseNeeded, "")
         return True
 
     def _unlock_failed_ask(self, outcome: JobOutcome) -> None:
         if not outcome.ok:
             self._pending_backup = True
-            self.passphraseNeeded.emit(outcome.message)
+            emit(self.passphraseNeeded, outcome.message)
 
     def _start_backup(self) -> bool:
         s = self.settings
@@ -285,13 +291,14 @@ class BackupService(QObject):
         if not self.vaults.is_open and not self.remembered_passphrase():
             # Nobody to type the passphrase now; ask once and let the scheduler wait.
             self.scheduler.record_result(False)
-            self.notify.emit(
+            emit(
+                self.notify,
                 "Keepsake needs your passphrase",
                 "A scheduled backup is waiting. Open Keepsake and unlock the vault.",
                 "warning",
             )
             self._pending_backup = True
-            self.passphraseNeeded.emit("")
+            emit(self.passphraseNeeded, "")
             return
         self.back_up_now()
 
@@ -321,22 +328,22 @@ class BackupService(QObject):
     @Slot(object)
     def _on_progress(self, progress: Progress) -> None:
         self._progress = progress
-        self.progress.emit(progress)
+        emit(self.progress, progress)
         self._emit_status()
 
     @Slot(object)
     def _on_job_finished(self, outcome: JobOutcome) -> None:
         self._progress = None
         record: JobRecord | None = None
-        if outcome.kind in ("backup", "restore", "check"):
+        if outcome.kind in ("backup", "restore", "check", "forget"):
             record = self._record(outcome)
         if outcome.kind == "backup":
             self.scheduler.record_result(outcome.outcome is not Outcome.FAILED)
             self._notify_backup(outcome, record)
             if outcome.ok:
                 self._stale_notified = False
-                self._maybe_apply_retention()
-        self.jobFinished.emit(outcome, record)
+                self._retention_timer.start()
+        emit(self.jobFinished, outcome, record)
         self._emit_status()
 
     def _record(self, outcome: JobOutcome) -> JobRecord:
@@ -374,6 +381,8 @@ class BackupService(QObject):
             message = f"{n} file{'s' if n != 1 else ''} could not be read and were skipped."
         elif status is JobStatus.CANCELLED:
             message = "Cancelled."
+        elif outcome.kind == "forget" and isinstance(result, int):
+            message = f"Removed {result} old backup{'s' if result != 1 else ''}."
         record = JobRecord(
             kind=outcome.kind,
             started=outcome.started,
@@ -386,31 +395,36 @@ class BackupService(QObject):
 
     def _notify_backup(self, outcome: JobOutcome, record: JobRecord | None) -> None:
         if outcome.outcome is Outcome.FAILED:
-            self.notify.emit("Backup failed", outcome.message, "error")
+            emit(self.notify, "Backup failed", outcome.message, "error")
         elif outcome.ok and record is not None:
             first = self.history.count() <= 1 or (
                 len([r for r in self.history.recent(50, "backup") if r.status.succeeded]) == 1
             )
             if first and record.duration_s >= LONG_FIRST_BACKUP_S:
-                self.notify.emit(
+                emit(
+                    self.notify,
                     "Your first backup is complete",
                     "Keepsake will now keep your files backed up automatically.",
                     "info",
                 )
 
+    @Slot()
     def _maybe_apply_retention(self) -> None:
+        if self.runner.busy or not self.vaults.is_open:
+            return
         now = self._clock()
         last = self.settings.last_retention_run
         if last is not None and now - last < RETENTION_EVERY:
             return
-        self.vaults.forget(self.settings.retention)
+        if self.vaults.apply_retention(self.settings.retention) is None:
+            return
         self.update_settings(self.settings.with_(last_retention_run=now))
 
     def _check_stale(self) -> None:
         status = self.status()
         if status.state is State.WARNING and not self._stale_notified:
             self._stale_notified = True
-            self.notify.emit("Backups are out of date", status.detail, "warning")
+            emit(self.notify, "Backups are out of date", status.detail, "warning")
 
     # -- status --------------------------------------------------------------------
 
@@ -430,9 +444,12 @@ class BackupService(QObject):
             return mk(State.NOT_SET_UP, "Not set up yet")
         if self.runner.busy:
             kind = self.runner.current_kind
-            verb = {"backup": "Backing up", "restore": "Restoring", "check": "Checking"}.get(
-                kind, "Working"
-            )
+            verb = {
+                "backup": "Backing up",
+                "restore": "Restoring",
+                "check": "Checking",
+                "forget": "Cleaning up old backups",
+            }.get(kind, "Working")
             if self.runner.paused:
                 return mk(State.PAUSED, f"{verb} paused", progress=self._progress)
             pct = f" {int(self._progress.fraction * 100)}%" if self._progress else ""
@@ -454,4 +471,4 @@ class BackupService(QObject):
         return mk(State.UP_TO_DATE, "Up to date")
 
     def _emit_status(self) -> None:
-        self.statusChanged.emit(self.status())
+        emit(self.statusChanged, self.status())

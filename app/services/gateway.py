@@ -6,7 +6,9 @@ starts fast). Only the composition root (``app.main``) imports this module.
 
 from __future__ import annotations
 
+import importlib
 import inspect
+import logging
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -17,12 +19,64 @@ from app.core.events import ProgressCallback
 from app.services.vault import VaultLike
 from app.store.settings import Retention
 
+log = logging.getLogger(__name__)
+
+
+ENGINE_MODULES = (
+    "app.engine.vault",
+    "app.engine.backup",
+    "app.engine.restore",
+    "app.engine.versions",
+    "app.engine.check",
+    "app.engine.prune",
+    "app.engine.retention",
+    "app.storage.factory",
+    "base64",
+    "humanize",
+    "platformdirs",
+    "cryptography.hazmat.primitives.kdf.argon2",
+    "cryptography.hazmat.primitives.kdf.scrypt",
+    "keyring",
+    "keyring.errors",
+)
+DROPBOX_MODULES = ("app.storage.dropbox", "dropbox", "certifi")
+
+
+def prewarm(modules: tuple[str, ...]) -> None:
+    """Import modules on the GUI thread before any worker thread needs them.
+
+    PySide6 replaces ``__import__`` with a hook that inspects each newly imported
+    module's source; running it on a worker thread while the GUI thread runs Python
+    can crash the process (seen as a segfault importing pyfastcdc). A module
+    imported once is not inspected again, so importing everything the engine
+    imports lazily, here and up front, keeps worker threads away from the hook.
+    """
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            log.debug("prewarm: %s not available", name)
+    try:
+        import keyring
+
+        keyring.get_keyring()  # backend discovery imports modules too
+    except Exception:
+        log.debug("prewarm: no keyring backend")
+
 
 class EngineGateway:
     """The real engine: ``open_storage`` + ``Vault``. Runs on the worker thread."""
 
     def __init__(self, secret_lookup: Callable[[str], str | None] | None = None) -> None:
         self._secret_lookup = secret_lookup
+        prewarm(ENGINE_MODULES)
+
+    def prepare(self, repo: str) -> None:
+        """On the GUI thread, before a job: import what opening ``repo`` will need."""
+        from app.storage.factory import is_dropbox
+
+        if is_dropbox(repo):
+            prewarm(DROPBOX_MODULES)
 
     def _storage(self, repo: str) -> Any:
         from app.storage.factory import open_storage
@@ -37,7 +91,12 @@ class EngineGateway:
 
     def create(self, repo: str, passphrase: str, cache_root: Path | None) -> tuple[VaultLike, str]:
         from app.engine.vault import Vault
+        from app.storage.factory import is_dropbox
 
+        if not is_dropbox(repo):
+            # A new vault may name a folder that does not exist yet; its parent must
+            # (so a disconnected drive is still reported, not silently recreated).
+            Path(repo).expanduser().mkdir(exist_ok=True)
         storage = self._storage(repo)
         try:
             vault, key = Vault.create(storage, passphrase, cache_root=cache_root)

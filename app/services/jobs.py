@@ -18,6 +18,10 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
+import queue
+import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -31,6 +35,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from app.core.cancel import CancelToken
 from app.core.errors import AppError, CancelledError
 from app.core.events import Progress, ProgressCallback
+from app.services.signals import emit
 
 log = logging.getLogger(__name__)
 
@@ -110,30 +115,81 @@ def _explain_unexpected(exc: Exception) -> str:
 
 
 class _Worker(QObject):
-    """Lives on the worker thread; its slots run there in submission order."""
+    """Lives on the worker thread; runs one task per wake-up, in submission order.
 
-    progress = Signal(int, object)  # job id, Progress
-    jobDone = Signal(object)  # JobOutcome
-    callDone = Signal(object)  # JobOutcome for short calls
+    Python objects never travel inside queued signals (PySide6 6.x has corrupted
+    reference counts of ``object`` arguments crossing threads): tasks and results go
+    through thread-safe queues, and the signals only say "look in the queue".
+    """
 
-    @Slot(int, str, object, object)
-    def run_job(self, job_id: int, kind: str, fn: JobFn, token: CancelToken) -> None:
-        last_emit = 0.0
+    posted = Signal()  # something is waiting in ``outbox``
 
-        def on_progress(p: Progress) -> None:
-            nonlocal last_emit
-            now = time.monotonic()
-            if p.final or now - last_emit >= PROGRESS_INTERVAL_S:
-                last_emit = now
-                self.progress.emit(job_id, p)
+    def __init__(self) -> None:
+        super().__init__()
+        self.inbox: queue.SimpleQueue[_Task] = queue.SimpleQueue()
+        self.outbox: queue.SimpleQueue[_Event] = queue.SimpleQueue()
 
+    def _post(self, event: _Event) -> None:
+        self.outbox.put(event)
+        emit(self.posted)
+
+    @Slot()
+    def lower_priority(self) -> None:
+        """Make this thread (and the engine threads it starts, which inherit it)
+        yield the CPU to the GUI thread: a backup should never make the desktop lag.
+        Linux applies nice per thread; elsewhere this is a no-op."""
+        if not sys.platform.startswith("linux"):
+            return
+        try:
+            tid = threading.get_native_id()
+            os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + 10))
+        except OSError:
+            log.debug("could not lower the worker thread's priority")
+
+    @Slot()
+    def run_next(self) -> None:
+        try:
+            task = self.inbox.get_nowait()
+        except queue.Empty:
+            return
         started = datetime.now(UTC)
-        self.jobDone.emit(_run_guarded(job_id, kind, lambda: fn(on_progress, token), started))
+        if task.long:
+            last_emit = 0.0
+            job_id = task.id
 
-    @Slot(int, str, object, object)
-    def run_call(self, call_id: int, kind: str, fn: CallFn, token: CancelToken) -> None:
-        started = datetime.now(UTC)
-        self.callDone.emit(_run_guarded(call_id, kind, lambda: fn(token), started))
+            def on_progress(p: Progress) -> None:
+                nonlocal last_emit
+                now = time.monotonic()
+                if p.final or now - last_emit >= PROGRESS_INTERVAL_S:
+                    last_emit = now
+                    self._post(_Event("progress", job_id, p))
+
+            job = task.fn
+
+            outcome = _run_guarded(
+                task.id, task.kind, lambda: job(on_progress, task.token), started
+            )
+            self._post(_Event("job", task.id, outcome))
+        else:
+            call = task.fn
+            outcome = _run_guarded(task.id, task.kind, lambda: call(task.token), started)
+            self._post(_Event("call", task.id, outcome))
+
+
+@dataclass(frozen=True)
+class _Task:
+    id: int
+    kind: str
+    fn: Any  # JobFn when long, else CallFn
+    token: CancelToken
+    long: bool
+
+
+@dataclass(frozen=True)
+class _Event:
+    what: str  # "progress", "job", "call"
+    id: int
+    payload: Any
 
 
 class JobRunner(QObject):
@@ -144,8 +200,7 @@ class JobRunner(QObject):
     jobFinished = Signal(object)  # JobOutcome
     pausedChanged = Signal(bool)
 
-    _submitJob = Signal(int, str, object, object)
-    _submitCall = Signal(int, str, object, object)
+    _wake = Signal()  # a task is waiting in the worker's inbox
 
     def __init__(self, name: str = "keepsake-worker", parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -155,11 +210,9 @@ class JobRunner(QObject):
         self._worker = _Worker()
         self._worker.moveToThread(self._thread)
         self._thread.finished.connect(self._worker.deleteLater)
-        self._submitJob.connect(self._worker.run_job)
-        self._submitCall.connect(self._worker.run_call)
-        self._worker.progress.connect(self._on_progress)
-        self._worker.jobDone.connect(self._on_job_done)
-        self._worker.callDone.connect(self._on_call_done)
+        self._thread.started.connect(self._worker.lower_priority)
+        self._wake.connect(self._worker.run_next)
+        self._worker.posted.connect(self._drain)
         self._current: tuple[int, str, CancelToken] | None = None
         self._callbacks: dict[int, Callable[[JobOutcome], None]] = {}
         self._call_tokens: dict[int, CancelToken] = {}
@@ -186,19 +239,20 @@ class JobRunner(QObject):
         job_id = next(self._ids)
         token = CancelToken()
         self._current = (job_id, kind, token)
-        self.jobStarted.emit(job_id, kind)
-        self._submitJob.emit(job_id, kind, fn, token)
+        emit(self.jobStarted, job_id, kind)
+        self._worker.inbox.put(_Task(job_id, kind, fn, token, long=True))
+        emit(self._wake)
         return job_id
 
     def pause(self) -> None:
         if self._current and not self._current[2].paused:
             self._current[2].pause()
-            self.pausedChanged.emit(True)
+            emit(self.pausedChanged, True)
 
     def resume(self) -> None:
         if self._current and self._current[2].paused:
             self._current[2].resume()
-            self.pausedChanged.emit(False)
+            emit(self.pausedChanged, False)
 
     def cancel(self) -> None:
         """Takes effect at the engine's next check (between chunks), also when paused."""
@@ -217,7 +271,8 @@ class JobRunner(QObject):
         self._call_tokens[call_id] = token
         if on_done is not None:
             self._callbacks[call_id] = on_done
-        self._submitCall.emit(call_id, kind, fn, token)
+        self._worker.inbox.put(_Task(call_id, kind, fn, token, long=False))
+        emit(self._wake)
         return call_id
 
     # -- lifecycle -------------------------------------------------------------
@@ -235,20 +290,32 @@ class JobRunner(QObject):
 
     # -- from the worker (queued to the GUI thread) --------------------------------
 
-    @Slot(int, object)
+    @Slot()
+    def _drain(self) -> None:
+        """Deliver everything the worker posted, in order."""
+        while True:
+            try:
+                event = self._worker.outbox.get_nowait()
+            except queue.Empty:
+                return
+            if event.what == "progress":
+                self._on_progress(event.id, event.payload)
+            elif event.what == "job":
+                self._on_job_done(event.payload)
+            else:
+                self._on_call_done(event.payload)
+
     def _on_progress(self, job_id: int, progress: Progress) -> None:
         if self._current and self._current[0] == job_id:
-            self.jobProgress.emit(progress)
+            emit(self.jobProgress, progress)
 
-    @Slot(object)
     def _on_job_done(self, outcome: JobOutcome) -> None:
         was_paused = self.paused
         self._current = None
         if was_paused:
-            self.pausedChanged.emit(False)
-        self.jobFinished.emit(outcome)
+            emit(self.pausedChanged, False)
+        emit(self.jobFinished, outcome)
 
-    @Slot(object)
     def _on_call_done(self, outcome: JobOutcome) -> None:
         self._call_tokens.pop(outcome.job_id, None)
         callback = self._callbacks.pop(outcome.job_id, None)

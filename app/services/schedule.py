@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
+from app.services.signals import emit
 from app.store.settings import Schedule, ScheduleMode
 
 log = logging.getLogger(__name__)
@@ -176,7 +177,7 @@ class Scheduler(QObject):
             return
         now = self._clock()
         due = self.next_run()
-        self.nextRunChanged.emit(due)
+        emit(self.nextRunChanged, due)
         wait = self._check_interval if due is None else min(due - now, self._check_interval)
         self._timer.start(clamp_ms(wait))
 
@@ -200,5 +201,5 @@ class Scheduler(QObject):
         if due is not None and due <= now and not self._is_busy():
             self._not_before = None
             log.info("Scheduled backup is due")
-            self.backupDue.emit()
+            emit(self.backupDue)
         self.replan()

@@ -13,6 +13,8 @@ import logging
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
+from app.services.signals import emit
+
 log = logging.getLogger(__name__)
 
 MESSAGE = b"raise\n"
@@ -80,4 +82,4 @@ class SingleInstance(QObject):
     def _on_ready(self, sock: QLocalSocket) -> None:
         data = bytes(sock.readAll().data())
         if b"raise" in data:
-            self.raiseRequested.emit()
+            emit(self.raiseRequested)

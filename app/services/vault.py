@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from PySide6.QtCore import QObject, Signal
 
@@ -23,6 +23,8 @@ from app.core.errors import AppError
 from app.core.events import BackupResult, CheckResult, ProgressCallback, RestoreResult
 from app.core.models import Entry, FileVersion, SnapshotInfo, VaultStats
 from app.services.jobs import JobOutcome, JobRunner
+from app.services.signals import emit
+from app.store.settings import Retention
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +95,20 @@ class VaultGateway(Protocol):
 
     def describe(self, repo: str) -> str: ...
 
+    def prepare(self, repo: str) -> None:
+        """Called on the GUI thread before a job touches ``repo`` (e.g. to import)."""
+        ...
+
+    def apply_retention(
+        self,
+        vault: VaultLike,
+        retention: Retention,
+        on_progress: ProgressCallback,
+        cancel: CancelToken,
+    ) -> int:
+        """Forget what ``retention`` does not keep, then prune; returns how many went."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class OpenedVault:
@@ -145,7 +161,7 @@ class VaultService(QObject):
             if outcome.ok:
                 self._opened = outcome.result
                 self.repo = repo
-                self.openedChanged.emit(True)
+                emit(self.openedChanged, True)
             if done is not None:
                 done(outcome)
 
@@ -154,6 +170,8 @@ class VaultService(QObject):
     # -- open / create / close ---------------------------------------------------
 
     def create(self, repo: str, passphrase: str, done: Done | None = None) -> None:
+        self._gateway.prepare(repo)
+
         def work(_: CancelToken) -> OpenedVault:
             self._close_on_worker()
             vault, key = self._gateway.create(repo, passphrase, self._cache_root)
@@ -170,6 +188,8 @@ class VaultService(QObject):
         recovery_key: str | None = None,
         done: Done | None = None,
     ) -> None:
+        self._gateway.prepare(repo)
+
         def work(_: CancelToken) -> OpenedVault:
             self._close_on_worker()
             vault = self._gateway.open(repo, passphrase, recovery_key, self._cache_root)
@@ -190,7 +210,7 @@ class VaultService(QObject):
         was_open = self._opened is not None
         self._opened = None
         if was_open:
-            self.openedChanged.emit(False)
+            emit(self.openedChanged, False)
         self.runner.call("close", lambda _: self._close_on_worker(), done)
 
     # -- long jobs -------------------------------------------------------------
@@ -251,15 +271,12 @@ class VaultService(QObject):
             "change_passphrase", lambda _: self._vault_or_raise().change_passphrase(new), done
         )
 
-    def forget(self, policy: Any, done: Done | None = None) -> bool:
-        """Apply retention if the engine supports it yet; False when it does not."""
+    def apply_retention(self, retention: Retention) -> int | None:
+        """Forget old snapshots per ``retention`` and prune, as a long job."""
 
-        def work(_: CancelToken) -> Any:
-            vault = self._vault_or_raise()
-            forget = getattr(vault, "forget", None)
-            if forget is None:
-                return None
-            return forget(policy)
+        def work(on_progress: ProgressCallback, cancel: CancelToken) -> int:
+            return self._gateway.apply_retention(
+                self._vault_or_raise(), retention, on_progress, cancel
+            )
 
-        self.runner.call("forget", work, done)
-        return True
+        return self.runner.start("forget", work)

@@ -271,5 +271,15 @@ class SettingsStore:
             raise
 
 
+def load_configured_repo(directory: Path | None = None) -> str | None:
+    """The vault the desktop app is set up with (for the CLI's default REPO)."""
+    if directory is None:
+        from app.core.paths import config_dir
+
+        directory = config_dir()
+    vault = SettingsStore(directory).load().vault
+    return vault.repo if vault else None
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)

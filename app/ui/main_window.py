@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from app.services.backups import BackupService
 from app.services.jobs import JobOutcome
+from app.services.signals import emit
 from app.ui import icons
 from app.ui.activity import ActivityPage
 from app.ui.dialogs import UnlockDialog
@@ -175,7 +176,8 @@ class MainWindow(QMainWindow):
             self.hide()
             settings = self.service.settings
             if not settings.tray_hint_shown:
-                self.service.notify.emit(
+                emit(
+                    self.service.notify,
                     "Keepsake is still running",
                     "Backups continue in the background. Open Keepsake from its icon in the tray.",
                     "info",
@@ -191,6 +193,6 @@ class MainWindow(QMainWindow):
         )
         if answer == QMessageBox.StandardButton.Yes:
             event.accept()
-            self.quitRequested.emit()
+            emit(self.quitRequested)
         else:
             event.ignore()

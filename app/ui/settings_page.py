@@ -162,7 +162,7 @@ class SettingsPage(QWidget):
         if vault is None:
             return
         if not on:
-            self.message.setText(self.service.remember_passphrase(vault.vault_id, None))
+            self.message.setText(self.service.remember_passphrase(vault.repo, None))
             self.service.update_settings(self.service.settings.with_(remember_passphrase=False))
             return
         dialog = UnlockDialog(vault.description or vault.repo, parent=self)
@@ -198,7 +198,7 @@ class SettingsPage(QWidget):
                 return
             vault = self.service.settings.vault
             if vault is not None and self.service.settings.remember_passphrase:
-                self.service.remember_passphrase(vault.vault_id, new)
+                self.service.remember_passphrase(vault.repo, new)
             self.message.setText("Passphrase changed. Use the new one on your other computers.")
 
         self.service.vaults.change_passphrase(new, done)

@@ -9,6 +9,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from app.services.backups import BackupService, State, Status
+from app.services.signals import emit
 from app.ui import fmt, icons
 
 LEVEL_ICON = {
@@ -93,7 +94,7 @@ class Tray(QObject):
             QSystemTrayIcon.ActivationReason.Trigger,
             QSystemTrayIcon.ActivationReason.DoubleClick,
         ):
-            self.openRequested.emit()
+            emit(self.openRequested)
 
     def notify(self, title: str, message: str, level: str = "info") -> None:
         if self.icon.isVisible() and QSystemTrayIcon.supportsMessages():

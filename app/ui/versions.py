@@ -6,7 +6,7 @@ talks only to :class:`VaultService` and :class:`BackupService` (unlock, restore)
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -99,6 +99,8 @@ class VersionsPage(QWidget):
         layout.addWidget(split, 1)
         layout.addLayout(buttons)
         self._snapshots: list[SnapshotInfo] = []
+        self._generation = 0
+        self.tree_snapshot = ""  # the snapshot whose files the tree shows
         self.vaults.openedChanged.connect(lambda _: self.reload())
         service.jobFinished.connect(self._job_finished)
         self.reload()
@@ -127,7 +129,8 @@ class VersionsPage(QWidget):
         if not outcome.ok:
             self.status.setText(outcome.message)
             return
-        current = self.current_snapshot()
+        # Follow new backups when the newest one was shown; else keep the choice.
+        current = self.current_snapshot() if self.snapshots.currentRow() > 0 else None
         self._snapshots = list(reversed(outcome.result))  # newest first
         self.snapshots.blockSignals(True)
         self.snapshots.clear()
@@ -141,11 +144,14 @@ class VersionsPage(QWidget):
             self.snapshots.addItem(item)
             if current is not None and snap.id == current.id:
                 select = i
-        self.snapshots.blockSignals(False)
         if self._snapshots:
             self.snapshots.setCurrentRow(select)
-        else:
+        self.snapshots.blockSignals(False)
+        if not self._snapshots:
             self.status.setText("No backups yet.")
+        shown = self.current_snapshot()
+        if shown is None or shown.id != self.tree_snapshot:
+            self._load_tree()
 
     def current_snapshot(self) -> SnapshotInfo | None:
         row = self.snapshots.currentRow()
@@ -154,8 +160,10 @@ class VersionsPage(QWidget):
         return None
 
     def _load_tree(self) -> None:
+        self._generation += 1
         self.model.removeRows(0, self.model.rowCount())
         snap = self.current_snapshot()
+        self.tree_snapshot = snap.id if snap else ""
         if snap is None:
             return
         for path in snap.paths:
@@ -197,9 +205,17 @@ class VersionsPage(QWidget):
             return
         item.setData(True, LOADED_ROLE)
         path = str(item.data(PATH_ROLE))
+        # The tree may be rebuilt before the answer comes: hold a persistent index,
+        # not the item, and drop the answer if it no longer belongs.
+        target = QPersistentModelIndex(item.index())
+        generation = self._generation
 
         def done(outcome: JobOutcome) -> None:
-            self._fill(item, outcome)
+            if generation != self._generation or not target.isValid():
+                return
+            parent = self.model.itemFromIndex(self.model.index(target.row(), 0, target.parent()))
+            if parent is not None:
+                self._fill(parent, outcome)
 
         self.vaults.list_dir(snap.id, path, done)
 

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from app.services.backups import BackupService
 from app.services.jobs import JobOutcome
+from app.services.signals import emit
 from app.services.vault import OpenedVault
 from app.store.settings import DEFAULT_EXCLUDES, VaultRef
 from app.ui import icons
@@ -158,7 +159,7 @@ class StoragePage(QWizardPage):
         self.dropbox_name.setEnabled(dropbox)
         self.path.setEnabled(not dropbox)
         self.browse.setEnabled(not dropbox)
-        self.completeChanged.emit()
+        emit(self.completeChanged)
 
     def _browse(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Choose where to keep the backup")
@@ -252,7 +253,7 @@ class DropboxPage(QWizardPage):
         self.status.setText(
             "Connected to Dropbox." if outcome.ok else f"Could not connect: {outcome.message}"
         )
-        self.completeChanged.emit()
+        emit(self.completeChanged)
 
     def isComplete(self) -> bool:
         return self.connected
@@ -380,7 +381,7 @@ class RecoveryPage(QWizardPage):
         self.key.show()
         self.buttons.show()
         self.confirm.show()
-        self.completeChanged.emit()
+        emit(self.completeChanged)
 
     def recovery_key(self) -> str:
         return self.opened.recovery_key if self.opened else ""
@@ -494,7 +495,7 @@ class UnlockPage(QWizardPage):
         assert isinstance(wiz, SetupWizard)
         secret = self.secret.text().strip()
         self.opening = True
-        self.completeChanged.emit()
+        emit(self.completeChanged)
         self.bar.show()
         self.status.setText("Opening your backup… this takes a few seconds.")
         if self.use_key.isChecked():
@@ -506,7 +507,7 @@ class UnlockPage(QWizardPage):
     def _done(self, outcome: JobOutcome) -> None:
         self.opening = False
         self.bar.hide()
-        self.completeChanged.emit()
+        emit(self.completeChanged)
         if not outcome.ok:
             self.status.setText(outcome.message)
             return
@@ -684,7 +685,7 @@ class SetupWizard(QWizard):
             schedule=self.schedule_page.editor.schedule(),
             remember_passphrase=remember,
         )
-        problem = service.remember_passphrase(opened.vault_id, passphrase if remember else None)
+        problem = service.remember_passphrase(repo, passphrase if remember else None)
         if problem:
             QMessageBox.warning(self, "Passphrase not remembered", problem)
         service.update_settings(settings)
@@ -693,4 +694,4 @@ class SetupWizard(QWizard):
         elif not self.restoring:
             service.back_up_now()
         super().accept()
-        self.completed.emit()
+        emit(self.completed)

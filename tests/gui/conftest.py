@@ -3,9 +3,11 @@ file and single-instance server name; nothing touches the real user session."""
 
 from __future__ import annotations
 
+import gc
 import os
+import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -29,10 +31,24 @@ class DictSecrets:
         self.data.pop(name, None)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def gc_on_gui_thread() -> Iterator[None]:
+    """As in the app (app.services.gc_guard): never collect Qt objects off the GUI
+    thread. Tests collect between tests, on the main thread."""
+    gc.disable()
+    from app.main import GUI_SWITCH_INTERVAL_S
+
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(GUI_SWITCH_INTERVAL_S)  # as run_gui does
+    yield
+    sys.setswitchinterval(previous)
+    gc.enable()
+
+
 @pytest.fixture(autouse=True)
 def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     home = tmp_path / "home"
-    home.mkdir()
+    home.mkdir(exist_ok=True)
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
     monkeypatch.setenv("KEEPSAKE_CONFIG_DIR", str(tmp_path / "config"))
@@ -48,3 +64,14 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     keyring.set_keyring(ring)
     yield home
     keyring.set_keyring(previous)
+    gc.collect()
+
+
+@pytest.fixture
+def cleanup() -> Iterator[list[Callable[[], object]]]:
+    """Callbacks run at teardown even when the test failed (e.g. app.shutdown),
+    so a failing test never leaves a worker thread running."""
+    callbacks: list[Callable[[], object]] = []
+    yield callbacks
+    for cb in reversed(callbacks):
+        cb()

@@ -154,3 +154,15 @@ class FakeGateway:
 
     def describe(self, repo: str) -> str:
         return repo
+
+    def prepare(self, repo: str) -> None:
+        pass
+
+    def apply_retention(
+        self,
+        vault: FakeVault,
+        retention: object,
+        on_progress: ProgressCallback,
+        cancel: CancelToken,
+    ) -> int:
+        return 0

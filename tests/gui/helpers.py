@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -21,6 +22,7 @@ PASSPHRASE = "correct horse battery staple"
 def make_app(
     qtbot: QtBot,
     tmp: Path,
+    cleanup: list[Callable[[], object]],
     *,
     gateway: VaultGateway | None = None,
     secrets: DictSecrets | None = None,
@@ -36,12 +38,15 @@ def make_app(
         secrets=Secrets(secrets.get, secrets.set, secrets.delete),
         gateway=gateway,
         autostart=lambda on: None,
-        use_tray=use_tray,
+        use_tray=use_tray and not os.environ.get("NOTRAY"),
+        quit_app=lambda: None,
     )
     if clock is not None:
         config.clock = clock
     app = Keepsake(config)
-    qtbot.addWidget(app.window)
+    # Not qtbot.addWidget(app.window): closing it may ask "Quit?" (no tray offscreen);
+    # app.shutdown closes it without asking.
+    cleanup.append(app.shutdown)
     return app
 
 
@@ -50,7 +55,6 @@ def drive_wizard(
 ) -> SetupWizard:
     """New-backup path to the Finish button (which starts the first backup)."""
     wiz = app.show_wizard()
-    qtbot.addWidget(wiz)
     assert wiz.currentId() == PageId.WELCOME
     wiz.welcome_page.new.setChecked(True)
     wiz.next()
