@@ -68,6 +68,18 @@ class VaultTemplate:
         return Vault(store, self.vault._master, config, cache_root)
 
 
+def rewrite_config(template: VaultTemplate, vault_dir: Path, **changes: Any) -> None:
+    """Change a copied vault's config (e.g. back to full-size chunks), sealed with
+    the vault's own keys exactly as ``Vault.create`` seals it."""
+    storage = LocalStorage(vault_dir)
+    raw = template.vault.cipher.open_object(T_CONFIG, "config", storage.get("config"))
+    config = {**json.loads(codec.decode_payload(raw)), **changes}
+    sealed = template.vault.cipher.seal_object(
+        T_CONFIG, "config", codec.encode_payload(json.dumps(config).encode())
+    )
+    storage.put("config", sealed)
+
+
 def make_template(path: Path, cache_root: Path) -> VaultTemplate:
     storage = LocalStorage(path)
     path.mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,7 @@ cache, which keeps each round small. After every kill:
 * the next backup completes and uploads less than a full run when packs survived;
 * restoring the latest snapshot gives the source tree byte for byte.
 
-Every tenth round does those three steps with the CLI itself (exit codes), the
+Every fifteenth backup round (every tenth prune round) does those three steps with the CLI itself (exit codes), the
 others in-process with the same engine calls, to keep the suite fast.
 """
 
@@ -264,7 +264,7 @@ def _kill_backup_rounds(
             vault_dir,
             home,
             work,
-            use_cli=i % 10 == 0,
+            use_cli=i % 15 == 0,
             expect_less_upload=new_packs > 0 or snapshot_done,
         )
         shutil.rmtree(work)
