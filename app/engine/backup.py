@@ -59,7 +59,8 @@ READERS = 2
 MAX_INFLIGHT_READS = 16  # batches
 BATCH_BYTES = 8 * 1024 * 1024
 SMALL_FILE = 4 * 1024 * 1024
-_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
+_DIR_FOLLOW_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)  # chosen roots and their parents
+_DIR_FLAGS = _DIR_FOLLOW_FLAGS | getattr(os, "O_NOFOLLOW", 0)  # everything inside a root
 INDEX_EVERY_PACKS = 16
 
 K_FILE, K_DIR, K_LINK = 0, 1, 2
@@ -152,7 +153,8 @@ class _Job:
                     node[parts[-1]] = True
         root_fd = os.open("/", _DIR_FLAGS)
         try:
-            tree = self._process_dir(b"/", root_fd, wanted)
+            # Backing up "/" itself means the whole walk is inside a root.
+            tree = self._process_dir(b"/", root_fd, None if b"/" in self.roots else wanted)
         finally:
             self.pool.shutdown(wait=True, cancel_futures=True)
             os.close(root_fd)
@@ -167,7 +169,14 @@ class _Job:
         if only is not None:
             for name in sorted(only):
                 try:
-                    entries.append((name, os.stat(name, dir_fd=fd, follow_symlinks=False)))
+                    st = os.stat(name, dir_fd=fd, follow_symlinks=False)
+                    if stat.S_ISLNK(st.st_mode):
+                        # A chosen folder (or a folder on the way to it) that is a link,
+                        # like ~/Documents on another drive: back up what it points to.
+                        followed = os.stat(name, dir_fd=fd)
+                        if stat.S_ISDIR(followed.st_mode):
+                            st = followed
+                    entries.append((name, st))
                 except FileNotFoundError:
                     self.warn(prefix + name, "does not exist")
                 except OSError as exc:
@@ -268,7 +277,8 @@ class _Job:
         batches = self._submit_reads(prefix, fd, to_read)
         for dir_row, subpath, sub_only in subdirs:
             try:
-                sub_fd = os.open(dir_row[0], _DIR_FLAGS, dir_fd=fd)
+                flags = _DIR_FLAGS if only is None else _DIR_FOLLOW_FLAGS
+                sub_fd = os.open(dir_row[0], flags, dir_fd=fd)
             except OSError as exc:
                 self.warn(subpath, f"cannot open folder: {exc.strerror}")
                 dir_row[1] = None

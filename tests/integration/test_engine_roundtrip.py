@@ -333,3 +333,18 @@ def test_paths_longer_than_path_max(tmp_path: Path, vault: Vault) -> None:
     restored = vault.restore(result.snapshot_id, str(target))
     assert restored.files_restored == 1 and not restored.warnings
     assert _read_deep(restored_root(target, src), names) == b"deep down"
+
+
+def test_chosen_folder_that_is_a_link_is_followed(tmp_path: Path, vault: Vault) -> None:
+    """~/Documents is often a link to another drive: back up what it points to; links
+    inside a chosen folder stay links."""
+    real = tmp_path / "other-drive" / "docs"
+    write(real / "thesis.odt", b"chapter one")
+    os.symlink("thesis.odt", real / "latest.odt")
+    home = tmp_path / "user"
+    home.mkdir()
+    os.symlink(real, home / "Documents")
+    snap = vault.backup([str(home / "Documents")]).snapshot_id
+    entries = {e.name: e for e in vault.list_dir(snap, str(home / "Documents"))}
+    assert entries["thesis.odt"].type is EntryType.FILE
+    assert entries["latest.odt"].type is EntryType.SYMLINK
