@@ -468,7 +468,7 @@ class BackupService(QObject):
             return mk(State.WARNING, "Backups are out of date", f"No successful backup for {ago}.")
         if last is not None and last.status is JobStatus.WARNINGS:
             return mk(State.WARNING, "Up to date, some files skipped", last.message)
-        return mk(State.UP_TO_DATE, "Up to date")
+        return mk(State.UP_TO_DATE, "Up to date", "Your files are backed up and encrypted.")
 
     def _emit_status(self) -> None:
         emit(self.statusChanged, self.status())

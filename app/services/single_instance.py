@@ -37,6 +37,7 @@ class SingleInstance(QObject):
         super().__init__(parent)
         self.server_name = server_name
         self._server: QLocalServer | None = None
+        self._sockets: list[QLocalSocket] = []
 
     def notify_running(self, timeout_ms: int = 1000) -> bool:
         """Tell a running instance to raise its window; True if one answered."""
@@ -74,12 +75,21 @@ class SingleInstance(QObject):
         assert self._server is not None
         while self._server.hasPendingConnections():
             sock = self._server.nextPendingConnection()
-            sock.readyRead.connect(lambda s=sock: self._on_ready(s))
-            sock.disconnected.connect(sock.deleteLater)
-            if sock.bytesAvailable():
-                self._on_ready(sock)
+            sock.setParent(self)
+            self._sockets.append(sock)
+            sock.readyRead.connect(self._read_all)
+            sock.disconnected.connect(self._read_all)
+        self._read_all()
 
-    def _on_ready(self, sock: QLocalSocket) -> None:
-        data = bytes(sock.readAll().data())
-        if b"raise" in data:
+    @Slot()
+    def _read_all(self) -> None:
+        """Read every client's message; forget clients that have gone."""
+        wanted = False
+        for sock in list(self._sockets):
+            if sock.bytesAvailable():
+                wanted = wanted or b"raise" in bytes(sock.readAll().data())
+            if sock.state() == QLocalSocket.LocalSocketState.UnconnectedState:
+                self._sockets.remove(sock)
+                sock.deleteLater()
+        if wanted:
             emit(self.raiseRequested)

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -26,6 +27,8 @@ from app.ui.widgets import ScheduleEditor, heading, hint
 
 def _spin(lo: int, hi: int, suffix: str, special: str = "") -> QSpinBox:
     box = QSpinBox()
+    box.setMinimumWidth(150)
+    box.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
     box.setRange(lo, hi)
     box.setSuffix(suffix)
     if special:
@@ -61,6 +64,7 @@ class SettingsPage(QWidget):
         self.keep_monthly = _spin(0, 1200, " months", "forever")
         ret_box = QGroupBox("Old backups")
         rform = QFormLayout(ret_box)
+        rform.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
         rform.addRow("Keep every backup for:", self.keep_all)
         rform.addRow("Then one a day for:", self.keep_daily)
         rform.addRow("Then one a week for:", self.keep_weekly)

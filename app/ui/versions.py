@@ -167,8 +167,9 @@ class VersionsPage(QWidget):
         if snap is None:
             return
         for path in snap.paths:
-            item = self._row(self.model.invisibleRootItem(), path, path, EntryType.DIR, None)
-            item.setData(False, LOADED_ROLE)
+            name = path.rstrip("/").rsplit("/", 1)[-1] or path
+            item = self._row(self.model.invisibleRootItem(), name, path, EntryType.DIR, None)
+            item.setToolTip(path)
 
     def _row(
         self,

@@ -1,0 +1,304 @@
+"""``keepsake screenshots DIR``: every page of the app, rendered offscreen to PNG
+against a demo vault built on the fly in a temporary folder (real engine, real
+files, nothing from the user's settings, keyring or home)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QEventLoop, QRect, QSize, Qt, QTimer
+from PySide6.QtGui import QColor, QImage, QLinearGradient, QPainter
+from PySide6.QtWidgets import QApplication, QWidget, QWizard
+
+from app.core.events import Phase, Progress
+from app.services.backups import Secrets, State, Status
+from app.ui.wizard import PageId
+
+log = logging.getLogger(__name__)
+
+PASSPHRASE = "maple river lantern quietly"
+WIZARD_SIZE = QSize(700, 560)
+WINDOW_SIZE = QSize(920, 640)
+
+
+def wait_until(predicate: Callable[[], bool], timeout_ms: int = 60_000) -> bool:
+    """Run the event loop until ``predicate()`` holds (checked every 20 ms)."""
+    if predicate():
+        return True
+    loop = QEventLoop()
+    poll = QTimer()
+    poll.setInterval(20)
+    poll.timeout.connect(lambda: predicate() and loop.quit())
+    deadline = QTimer()
+    deadline.setSingleShot(True)
+    deadline.timeout.connect(loop.quit)
+    poll.start()
+    deadline.start(timeout_ms)
+    loop.exec()
+    poll.stop()
+    return predicate()
+
+
+def settle(ms: int = 60) -> None:
+    """Let pending layout and paint events run (a short event-loop turn)."""
+    loop = QEventLoop()
+    QTimer.singleShot(ms, loop.quit)
+    loop.exec()
+
+
+def _photo(path: Path, hue: int, size: tuple[int, int] = (640, 480)) -> None:
+    image = QImage(size[0], size[1], QImage.Format.Format_RGB32)
+    painter = QPainter(image)
+    gradient = QLinearGradient(0, 0, size[0], size[1])
+    gradient.setColorAt(0, QColor.fromHsv(hue % 360, 120, 230))
+    gradient.setColorAt(1, QColor.fromHsv((hue + 60) % 360, 200, 120))
+    painter.fillRect(QRect(0, 0, size[0], size[1]), gradient)
+    painter.end()
+    image.save(str(path), "JPEG", 85)
+
+
+def make_demo_files(home: Path) -> list[Path]:
+    pictures = home / "Pictures"
+    documents = home / "Documents"
+    for sub in ("2025 Summer holiday", "2026 Garden", "Family"):
+        (pictures / sub).mkdir(parents=True, exist_ok=True)
+    for i in range(12):
+        _photo(pictures / "2025 Summer holiday" / f"IMG_{2301 + i}.jpg", i * 25)
+    for i in range(6):
+        _photo(pictures / "2026 Garden" / f"IMG_{4410 + i}.jpg", 90 + i * 12)
+    _photo(pictures / "Family" / "Grandma's 90th.jpg", 20)
+    (documents / "Letters").mkdir(parents=True, exist_ok=True)
+    (documents / "Taxes 2025.pdf").write_bytes(os.urandom(180_000))
+    (documents / "Recipes.odt").write_bytes(os.urandom(40_000))
+    (documents / "Letters" / "To the council.txt").write_text("Dear council,\n" * 200)
+    (documents / "Budget.ods").write_bytes(os.urandom(25_000))
+    return [pictures, documents]
+
+
+class _Secrets:
+    def __init__(self) -> None:
+        self.data: dict[str, str] = {}
+
+    def get(self, name: str) -> str | None:
+        return self.data.get(name)
+
+    def set(self, name: str, value: str) -> None:
+        self.data[name] = value
+
+    def delete(self, name: str) -> None:
+        self.data.pop(name, None)
+
+
+class Shooter:
+    def __init__(self, out_dir: Path) -> None:
+        self.out_dir = out_dir
+        self.written: list[Path] = []
+
+    def shoot(self, widget: QWidget, name: str) -> None:
+        settle()
+        pixmap = widget.grab()
+        path = self.out_dir / f"{name}.png"
+        if not pixmap.save(str(path), "PNG"):
+            raise OSError(f"could not write {path}")
+        self.written.append(path)
+        log.info("wrote %s", path)
+
+
+def render_all(app: QApplication, out_dir: Path, keepsake_cls: Any, config_cls: Any) -> int:
+    """Render every page; returns a process exit status."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    shooter = Shooter(out_dir)
+    with tempfile.TemporaryDirectory(prefix="keepsake-demo-") as tmp_name:
+        tmp = Path(tmp_name)
+        home = tmp / "home" / "ann"
+        folders = make_demo_files(home)
+        secrets = _Secrets()
+        config = config_cls(
+            config_dir=tmp / "config",
+            cache_dir=tmp / "cache",
+            log_dir=tmp / "log",
+            home=home,
+            secrets=Secrets(secrets.get, secrets.set, secrets.delete),
+            autostart=lambda on: None,
+            quit_app=lambda: None,
+        )
+        keepsake = keepsake_cls(config)
+        try:
+            _wizard(keepsake, shooter, tmp, home, folders)
+            _restore_wizard(keepsake_cls, config_cls, shooter, tmp, home)
+            _main_window(keepsake, shooter, folders)
+        finally:
+            keepsake.shutdown()
+    print(f"{len(shooter.written)} screenshots in {out_dir}")
+    return 0
+
+
+def _wizard(keepsake: Any, shooter: Shooter, tmp: Path, home: Path, folders: list[Path]) -> None:
+    wiz = keepsake.show_wizard()
+    wiz.resize(WIZARD_SIZE)
+    shooter.shoot(wiz, "wizard-1-welcome")
+    wiz.next()
+    wiz.storage_page.path.setText(str(tmp / "media" / "usb-drive" / "Keepsake Backup"))
+    (tmp / "media" / "usb-drive").mkdir(parents=True)
+    shooter.shoot(wiz, "wizard-2-storage")
+    wiz.next()
+    wiz.passphrase_page.fields.first.setText(PASSPHRASE)
+    wiz.passphrase_page.fields.second.setText(PASSPHRASE)
+    shooter.shoot(wiz, "wizard-3-passphrase")
+    wiz.next()
+    rec = wiz.recovery_page
+    if not wait_until(lambda: rec.opened is not None or rec.retry.isVisible()):
+        raise RuntimeError("creating the demo vault timed out")
+    if rec.opened is None:
+        raise RuntimeError(rec.status.text())
+    rec.confirm.setChecked(True)
+    shooter.shoot(wiz, "wizard-4-recovery-key")
+    wiz.next()
+    wiz.folders_page.editor.set_folders([str(f) for f in folders])
+    shooter.shoot(wiz, "wizard-5-folders")
+    wiz.next()
+    shooter.shoot(wiz, "wizard-6-schedule")
+    wiz.next()
+    shooter.shoot(wiz, "wizard-7-done")
+    done: list[object] = []
+    keepsake.service.jobFinished.connect(lambda *a: done.append(a))
+    wiz.button(QWizard.WizardButton.FinishButton).click()
+    if not wait_until(lambda: bool(done)):
+        raise RuntimeError("the demo backup timed out")
+    # a second backup with a few changes, so Versions and Activity have history
+    _photo(folders[0] / "2026 Garden" / "IMG_4416.jpg", 200)
+    (folders[1] / "Letters" / "To the council.txt").write_text("Dear council, again\n" * 220)
+    done.clear()
+    keepsake.service.back_up_now()
+    if not wait_until(lambda: bool(done)):
+        raise RuntimeError("the second demo backup timed out")
+
+
+def _restore_wizard(
+    keepsake_cls: Any, config_cls: Any, shooter: Shooter, tmp: Path, home: Path
+) -> None:
+    """The "new computer" path: a second app, fresh settings, the same vault."""
+    secrets = _Secrets()
+    config = config_cls(
+        config_dir=tmp / "config2",
+        cache_dir=tmp / "cache2",
+        log_dir=tmp / "log",
+        home=home,
+        secrets=Secrets(secrets.get, secrets.set, secrets.delete),
+        autostart=lambda on: None,
+        quit_app=lambda: None,
+        use_tray=False,
+    )
+    other = keepsake_cls(config)
+    try:
+        wiz = other.show_wizard()
+        wiz.resize(WIZARD_SIZE)
+        wiz.welcome_page.restore.setChecked(True)
+        wiz.next()
+        wiz.storage_page.path.setText(str(tmp / "media" / "usb-drive" / "Keepsake Backup"))
+        wiz.next()
+        assert wiz.currentId() == PageId.UNLOCK
+        wiz.unlock_page.secret.setText(PASSPHRASE)
+        shooter.shoot(wiz, "wizard-restore-unlock")
+        wiz.close()
+    finally:
+        other.shutdown()
+
+
+def _main_window(keepsake: Any, shooter: Shooter, folders: list[Path]) -> None:
+    window = keepsake.window
+    window.resize(WINDOW_SIZE)
+    window.show()
+    keepsake.window.overview.refresh_stats()
+    settle(400)
+    window.show_page("Overview")
+    shooter.shoot(window, "overview-idle")
+
+    # Mid-backup, as the overview shows it (a paused real job would say "paused").
+    status = keepsake.service.status()
+    total_files, total_bytes = 2_614, 8_300_000_000
+    progress = Progress(
+        Phase.BACKING_UP,
+        files_done=1_087,
+        files_total=total_files,
+        bytes_done=3_486_000_000,
+        bytes_total=total_bytes,
+        current_path=str(folders[0] / "2025 Summer holiday" / "IMG_2309.jpg"),
+        rate_bps=11_800_000,
+        eta_s=405,
+    )
+    running = Status(
+        State.RUNNING,
+        "Backing up… 42%",
+        last_backup=status.last_backup,
+        last_success=status.last_success,
+        next_run=status.next_run,
+        progress=progress,
+    )
+    window.overview.show_status(running)
+    shooter.shoot(window, "overview-backing-up")
+    if keepsake.tray is not None:
+        keepsake.tray.show_status(running)
+    window.overview.show_status(keepsake.service.status())
+
+    window.show_page("Folders")
+    shooter.shoot(window, "folders")
+
+    window.show_page("Versions")
+    page = window.versions
+    page.reload()
+    wait_until(lambda: page.snapshots.count() >= 2 and page.model.rowCount() > 0, 20_000)
+    first = page.model.index(0, 0)
+    page.tree.expand(first)
+    wait_until(lambda: page.model.rowCount(first) > 1, 20_000)
+    child = page.model.index(0, 0, first)
+    page.tree.expand(child)
+    wait_until(lambda: page.model.rowCount(child) > 1, 20_000)
+    page.tree.setCurrentIndex(page.model.index(1, 0, child))
+    shooter.shoot(window, "versions")
+
+    window.show_page("Settings")
+    shooter.shoot(window, "settings")
+
+    window.show_page("Activity")
+    window.activity.tree.expandAll()
+    shooter.shoot(window, "activity")
+
+    if keepsake.tray is not None:
+        tray = keepsake.tray
+        tray.build_menu()
+        tray.menu.adjustSize()
+        shooter.shoot(tray.menu, "tray-menu")
+        _tray_states(shooter)
+
+
+def _tray_states(shooter: Shooter) -> None:
+    """All tray icons on a light and a dark panel, to check they read on both."""
+    from app.ui import icons
+
+    states = [State.UP_TO_DATE, State.RUNNING, State.PAUSED, State.WARNING, State.ERROR]
+    cell, pad = 40, 12
+    image = QImage(
+        pad + len(states) * (cell + pad), 2 * (cell + pad) + pad, QImage.Format.Format_ARGB32
+    )
+    painter = QPainter(image)
+    for row, colour in enumerate(("#f2f2f2", "#262626")):
+        y = pad + row * (cell + pad)
+        painter.fillRect(0, y - pad // 2, image.width(), cell + pad, QColor(colour))
+        for i, state in enumerate(states):
+            pm = icons.state_icon(state).pixmap(24, 24)
+            painter.drawPixmap(pad + i * (cell + pad) + (cell - 24) // 2, y + (cell - 24) // 2, pm)
+    painter.end()
+    path = shooter.out_dir / "tray-icons.png"
+    image.save(str(path))
+    shooter.written.append(path)
+
+
+def demo_timestamp() -> datetime:
+    return datetime.now(UTC) - timedelta(minutes=3)
