@@ -150,7 +150,9 @@ def test_prune_refuses_while_a_cli_backup_runs(template: VaultTemplate, tmp_path
     with template.open(vault_dir, tmp_path / "pruner") as pruner:
         deadline = time.monotonic() + 60
         while proc.poll() is None and time.monotonic() < deadline:
-            if any((vault_dir / "locks").glob("*")) if (vault_dir / "locks").exists() else False:
+            locks = vault_dir / "locks"
+            held = locks.exists() and any(not p.name.startswith(".tmp-") for p in locks.iterdir())
+            if held:  # the backup's lock object is complete: it holds the vault
                 try:
                     pruner.prune()
                 except LockedError as exc:
