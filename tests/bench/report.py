@@ -31,7 +31,8 @@ INTRO = """# Keepsake performance
 
 Keepsake against restic and Borg on the same generated data, on the same machine, in
 the same run. Produced by `make bench` (`python -m tests.bench`; `--help` lists the
-options, `--on-disk` measures with data and vaults on disk, `--quick` is a smoke run).
+options: `--on-disk` puts data and vaults on disk, `--quick` is a smoke run, `--tools`
+picks tools, `--from-json` re-renders a saved run, `--profile` profiles Keepsake).
 
 Method: a deterministic (seeded) tree of photo-like incompressible JPEGs (1-8 MiB, some
 exactly 5 MiB), compressible documents (20 KiB-2 MiB), many small notes (<8 KiB),
@@ -41,11 +42,15 @@ for all (Keepsake's own, restic's default, Borg `repokey` with `--compression zs
 Steps: init, initial backup, no-change backup, backup after a deterministic 1% change
 (edits in the middle, appends, new photos, deletions, a renamed folder), restore of
 one 5 MiB photo from the first snapshot, full restore of the first snapshot. Each step
-runs as its own process, measured with `wait4` (wall, user+sys CPU, peak RSS), after
-the same page-cache warm-up for every tool (the source tree and the tool's vault and
-cache are read). Tools take turns going first. Every restore is verified byte by byte
-against the generated data. Cells are the median of the runs, with (min-max).
-Ratios are Keepsake / peer on medians: below 1 means Keepsake is faster or smaller.
+is its own process under GNU `time` (wall, user+sys CPU, peak RSS of that process
+alone), after the same page-cache warm-up for every tool (the source tree and the
+tool's vault and cache are read) and after waiting up to 10 s for other processes to
+go quiet. Tools take turns going first. Keepsake runs from a byte-compiled snapshot of
+`app/` taken at the start, so edits during a run cannot mix versions. Every restore
+is verified against the generated data (content, size, mtime, symlink, empty folder).
+Cells are the median of the runs, with (min-max). Ratios are Keepsake / peer on
+medians: below 1 means Keepsake is faster or smaller. The scan case backs up trees of
+many small files at three sizes to separate fixed cost from per-file cost.
 """
 
 
