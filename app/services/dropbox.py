@@ -1,13 +1,14 @@
-"""Connect a Dropbox account (OAuth 2 PKCE) for the wizard, without blocking the GUI.
+"""Connect a Dropbox account (OAuth 2 with PKCE) for the wizard, off the GUI thread.
 
-Wraps ``app.storage.dropbox_auth`` (imported lazily: it pulls in the Dropbox SDK).
-The refresh token goes to the keyring as ``dropbox-refresh-token``; it never
-reaches settings or logs.
+Wraps ``app.storage.dropbox_auth``: ``start`` builds the authorize URL (no network),
+``finish`` trades the pasted code for tokens on the worker thread. The refresh token
+and the app key that issued it go to the keyring (``dropbox-refresh-token``,
+``dropbox-app-key``), never to settings or logs. Only ``app.main`` imports this
+module; the wizard sees it through a small protocol.
 """
 
 from __future__ import annotations
 
-import importlib
 import importlib.util
 import logging
 import os
@@ -16,10 +17,13 @@ from typing import Any
 
 from app.core.cancel import CancelToken
 from app.core.errors import AppError
+from app.services.gateway import DROPBOX_MODULES, prewarm
 from app.services.jobs import JobOutcome, JobRunner
 from app.store.secrets import DROPBOX_REFRESH_TOKEN
 
 log = logging.getLogger(__name__)
+
+DROPBOX_APP_KEY = "dropbox-app-key"
 
 
 class DropboxConnector:
@@ -36,45 +40,36 @@ class DropboxConnector:
 
     @staticmethod
     def available() -> bool:
+        """True when the Dropbox SDK and our connect code are installed."""
         try:
-            return importlib.util.find_spec("app.storage.dropbox_auth") is not None
+            return all(
+                importlib.util.find_spec(name) is not None
+                for name in ("dropbox", "app.storage.dropbox_auth")
+            )
         except (ImportError, ValueError):
             return False
 
     def start(self) -> str:
-        """Begin the PKCE flow; returns the URL the user opens to allow access."""
-        dropbox_auth: Any = importlib.import_module("app.storage.dropbox_auth")
+        """Begin the PKCE flow; returns the URL the user opens to allow access.
 
-        starter = getattr(dropbox_auth, "start_flow", None) or dropbox_auth.start
-        key = self._app_key()
-        try:
-            self._flow = starter(key) if key else starter()
-        except TypeError:
-            self._flow = starter()
-        url = getattr(self._flow, "authorize_url", None) or getattr(self._flow, "url", None)
-        if url is None and isinstance(self._flow, tuple):
-            url = next((x for x in self._flow if isinstance(x, str)), None)
-        if not url:
-            raise AppError("Could not start the Dropbox sign-in.")
-        return str(url)
+        Raises AppError when no app key is configured.
+        """
+        prewarm(DROPBOX_MODULES + ("app.storage.dropbox_auth",))
+        from app.storage.dropbox_auth import start_connect
+
+        self._flow = start_connect(self._app_key())
+        return str(self._flow.authorize_url)
 
     def finish(self, code: str, done: Callable[[JobOutcome], None]) -> None:
-        """Exchange the code for tokens on the worker thread and store the refresh token."""
+        """Exchange the code for tokens on the worker thread and keep them in the keyring."""
         flow = self._flow
 
-        def work(_: CancelToken) -> bool:
-            dropbox_auth: Any = importlib.import_module("app.storage.dropbox_auth")
-
+        def work(_: CancelToken) -> str:
             if flow is None:
-                raise AppError("Start the Dropbox sign-in first.")
-            finisher = getattr(flow, "finish", None)
-            tokens = finisher(code) if finisher else dropbox_auth.finish(flow, code)
-            refresh = getattr(tokens, "refresh_token", None)
-            if refresh is None and isinstance(tokens, dict):
-                refresh = tokens.get("refresh_token")
-            if not refresh:
-                raise AppError("Dropbox did not return a refresh token; please try again.")
-            self._save_secret(DROPBOX_REFRESH_TOKEN, str(refresh))
-            return True
+                raise AppError("Open Dropbox in the browser first, then paste its code.")
+            tokens = flow.finish(code)
+            self._save_secret(DROPBOX_REFRESH_TOKEN, tokens.refresh_token)
+            self._save_secret(DROPBOX_APP_KEY, tokens.app_key)
+            return str(tokens.account_id)
 
         self._runner.call("dropbox_connect", work, done)

@@ -67,8 +67,13 @@ def prewarm(modules: tuple[str, ...]) -> None:
 class EngineGateway:
     """The real engine: ``open_storage`` + ``Vault``. Runs on the worker thread."""
 
-    def __init__(self, secret_lookup: Callable[[str], str | None] | None = None) -> None:
+    def __init__(
+        self,
+        secret_lookup: Callable[[str], str | None] | None = None,
+        bandwidth_kib: Callable[[], int] = lambda: 0,
+    ) -> None:
         self._secret_lookup = secret_lookup
+        self._bandwidth_kib = bandwidth_kib  # read on the worker: an int, set by the GUI
         prewarm(ENGINE_MODULES)
 
     def prepare(self, repo: str) -> None:

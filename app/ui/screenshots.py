@@ -8,11 +8,10 @@ import logging
 import os
 import tempfile
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEventLoop, QRect, QSize, Qt, QTimer
+from PySide6.QtCore import QEventLoop, QItemSelectionModel, QRect, QSize, QTimer
 from PySide6.QtGui import QColor, QImage, QLinearGradient, QPainter
 from PySide6.QtWidgets import QApplication, QWidget, QWizard
 
@@ -34,7 +33,12 @@ def wait_until(predicate: Callable[[], bool], timeout_ms: int = 60_000) -> bool:
     loop = QEventLoop()
     poll = QTimer()
     poll.setInterval(20)
-    poll.timeout.connect(lambda: predicate() and loop.quit())
+
+    def check() -> None:
+        if predicate():
+            loop.quit()
+
+    poll.timeout.connect(check)
     deadline = QTimer()
     deadline.setSingleShot(True)
     deadline.timeout.connect(loop.quit)
@@ -60,7 +64,7 @@ def _photo(path: Path, hue: int, size: tuple[int, int] = (640, 480)) -> None:
     gradient.setColorAt(1, QColor.fromHsv((hue + 60) % 360, 200, 120))
     painter.fillRect(QRect(0, 0, size[0], size[1]), gradient)
     painter.end()
-    image.save(str(path), "JPEG", 85)
+    image.save(str(path), quality=85)
 
 
 def make_demo_files(home: Path) -> list[Path]:
@@ -260,7 +264,12 @@ def _main_window(keepsake: Any, shooter: Shooter, folders: list[Path]) -> None:
     child = page.model.index(0, 0, first)
     page.tree.expand(child)
     wait_until(lambda: page.model.rowCount(child) > 1, 20_000)
-    page.tree.setCurrentIndex(page.model.index(1, 0, child))
+    chosen = page.model.index(1, 0, child)
+    page.tree.selectionModel().select(
+        chosen,
+        QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows,
+    )
+    page.tree.setCurrentIndex(chosen)
     shooter.shoot(window, "versions")
 
     window.show_page("Settings")
@@ -298,7 +307,3 @@ def _tray_states(shooter: Shooter) -> None:
     path = shooter.out_dir / "tray-icons.png"
     image.save(str(path))
     shooter.written.append(path)
-
-
-def demo_timestamp() -> datetime:
-    return datetime.now(UTC) - timedelta(minutes=3)

@@ -43,6 +43,7 @@ class VersionsPage(QWidget):
         self.vaults = service.vaults
         self.snapshots = QListWidget()
         self.snapshots.setMinimumWidth(220)
+        self.snapshots.setSpacing(3)
         self.snapshots.currentItemChanged.connect(lambda *_: self._load_tree())
         self.model = QStandardItemModel(0, 3, self)
         self.model.setHorizontalHeaderLabels(["Name", "Size", "Modified"])
