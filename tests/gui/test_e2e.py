@@ -18,6 +18,7 @@ from app.main import Keepsake
 from app.services.backups import State
 from app.services.jobs import Outcome
 from app.store.history import JobStatus
+from app.ui.wizard import PageId
 from tests.gui.helpers import drive_wizard, finish, make_app
 
 Cleanup = list[Callable[[], object]]
@@ -208,3 +209,48 @@ def test_gui_thread_never_stalls_during_backup(
             break
     best = min(s for s, _ in attempts)
     assert best < 0.100, f"GUI thread stalled {best * 1000:.0f} ms: {attempts}"
+
+
+def test_new_computer_restores_everything_with_the_recovery_key(
+    qtbot: QtBot, tmp_path: Path, cleanup: Cleanup
+) -> None:
+    src = small_source(tmp_path)
+    original = {p.name: p.read_bytes() for p in src.iterdir()}
+    first = make_app(qtbot, tmp_path, cleanup)
+    first.start()
+    wiz = drive_wizard(qtbot, first, tmp_path / "vault", [src])
+    key = wiz.recovery_page.recovery_key()
+    with qtbot.waitSignal(first.service.jobFinished, timeout=60_000):
+        finish(wiz)
+    first.shutdown()
+    shutil.rmtree(src)  # the laptop is gone
+
+    # A new computer: empty settings, cache and keyring.
+    new = make_app(qtbot, tmp_path / "new", cleanup)
+    new.start()
+    wiz = new.show_wizard()
+    wiz.welcome_page.restore.setChecked(True)
+    wiz.next()
+    wiz.storage_page.path.setText(str(tmp_path / "vault"))
+    wiz.next()
+    page = wiz.unlock_page
+    page.use_key.setChecked(True)
+    page.secret.setText("not the key")
+    wiz.next()  # opens asynchronously and stays on the page when it fails
+    qtbot.waitUntil(lambda: not page.opening, timeout=30_000)
+    assert page.opened is None and page.status.text()
+    assert "Traceback" not in page.status.text()
+    page.secret.setText(key)
+    wiz.next()
+    qtbot.waitUntil(lambda: wiz.currentId() == PageId.FOLDERS, timeout=30_000)
+    # the folders of the latest backup are suggested for this computer too
+    qtbot.waitUntil(lambda: wiz.folders_page.editor.folders() == [str(src)], timeout=10_000)
+    wiz.next()
+    wiz.next()
+    assert wiz.currentId() == PageId.DONE and wiz.done_page.restore_all.isChecked()
+    with qtbot.waitSignal(new.service.jobFinished, timeout=60_000) as blocker:
+        finish(wiz)
+    outcome, record = blocker.args
+    assert outcome.kind == "restore" and outcome.ok, outcome.message
+    assert {p.name: p.read_bytes() for p in src.iterdir()} == original
+    assert new.service.settings.is_set_up
