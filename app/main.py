@@ -24,6 +24,7 @@ from app.services.dropbox import DropboxConnector
 from app.services.gateway import EngineGateway
 from app.services.gc_guard import GuiThreadGc
 from app.services.jobs import JobRunner
+from app.services.pyside_guard import guard_singletons
 from app.services.schedule import Scheduler
 from app.services.single_instance import SingleInstance, default_server_name
 from app.services.vault import VaultGateway, VaultService
@@ -208,6 +209,7 @@ def install_excepthook(log_dir: Path) -> None:
 
 
 def _make_qapp() -> QApplication:
+    guard_singletons()
     existing = QApplication.instance()
     if isinstance(existing, QApplication):
         return existing

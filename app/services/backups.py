@@ -21,7 +21,6 @@ from app.core.errors import AppError
 from app.core.events import BackupResult, Phase, Progress
 from app.services.jobs import JobOutcome, JobRunner, Outcome
 from app.services.schedule import Scheduler
-from app.services.signals import emit
 from app.services.vault import OpenedVault, VaultService
 from app.store.history import HistoryStore, JobRecord, JobStatus
 from app.store.secrets import passphrase_secret_name
@@ -158,7 +157,7 @@ class BackupService(QObject):
         was_set_up = self.settings.is_set_up
         self.settings = settings
         self._store.save(settings)
-        emit(self.settingsChanged, settings)
+        self.settingsChanged.emit(settings)
         if settings.is_set_up and not was_set_up:
             self.scheduler.start()
             self._stale_timer.start()
@@ -244,11 +243,11 @@ class BackupService(QObject):
                 if outcome.ok and then:
                     then()
                 elif not outcome.ok:
-                    emit(self.passphraseNeeded, outcome.message)
+                    self.passphraseNeeded.emit(outcome.message)
 
             self.unlock(remembered, remember=False, done=opened)
         else:
-            emit(self.passphraseNeeded, "")
+            self.passphraseNeeded.emit("")
         return False
 
     # -- backups -------------------------------------------------------------------
@@ -267,13 +266,13 @@ class BackupService(QObject):
         if remembered:
             self.unlock(remembered, remember=False, done=self._unlock_failed_ask)
         else:
-            emit(self.passphraseNeeded, "")
+            self.passphraseNeeded.emit("")
         return True
 
     def _unlock_failed_ask(self, outcome: JobOutcome) -> None:
         if not outcome.ok:
             self._pending_backup = True
-            emit(self.passphraseNeeded, outcome.message)
+            self.passphraseNeeded.emit(outcome.message)
 
     def _start_backup(self) -> bool:
         s = self.settings
@@ -291,14 +290,13 @@ class BackupService(QObject):
         if not self.vaults.is_open and not self.remembered_passphrase():
             # Nobody to type the passphrase now; ask once and let the scheduler wait.
             self.scheduler.record_result(False)
-            emit(
-                self.notify,
+            self.notify.emit(
                 "Keepsake needs your passphrase",
                 "A scheduled backup is waiting. Open Keepsake and unlock the vault.",
                 "warning",
             )
             self._pending_backup = True
-            emit(self.passphraseNeeded, "")
+            self.passphraseNeeded.emit("")
             return
         self.back_up_now()
 
@@ -328,7 +326,7 @@ class BackupService(QObject):
     @Slot(object)
     def _on_progress(self, progress: Progress) -> None:
         self._progress = progress
-        emit(self.progress, progress)
+        self.progress.emit(progress)
         self._emit_status()
 
     @Slot(object)
@@ -343,7 +341,7 @@ class BackupService(QObject):
             if outcome.ok:
                 self._stale_notified = False
                 self._retention_timer.start()
-        emit(self.jobFinished, outcome, record)
+        self.jobFinished.emit(outcome, record)
         self._emit_status()
 
     def _record(self, outcome: JobOutcome) -> JobRecord:
@@ -395,14 +393,13 @@ class BackupService(QObject):
 
     def _notify_backup(self, outcome: JobOutcome, record: JobRecord | None) -> None:
         if outcome.outcome is Outcome.FAILED:
-            emit(self.notify, "Backup failed", outcome.message, "error")
+            self.notify.emit("Backup failed", outcome.message, "error")
         elif outcome.ok and record is not None:
             first = self.history.count() <= 1 or (
                 len([r for r in self.history.recent(50, "backup") if r.status.succeeded]) == 1
             )
             if first and record.duration_s >= LONG_FIRST_BACKUP_S:
-                emit(
-                    self.notify,
+                self.notify.emit(
                     "Your first backup is complete",
                     "Keepsake will now keep your files backed up automatically.",
                     "info",
@@ -424,7 +421,7 @@ class BackupService(QObject):
         status = self.status()
         if status.state is State.WARNING and not self._stale_notified:
             self._stale_notified = True
-            emit(self.notify, "Backups are out of date", status.detail, "warning")
+            self.notify.emit("Backups are out of date", status.detail, "warning")
 
     # -- status --------------------------------------------------------------------
 
@@ -471,4 +468,4 @@ class BackupService(QObject):
         return mk(State.UP_TO_DATE, "Up to date", "Your files are backed up and encrypted.")
 
     def _emit_status(self) -> None:
-        emit(self.statusChanged, self.status())
+        self.statusChanged.emit(self.status())

@@ -35,7 +35,6 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from app.core.cancel import CancelToken
 from app.core.errors import AppError, CancelledError
 from app.core.events import Progress, ProgressCallback
-from app.services.signals import emit
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +130,7 @@ class _Worker(QObject):
 
     def _post(self, event: _Event) -> None:
         self.outbox.put(event)
-        emit(self.posted)
+        self.posted.emit()
 
     @Slot()
     def lower_priority(self) -> None:
@@ -239,20 +238,20 @@ class JobRunner(QObject):
         job_id = next(self._ids)
         token = CancelToken()
         self._current = (job_id, kind, token)
-        emit(self.jobStarted, job_id, kind)
+        self.jobStarted.emit(job_id, kind)
         self._worker.inbox.put(_Task(job_id, kind, fn, token, long=True))
-        emit(self._wake)
+        self._wake.emit()
         return job_id
 
     def pause(self) -> None:
         if self._current and not self._current[2].paused:
             self._current[2].pause()
-            emit(self.pausedChanged, True)
+            self.pausedChanged.emit(True)
 
     def resume(self) -> None:
         if self._current and self._current[2].paused:
             self._current[2].resume()
-            emit(self.pausedChanged, False)
+            self.pausedChanged.emit(False)
 
     def cancel(self) -> None:
         """Takes effect at the engine's next check (between chunks), also when paused."""
@@ -272,7 +271,7 @@ class JobRunner(QObject):
         if on_done is not None:
             self._callbacks[call_id] = on_done
         self._worker.inbox.put(_Task(call_id, kind, fn, token, long=False))
-        emit(self._wake)
+        self._wake.emit()
         return call_id
 
     # -- lifecycle -------------------------------------------------------------
@@ -307,14 +306,14 @@ class JobRunner(QObject):
 
     def _on_progress(self, job_id: int, progress: Progress) -> None:
         if self._current and self._current[0] == job_id:
-            emit(self.jobProgress, progress)
+            self.jobProgress.emit(progress)
 
     def _on_job_done(self, outcome: JobOutcome) -> None:
         was_paused = self.paused
         self._current = None
         if was_paused:
-            emit(self.pausedChanged, False)
-        emit(self.jobFinished, outcome)
+            self.pausedChanged.emit(False)
+        self.jobFinished.emit(outcome)
 
     def _on_call_done(self, outcome: JobOutcome) -> None:
         self._call_tokens.pop(outcome.job_id, None)

@@ -17,7 +17,6 @@ from datetime import UTC, datetime, timedelta, tzinfo
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
-from app.services.signals import emit
 from app.store.settings import Schedule, ScheduleMode
 
 log = logging.getLogger(__name__)
@@ -177,7 +176,7 @@ class Scheduler(QObject):
             return
         now = self._clock()
         due = self.next_run()
-        emit(self.nextRunChanged, due)
+        self.nextRunChanged.emit(due)
         wait = self._check_interval if due is None else min(due - now, self._check_interval)
         self._timer.start(clamp_ms(wait))
 
@@ -201,5 +200,5 @@ class Scheduler(QObject):
         if due is not None and due <= now and not self._is_busy():
             self._not_before = None
             log.info("Scheduled backup is due")
-            emit(self.backupDue)
+            self.backupDue.emit()
         self.replan()

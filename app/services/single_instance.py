@@ -13,8 +13,6 @@ import logging
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
-from app.services.signals import emit
-
 log = logging.getLogger(__name__)
 
 MESSAGE = b"raise\n"
@@ -92,4 +90,4 @@ class SingleInstance(QObject):
                 self._sockets.remove(sock)
                 sock.deleteLater()
         if wanted:
-            emit(self.raiseRequested)
+            self.raiseRequested.emit()

@@ -23,7 +23,6 @@ from app.core.errors import AppError
 from app.core.events import BackupResult, CheckResult, ProgressCallback, RestoreResult
 from app.core.models import Entry, FileVersion, SnapshotInfo, VaultStats
 from app.services.jobs import JobOutcome, JobRunner
-from app.services.signals import emit
 from app.store.settings import Retention
 
 log = logging.getLogger(__name__)
@@ -161,7 +160,7 @@ class VaultService(QObject):
             if outcome.ok:
                 self._opened = outcome.result
                 self.repo = repo
-                emit(self.openedChanged, True)
+                self.openedChanged.emit(True)
             if done is not None:
                 done(outcome)
 
@@ -210,7 +209,7 @@ class VaultService(QObject):
         was_open = self._opened is not None
         self._opened = None
         if was_open:
-            emit(self.openedChanged, False)
+            self.openedChanged.emit(False)
         self.runner.call("close", lambda _: self._close_on_worker(), done)
 
     # -- long jobs -------------------------------------------------------------

@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
 
 from app.services.backups import BackupService
 from app.services.jobs import JobOutcome
-from app.services.signals import emit
 from app.ui import icons
 from app.ui.activity import ActivityPage
 from app.ui.dialogs import UnlockDialog
@@ -176,8 +175,7 @@ class MainWindow(QMainWindow):
             self.hide()
             settings = self.service.settings
             if not settings.tray_hint_shown:
-                emit(
-                    self.service.notify,
+                self.service.notify.emit(
                     "Keepsake is still running",
                     "Backups continue in the background. Open Keepsake from its icon in the tray.",
                     "info",
@@ -193,6 +191,6 @@ class MainWindow(QMainWindow):
         )
         if answer == QMessageBox.StandardButton.Yes:
             event.accept()
-            emit(self.quitRequested)
+            self.quitRequested.emit()
         else:
             event.ignore()

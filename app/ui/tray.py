@@ -9,7 +9,6 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from app.services.backups import BackupService, State, Status
-from app.services.signals import emit
 from app.ui import fmt, icons
 
 LEVEL_ICON = {
@@ -94,7 +93,7 @@ class Tray(QObject):
             QSystemTrayIcon.ActivationReason.Trigger,
             QSystemTrayIcon.ActivationReason.DoubleClick,
         ):
-            emit(self.openRequested)
+            self.openRequested.emit()
 
     def notify(self, title: str, message: str, level: str = "info") -> None:
         if self.icon.isVisible() and QSystemTrayIcon.supportsMessages():

@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.services.signals import emit
 from app.store.settings import Schedule, ScheduleMode
 
 
@@ -106,7 +105,7 @@ class FolderListEditor(QWidget):
         self.list.clear()
         for f in folders:
             self._append(f)
-        emit(self.changed)
+        self.changed.emit()
 
     def _append(self, folder: str) -> None:
         if folder in self.folders():
@@ -126,7 +125,7 @@ class FolderListEditor(QWidget):
 
     def add_folder(self, folder: str) -> None:
         self._append(folder)
-        emit(self.changed)
+        self.changed.emit()
 
     def _add(self) -> None:
         folder = QFileDialog.getExistingDirectory(
@@ -138,7 +137,7 @@ class FolderListEditor(QWidget):
     def _remove(self) -> None:
         for item in self.list.selectedItems():
             self.list.takeItem(self.list.row(item))
-        emit(self.changed)
+        self.changed.emit()
 
 
 class ScheduleEditor(QWidget):
@@ -171,15 +170,15 @@ class ScheduleEditor(QWidget):
         for i, radio in enumerate((self.hourly, self.every, self.daily, self.manual)):
             self.group.addButton(radio, i)
         self.group.idToggled.connect(self._toggled)
-        self.hours.valueChanged.connect(lambda _: emit(self.changed))
-        self.time.timeChanged.connect(lambda _: emit(self.changed))
+        self.hours.valueChanged.connect(lambda _: self.changed.emit())
+        self.time.timeChanged.connect(lambda _: self.changed.emit())
         self.set_schedule(Schedule())
 
     def _toggled(self, _id: int, checked: bool) -> None:
         self.hours.setEnabled(self.every.isChecked())
         self.time.setEnabled(self.daily.isChecked())
         if checked:
-            emit(self.changed)
+            self.changed.emit()
 
     def set_schedule(self, schedule: Schedule) -> None:
         radio = {

@@ -34,7 +34,6 @@ from PySide6.QtWidgets import (
 
 from app.services.backups import BackupService
 from app.services.jobs import JobOutcome
-from app.services.signals import emit
 from app.services.vault import OpenedVault
 from app.store.settings import DEFAULT_EXCLUDES, VaultRef
 from app.ui import icons
@@ -159,7 +158,7 @@ class StoragePage(QWizardPage):
         self.dropbox_name.setEnabled(dropbox)
         self.path.setEnabled(not dropbox)
         self.browse.setEnabled(not dropbox)
-        emit(self.completeChanged)
+        self.completeChanged.emit()
 
     def _browse(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Choose where to keep the backup")
@@ -253,7 +252,7 @@ class DropboxPage(QWizardPage):
         self.status.setText(
             "Connected to Dropbox." if outcome.ok else f"Could not connect: {outcome.message}"
         )
-        emit(self.completeChanged)
+        self.completeChanged.emit()
 
     def isComplete(self) -> bool:
         return self.connected
@@ -381,7 +380,7 @@ class RecoveryPage(QWizardPage):
         self.key.show()
         self.buttons.show()
         self.confirm.show()
-        emit(self.completeChanged)
+        self.completeChanged.emit()
 
     def recovery_key(self) -> str:
         return self.opened.recovery_key if self.opened else ""
@@ -495,7 +494,7 @@ class UnlockPage(QWizardPage):
         assert isinstance(wiz, SetupWizard)
         secret = self.secret.text().strip()
         self.opening = True
-        emit(self.completeChanged)
+        self.completeChanged.emit()
         self.bar.show()
         self.status.setText("Opening your backup… this takes a few seconds.")
         if self.use_key.isChecked():
@@ -507,7 +506,7 @@ class UnlockPage(QWizardPage):
     def _done(self, outcome: JobOutcome) -> None:
         self.opening = False
         self.bar.hide()
-        emit(self.completeChanged)
+        self.completeChanged.emit()
         if not outcome.ok:
             self.status.setText(outcome.message)
             return
@@ -694,4 +693,4 @@ class SetupWizard(QWizard):
         elif not self.restoring:
             service.back_up_now()
         super().accept()
-        emit(self.completed)
+        self.completed.emit()

@@ -37,6 +37,9 @@ def gc_on_gui_thread() -> Iterator[None]:
     thread. Tests collect between tests, on the main thread."""
     gc.disable()
     from app.main import GUI_SWITCH_INTERVAL_S
+    from app.services.pyside_guard import guard_singletons
+
+    guard_singletons()  # as run_gui does: survive PySide6 6.12.0's refcount bug
 
     previous = sys.getswitchinterval()
     sys.setswitchinterval(GUI_SWITCH_INTERVAL_S)  # as run_gui does
