@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import os
 import random
+import subprocess
+import sys
 from pathlib import Path
 
 
@@ -64,3 +66,31 @@ def tree_digest(root: Path) -> dict[str, tuple[str, str, int]]:
 def restored_root(target: Path, original: Path) -> Path:
     """Where ``restore --target`` puts ``original`` (its absolute path under target)."""
     return target / os.path.abspath(original).lstrip("/")
+
+
+def cli_env(home: Path, password: str) -> dict[str, str]:
+    """The environment of one "computer" for a CLI subprocess: its own cache and
+    settings (hence its own device id), no keyring, the vault's passphrase."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KEEPSAKE_")}
+    env.update(
+        KEEPSAKE_PASSWORD=password,
+        KEEPSAKE_CACHE_DIR=str(home / "cache"),
+        KEEPSAKE_CONFIG_DIR=str(home / "config"),
+        PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring",
+    )
+    return env
+
+
+def cli_args(*args: str) -> list[str]:
+    return [sys.executable, "-c", "import sys; from app.cli import main; sys.exit(main())", *args]
+
+
+def run_cli(home: Path, password: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        cli_args(*args),
+        env=cli_env(home, password),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )

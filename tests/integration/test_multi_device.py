@@ -9,9 +9,7 @@ even when that other device's cache still believes in chunks the prune removed.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,36 +17,19 @@ import pytest
 from app.engine.retention import RetentionPolicy
 from app.engine.vault import Vault
 from app.storage.local import LocalStorage
-from tests.helpers import random_bytes, restored_root, tree_digest, write
+from tests import helpers
+from tests.helpers import cli_args, random_bytes, restored_root, tree_digest, write
 
 PASSPHRASE = "shared vault"
 KiB = 1024
 
 
 def device_env(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KEEPSAKE_")}
-    env.update(
-        KEEPSAKE_PASSWORD=PASSPHRASE,
-        KEEPSAKE_CACHE_DIR=str(home / "cache"),
-        KEEPSAKE_CONFIG_DIR=str(home / "config"),
-        PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring",
-    )
-    return env
-
-
-def cli_args(*args: str) -> list[str]:
-    return [sys.executable, "-c", "import sys; from app.cli import main; sys.exit(main())", *args]
+    return helpers.cli_env(home, PASSPHRASE)
 
 
 def run_cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        cli_args(*args),
-        env=device_env(home),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return helpers.run_cli(home, PASSPHRASE, *args)
 
 
 def stored_bytes(vault_dir: Path) -> int:

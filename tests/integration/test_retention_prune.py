@@ -9,13 +9,11 @@ every Argon2id derivation costs about half a second.
 
 from __future__ import annotations
 
-import os
 import random
 import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -29,31 +27,19 @@ from app.engine.locks import VaultLock, list_locks
 from app.engine.retention import RetentionPolicy
 from app.engine.vault import Vault
 from app.storage.local import LocalStorage
-from tests.helpers import random_bytes, restored_root, tree_digest, write
+from tests import helpers
+from tests.helpers import cli_args, random_bytes, restored_root, tree_digest, write
 
 PASSPHRASE = "prune me"
 KiB = 1024
 
 
 def cli_env(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KEEPSAKE_")}
-    env.update(
-        KEEPSAKE_PASSWORD=PASSPHRASE,
-        KEEPSAKE_CACHE_DIR=str(home / "cache"),
-        KEEPSAKE_CONFIG_DIR=str(home / "config"),
-        PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring",
-    )
-    return env
-
-
-def cli_args(*args: str) -> list[str]:
-    return [sys.executable, "-c", "import sys; from app.cli import main; sys.exit(main())", *args]
+    return helpers.cli_env(home, PASSPHRASE)
 
 
 def run_cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        cli_args(*args), env=cli_env(home), capture_output=True, text=True, timeout=120, check=False
-    )
+    return helpers.run_cli(home, PASSPHRASE, *args)
 
 
 def same_keys(vault: Vault, vault_dir: Path, cache_root: Path) -> Vault:
