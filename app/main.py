@@ -228,9 +228,9 @@ def _make_qapp() -> QApplication:
 
 def run_gui(minimized: bool = False) -> int:
     """``keepsake gui [--minimized]``: one instance per session, tray + window."""
-    app = _make_qapp()
     config = AppConfig(autostart=lambda on: autostart.set_enabled(on))
     setup_logging(config.log_dir)
+    app = _make_qapp()
     instance = SingleInstance(os.environ.get("KEEPSAKE_INSTANCE_NAME") or default_server_name())
     if not instance.claim():
         print("Keepsake is already running; showing its window.", file=sys.stderr)

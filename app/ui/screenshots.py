@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -118,8 +119,11 @@ def render_all(app: QApplication, out_dir: Path, keepsake_cls: Any, config_cls: 
     """Render every page; returns a process exit status."""
     out_dir.mkdir(parents=True, exist_ok=True)
     shooter = Shooter(out_dir)
-    with tempfile.TemporaryDirectory(prefix="keepsake-demo-") as tmp_name:
-        tmp = Path(tmp_name)
+    # A fixed, short demo root so the paths in the pictures read well and stay put.
+    tmp = Path(tempfile.gettempdir()) / "keepsake-demo"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
         home = tmp / "home" / "ann"
         folders = make_demo_files(home)
         secrets = _Secrets()
@@ -139,6 +143,8 @@ def render_all(app: QApplication, out_dir: Path, keepsake_cls: Any, config_cls: 
             _main_window(keepsake, shooter, folders)
         finally:
             keepsake.shutdown()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     print(f"{len(shooter.written)} screenshots in {out_dir}")
     return 0
 
@@ -258,12 +264,16 @@ def _main_window(keepsake: Any, shooter: Shooter, folders: list[Path]) -> None:
     page = window.versions
     page.reload()
     wait_until(lambda: page.snapshots.count() >= 2 and page.model.rowCount() > 0, 20_000)
+    def loaded(index: Any) -> bool:
+        first_child = page.model.index(0, 0, index)
+        return first_child.isValid() and first_child.data() != "Loading…"
+
     first = page.model.index(0, 0)
     page.tree.expand(first)
-    wait_until(lambda: page.model.rowCount(first) > 1, 20_000)
+    wait_until(lambda: loaded(first), 20_000)
     child = page.model.index(0, 0, first)
     page.tree.expand(child)
-    wait_until(lambda: page.model.rowCount(child) > 1, 20_000)
+    wait_until(lambda: loaded(child), 20_000)
     chosen = page.model.index(1, 0, child)
     page.tree.selectionModel().select(
         chosen,
