@@ -264,6 +264,7 @@ def _main_window(keepsake: Any, shooter: Shooter, folders: list[Path]) -> None:
     page = window.versions
     page.reload()
     wait_until(lambda: page.snapshots.count() >= 2 and page.model.rowCount() > 0, 20_000)
+
     def loaded(index: Any) -> bool:
         first_child = page.model.index(0, 0, index)
         return first_child.isValid() and first_child.data() != "Loading…"
