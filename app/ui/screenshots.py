@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEventLoop, QItemSelectionModel, QRect, QSize, QTimer
+from PySide6.QtCore import QEventLoop, QItemSelectionModel, QModelIndex, QRect, QSize, QTimer
 from PySide6.QtGui import QColor, QImage, QLinearGradient, QPainter
 from PySide6.QtWidgets import QApplication, QWidget, QWizard
 
@@ -265,9 +265,9 @@ def _main_window(keepsake: Any, shooter: Shooter, folders: list[Path]) -> None:
     page.reload()
     wait_until(lambda: page.snapshots.count() >= 2 and page.model.rowCount() > 0, 20_000)
 
-    def loaded(index: Any) -> bool:
+    def loaded(index: QModelIndex) -> bool:
         first_child = page.model.index(0, 0, index)
-        return first_child.isValid() and first_child.data() != "Loading…"
+        return bool(first_child.isValid() and first_child.data() != "Loading…")
 
     first = page.model.index(0, 0)
     page.tree.expand(first)
