@@ -11,6 +11,7 @@ Use from any test module with ``pytest_plugins = ["tests.dropbox_conftest"]``:
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -26,8 +27,10 @@ StorageFactory = Callable[..., DropboxStorage]
 
 @pytest.fixture
 def dropbox_emulator(tmp_path: Path) -> Iterator[DropboxEmulator]:
-    with DropboxEmulator(tmp_path / "dropbox-emulator") as emulator:
+    root = tmp_path / "dropbox-emulator"
+    with DropboxEmulator(root) as emulator:
         yield emulator
+    shutil.rmtree(root / "data", ignore_errors=True)  # big test objects do not linger
 
 
 @pytest.fixture
