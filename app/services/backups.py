@@ -405,17 +405,21 @@ class BackupService(QObject):
                     "info",
                 )
 
+    def apply_retention_now(self) -> bool:
+        """Thin old backups now (normally done a little after a backup, once a day)."""
+        if self.runner.busy or not self.vaults.is_open:
+            return False
+        if self.vaults.apply_retention(self.settings.retention) is None:
+            return False
+        self.update_settings(self.settings.with_(last_retention_run=self._clock()))
+        return True
+
     @Slot()
     def _maybe_apply_retention(self) -> None:
-        if self.runner.busy or not self.vaults.is_open:
-            return
-        now = self._clock()
         last = self.settings.last_retention_run
-        if last is not None and now - last < RETENTION_EVERY:
+        if last is not None and self._clock() - last < RETENTION_EVERY:
             return
-        if self.vaults.apply_retention(self.settings.retention) is None:
-            return
-        self.update_settings(self.settings.with_(last_retention_run=now))
+        self.apply_retention_now()
 
     def _check_stale(self) -> None:
         status = self.status()

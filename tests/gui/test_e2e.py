@@ -89,6 +89,13 @@ def test_wizard_first_backup_then_back_up_now(
     qtbot.waitUntil(lambda: page.model.rowCount(root) == 5, timeout=10_000)
     # the activity log shows both runs
     assert app.window.activity.tree.topLevelItemCount() == 2
+    # retention (normally a little after a backup, at most daily) runs as a job
+    with qtbot.waitSignal(app.service.jobFinished, timeout=30_000) as blocker:
+        app.service.apply_retention_now()
+    outcome, record = blocker.args
+    assert outcome.kind == "forget" and outcome.ok, outcome.message
+    assert outcome.result == 0  # two fresh backups are both kept
+    assert app.service.settings.last_retention_run is not None
 
 
 def test_pause_resume_and_cancel(

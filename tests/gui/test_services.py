@@ -354,3 +354,17 @@ def test_recovery_kit_pdf_holds_the_key(qtbot: QtBot, tmp_path: Path) -> None:
     assert key in text
     assert "/media/usb/Keepsake" in text
     assert "new computer" in text
+
+
+def test_start_at_login_entries(tmp_path: Path) -> None:
+    from app.store import autostart
+
+    cmd = ["/opt/keepsake/keepsake", "gui", "--minimized"]
+    autostart.set_enabled(True, home=tmp_path, platform="linux", command=cmd)
+    desktop = tmp_path / ".config" / "autostart" / "keepsake.desktop"
+    assert "Exec=/opt/keepsake/keepsake gui --minimized" in desktop.read_text()
+    assert autostart.is_enabled(home=tmp_path, platform="linux")
+    autostart.set_enabled(False, home=tmp_path, platform="linux", command=cmd)
+    assert not desktop.exists()
+    autostart.set_enabled(True, home=tmp_path, platform="darwin", command=cmd)
+    assert autostart.is_enabled(home=tmp_path, platform="darwin")
