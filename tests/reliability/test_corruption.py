@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from app.core.errors import AppError, VaultCorruptError, WrongPasswordError
-from app.engine.crypto import B_KIND_MASK, B_TREE
+from app.engine.crypto import B_DATA, B_KIND_MASK, B_TREE
 from app.engine.packer import pack_name
 from app.engine.vault import Vault
 from app.storage.local import LocalStorage
@@ -254,8 +254,13 @@ def test_cli_check_names_damage_and_exits_1(
     template: VaultTemplate, corpus: Corpus, tmp_path: Path
 ) -> None:
     vault_dir = Path(shutil.copytree(corpus.vault, tmp_path / "vault"))
-    victim = objects_of(vault_dir, "pack")[0]
-    flip(victim, victim.stat().st_size // 2)
+    with template.open(vault_dir, tmp_path / "probe") as vault:
+        vault.sync()
+        _id, _type, pack, offset, length, _raw = next(
+            row for row in vault.cache.iter_blobs() if row[1] & B_KIND_MASK == B_DATA
+        )
+    victim = vault_dir / pack_name(pack)
+    flip(victim, offset + length // 2)  # inside a file's chunk
     done = run_cli("check", "--repo", str(vault_dir), "--read-data", env=cli_env(tmp_path))
     assert done.returncode == 1, done.stdout + done.stderr
     assert victim.name[:16] in done.stdout
