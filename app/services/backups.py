@@ -17,7 +17,7 @@ from enum import StrEnum
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
-from app.core.errors import AppError
+from app.core.errors import AppError, ErrorCode
 from app.core.events import BackupResult, Phase, Progress
 from app.services.jobs import JobOutcome, JobRunner, Outcome
 from app.services.schedule import Scheduler
@@ -270,9 +270,21 @@ class BackupService(QObject):
         return True
 
     def _unlock_failed_ask(self, outcome: JobOutcome) -> None:
-        if not outcome.ok:
+        """Opening with the remembered passphrase failed: ask again only if the
+        passphrase was the problem; a missing drive or an offline cloud is a failed
+        backup to report (and retry later), not a reason to ask for a passphrase."""
+        if outcome.ok:
+            return
+        if outcome.error_code == ErrorCode.WRONG_PASSWORD.value:
             self._pending_backup = True
             self.passphraseNeeded.emit(outcome.message)
+            return
+        failed = replace(outcome, kind="backup")
+        record = self._record(failed)
+        self.scheduler.record_result(False)
+        self._notify_backup(failed, record)
+        self.jobFinished.emit(failed, record)
+        self._emit_status()
 
     def _start_backup(self) -> bool:
         s = self.settings

@@ -19,6 +19,7 @@ from app.services.backups import State
 from app.services.jobs import Outcome
 from app.store.history import JobStatus
 from app.ui.wizard import PageId
+from tests.gui.conftest import DictSecrets
 from tests.gui.helpers import drive_wizard, finish, make_app
 
 Cleanup = list[Callable[[], object]]
@@ -261,3 +262,30 @@ def test_new_computer_restores_everything_with_the_recovery_key(
     assert outcome.kind == "restore" and outcome.ok, outcome.message
     assert {p.name: p.read_bytes() for p in src.iterdir()} == original
     assert new.service.settings.is_set_up
+
+
+def test_drive_missing_at_start_is_a_failed_backup_not_a_passphrase_prompt(
+    qtbot: QtBot, tmp_path: Path, cleanup: Cleanup
+) -> None:
+    src = small_source(tmp_path)
+    secrets = DictSecrets()
+    first = make_app(qtbot, tmp_path, cleanup, secrets=secrets)
+    first.start()
+    wiz = drive_wizard(qtbot, first, tmp_path / "vault", [src])
+    with qtbot.waitSignal(first.service.jobFinished, timeout=60_000):
+        finish(wiz)
+    first.shutdown()
+    (tmp_path / "vault").rename(tmp_path / "unplugged")
+    # Next session: same settings and keyring, the drive is not there.
+    app = make_app(qtbot, tmp_path, cleanup, secrets=secrets)
+    asked: list[str] = []
+    app.service.passphraseNeeded.connect(asked.append)
+    app.start()
+    with qtbot.waitSignal(app.service.jobFinished, timeout=30_000) as blocker:
+        app.service.back_up_now()
+    outcome, record = blocker.args
+    assert outcome.outcome is Outcome.FAILED and record.status is JobStatus.FAILED
+    assert not asked
+    status = app.service.status()
+    assert status.state is State.ERROR
+    assert "Traceback" not in status.detail and status.detail
