@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
@@ -70,6 +70,13 @@ class Tray(QObject):
         header.setEnabled(False)
         header.setIcon(icons.state_icon(status.state))
         self.menu.addAction(header)
+        if status.detail and status.state in (State.ERROR, State.WARNING):
+            detail = QAction(
+                self.menu.fontMetrics().elidedText(status.detail, Qt.TextElideMode.ElideRight, 320),
+                self.menu,
+            )
+            detail.setEnabled(False)
+            self.menu.addAction(detail)
         if status.last_success is not None and status.state is not State.RUNNING:
             last = QAction(f"Last backup {fmt.when(status.last_success.finished)}", self.menu)
             last.setEnabled(False)

@@ -271,6 +271,9 @@ class PassphrasePage(QWizardPage):
             "Your backup is encrypted with it. Keepsake never sees it and cannot reset it: "
             "a few random words you can remember work well."
         )
+        # Leaving this page creates the vault with this passphrase: no way back.
+        self.setCommitPage(True)
+        self.setButtonText(QWizard.WizardButton.CommitButton, "Create backup")
         self.fields = NewPassphraseFields()
         self.remember = QCheckBox("Remember on this computer (so backups run on their own)")
         self.remember.setChecked(True)
@@ -302,8 +305,6 @@ class RecoveryPage(QWizardPage):
             "If you forget your passphrase, this key is the only other way into your "
             "backup. It is shown only now: save or print it."
         )
-        self.setCommitPage(True)
-        self.setButtonText(QWizard.WizardButton.CommitButton, "Next")
         self.status = QLabel("Creating your encrypted backup…")
         self.status.setWordWrap(True)
         self.bar = _busy_bar()
