@@ -51,9 +51,19 @@ class PruneStats:
         )
 
 
+def _delete_all(vault: Vault, names: list[str]) -> None:
+    """One batch call where the backend has one (Dropbox: 1,000 per job), else one by one."""
+    delete_many = getattr(vault.storage, "delete_many", None)
+    if delete_many is not None and len(names) > 1:
+        delete_many(names)
+        return
+    for name in names:
+        vault.storage.delete(name)
+
+
 def forget_snapshots(vault: Vault, snapshots: list[SnapshotInfo]) -> None:
+    _delete_all(vault, [f"snapshots/{snap.id}" for snap in snapshots])
     for snap in snapshots:
-        vault.storage.delete(f"snapshots/{snap.id}")
         vault.cache.remove_snapshot(snap.id)
 
 
@@ -178,10 +188,8 @@ def run_prune(
             if chunk:
                 vault.write_index(chunk)
         vault.cache.commit()
-        for name in old_indexes:
-            vault.storage.delete(name)
-        for pack in delete | set(repack):
-            vault.storage.delete(pack_name(pack))
+        _delete_all(vault, old_indexes)
+        _delete_all(vault, [pack_name(p) for p in delete | set(repack)])
         bytes_after = sum(sizes[p] for p in keep) + packer.bytes_written
         vault._blob_ids = None
     meter.emit(final=True)

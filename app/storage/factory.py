@@ -33,13 +33,22 @@ def open_storage(
     *,
     on_wait: WaitCallback | None = None,
     secret_lookup: Callable[[str], str | None] | None = None,
+    max_concurrent_uploads: int = 4,
+    bandwidth_limit_kib: int | None = None,
 ) -> Storage:
-    """Open the backend for ``repo``; the caller owns (and closes) the result."""
+    """Open the backend for ``repo``; the caller owns (and closes) the result.
+
+    The upload settings apply to cloud backends (a local folder needs neither).
+    """
     if is_dropbox(repo):
         from app.storage.dropbox import open_dropbox_storage
 
         return open_dropbox_storage(
-            repo[len(DROPBOX_PREFIX) :], on_wait=on_wait, secret_lookup=secret_lookup
+            repo[len(DROPBOX_PREFIX) :],
+            on_wait=on_wait,
+            secret_lookup=secret_lookup,
+            max_concurrent_uploads=max_concurrent_uploads,
+            bandwidth_limit_kib=bandwidth_limit_kib or None,
         )
     path = Path(os.path.expanduser(repo)).absolute()
     return RetryingStorage(LocalStorage(path), attempts=3, base_delay=0.2, on_wait=on_wait)

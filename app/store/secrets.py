@@ -13,6 +13,8 @@ import contextlib
 from app.core.errors import AppError
 
 SERVICE = "keepsake"
+DROPBOX_REFRESH_TOKEN = "dropbox-refresh-token"
+DROPBOX_APP_KEY = "dropbox-app-key"
 
 
 def get_secret(name: str) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import random
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -40,13 +41,17 @@ def test_chunks_reassemble_and_respect_bounds(data: bytes) -> None:
         assert stream_pieces == pieces
 
 
-def test_chunk_boundaries_are_content_defined() -> None:
+@pytest.mark.parametrize("seed", range(20))
+def test_chunk_boundaries_are_content_defined(seed: int) -> None:
     chunker = Chunker(SMALL)
-    data = os.urandom(200_000)
+    data = random.Random(seed).randbytes(200_000)  # about 600 chunks
     before = {bytes(p) for p in chunker.chunks_of_buffer(data)}
     edited = data[:100_000] + b"INSERTED" + data[100_000:]
-    after = {bytes(p) for p in chunker.chunks_of_buffer(edited)}
-    assert len(after - before) <= 3  # only the chunks around the edit are new
+    new = {bytes(p) for p in chunker.chunks_of_buffer(edited)} - before
+    # Only the chunks around the edit change: boundaries resynchronise within a few
+    # chunks (at most a few max-size cuts), never the rest of the file.
+    assert 1 <= len(new) <= 10
+    assert sum(map(len, new)) <= 8 * SMALL.max_size
 
 
 def test_seed_changes_boundaries() -> None:
