@@ -186,39 +186,56 @@ def prepared_backup(template: VaultTemplate, tmp_path_factory: pytest.TempPathFa
     return prep
 
 
+def _count(kind: str, base: VaultState, n: int, *, gone: bool = False) -> Trigger:
+    """Holds once ``n`` objects of ``kind`` appeared (``gone``: disappeared) since ``base``."""
+
+    def trigger(state: VaultState, _elapsed: float | None) -> bool:
+        now: frozenset[str] = getattr(state, kind)
+        then: frozenset[str] = getattr(base, kind)
+        return len(then - now if gone else now - then) >= n
+
+    return trigger
+
+
+def _writing(top: str, after: Trigger | None = None) -> Trigger:
+    """Holds while a temp file of an unfinished write exists under ``top``."""
+
+    def trigger(state: VaultState, elapsed: float | None) -> bool:
+        return top in state.tmp and (after is None or after(state, elapsed))
+
+    return trigger
+
+
+def _after_delay(delay: float) -> Trigger:
+    """Holds ``delay`` seconds after the job's lock appeared."""
+
+    def trigger(_state: VaultState, elapsed: float | None) -> bool:
+        return elapsed is not None and elapsed >= delay
+
+    return trigger
+
+
 def _backup_triggers(prep: Prepared, seed: int) -> list[tuple[str, Trigger]]:
     base = prep.base
     packs = prep.notes["packs"]
     triggers: list[tuple[str, Trigger]] = []
     if seed == 0:
         for n in range(1, packs + 1):
-            triggers.append((f"after pack {n}", lambda s, _e, n=n: len(s.packs - base.packs) >= n))
+            triggers.append((f"after pack {n}", _count("packs", base, n)))
         for n in range(1, prep.notes["indexes"] + 1):
-            triggers.append(
-                (f"after index {n}", lambda s, _e, n=n: len(s.indexes - base.indexes) >= n)
-            )
-        triggers.append(("during index write", lambda s, _e: "index" in s.tmp))
-        triggers.append(("during snapshot write", lambda s, _e: "snapshots" in s.tmp))
-        triggers.append(
-            ("after snapshot write", lambda s, _e: len(s.snapshots) > len(base.snapshots))
-        )
+            triggers.append((f"after index {n}", _count("indexes", base, n)))
+        triggers.append(("during index write", _writing("index")))
+        triggers.append(("during snapshot write", _writing("snapshots")))
+        triggers.append(("after snapshot write", _count("snapshots", base, 1)))
     else:
         rng = random.Random(seed)
         for n in range(0, packs, max(1, packs // 6)):
             triggers.append(
-                (
-                    f"while pack {n + 1} is written",
-                    lambda s, _e, n=n: len(s.packs - base.packs) >= n and "data" in s.tmp,
-                )
+                (f"while pack {n + 1} is written", _writing("data", _count("packs", base, n)))
             )
         for i in range(16 * scale()):
             delay = rng.uniform(0.0, 0.2)
-            triggers.append(
-                (
-                    f"random delay {i} ({delay * 1000:.0f} ms)",
-                    lambda _s, e, d=delay: e is not None and e >= d,
-                )
-            )
+            triggers.append((f"random delay {i} ({delay * 1000:.0f} ms)", _after_delay(delay)))
     return triggers
 
 
@@ -329,29 +346,17 @@ def _prune_triggers(prep: Prepared, forget_first: bool) -> list[tuple[str, Trigg
     triggers: list[tuple[str, Trigger]] = []
     if forget_first:
         for k in _spread(notes["forgotten"], 3):
-            triggers.append(
-                (
-                    f"after forgetting {k}",
-                    lambda s, _e, k=k: len(base.snapshots - s.snapshots) >= k,
-                )
-            )
+            triggers.append((f"after forgetting {k}", _count("snapshots", base, k, gone=True)))
     for n in _spread(notes["new_packs"], 2):
-        triggers.append(
-            (f"after repacked pack {n}", lambda s, _e, n=n: len(s.packs - base.packs) >= n)
-        )
-    triggers.append(("after new index", lambda s, _e: len(s.indexes - base.indexes) >= 1))
+        triggers.append((f"after repacked pack {n}", _count("packs", base, n)))
+    triggers.append(("after new index", _count("indexes", base, 1)))
     for k in _spread(notes["old_indexes"], 2):
-        triggers.append(
-            (f"after old index {k} deleted", lambda s, _e, k=k: len(base.indexes - s.indexes) >= k)
-        )
+        triggers.append((f"after old index {k} deleted", _count("indexes", base, k, gone=True)))
     for k in _spread(notes["deleted_packs"], 4 * scale()):
-        triggers.append(
-            (f"after pack {k} deleted", lambda s, _e, k=k: len(base.packs - s.packs) >= k)
-        )
+        triggers.append((f"after pack {k} deleted", _count("packs", base, k, gone=True)))
     rng = random.Random(11 if forget_first else 13)
     for i in range(2 * scale()):
-        delay = rng.uniform(0.0, 0.08)
-        triggers.append((f"random delay {i}", lambda _s, e, d=delay: e is not None and e >= d))
+        triggers.append((f"random delay {i}", _after_delay(rng.uniform(0.0, 0.08))))
     return triggers
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import random
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -78,6 +78,10 @@ def _full_upload_from(
     return uploaded
 
 
+def _uploads_reach(emulator: DropboxEmulator, count: int) -> Callable[[], bool]:
+    return lambda: _uploads(emulator) >= count
+
+
 def _uploads(emulator: DropboxEmulator) -> int:
     return sum(n for route, n in list(emulator.calls.items()) if "upload" in route)
 
@@ -104,9 +108,7 @@ def test_backup_killed_during_dropbox_upload(
         probe = _storage(emulator)
         packs_before = {o.name for o in probe.list("data/")}
         probe.close()
-        killed, _code = kill_when(
-            args, env, lambda n=n, start=start: _uploads(emulator) >= start + n
-        )
+        killed, _code = kill_when(args, env, _uploads_reach(emulator, start + n))
         killed_points += killed
         storage = _storage(emulator)
         packs_after_kill = {o.name for o in storage.list("data/")}
