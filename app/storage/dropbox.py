@@ -42,7 +42,6 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import dropbox
@@ -74,7 +73,7 @@ from app.core.errors import (
 )
 from app.storage.base import ObjectInfo, check_name
 from app.storage.content_hash import BLOCK_SIZE, block_digests, combine, content_hash
-from app.storage.retry import RetryingStorage, WaitCallback
+from app.storage.retry import Backoff, RetryingStorage, WaitCallback
 
 log = logging.getLogger(__name__)
 
@@ -470,11 +469,15 @@ class DropboxStorage:
         self.list_page_size = list_page_size
         self._credentials = credentials
         self._attempts = attempts
-        self._base_delay = base_delay
-        self._max_delay = max_delay
         self._sleep = sleep
-        self.on_wait = on_wait
-        self._rng = rng or random.Random()
+        self._retry = Backoff(
+            attempts=attempts,
+            base_delay=base_delay,
+            max_delay=max_delay,
+            sleep=sleep,
+            on_wait=on_wait,
+            rng=rng,
+        )
         self._upload_slots = threading.BoundedSemaphore(max_concurrent_uploads)
         self._flaky_lock = threading.Lock()
         self._flaky_until = 0  # upload successes still to see before leaving flaky mode
@@ -681,29 +684,19 @@ class DropboxStorage:
             f"{_RECONNECT}"
         )
 
+    @property
+    def on_wait(self) -> WaitCallback | None:
+        return self._retry.on_wait
+
+    @on_wait.setter
+    def on_wait(self, callback: WaitCallback | None) -> None:
+        self._retry.on_wait = callback
+
     def _backoff(self, exc: TransientStorageError, attempt: int, what: str) -> None:
-        """Wait before retry number ``attempt`` (1-based), as RetryingStorage does."""
-        if exc.retry_after is not None:
-            delay = min(max(exc.retry_after, 0.0), 15 * 60.0)
-        else:
-            cap = min(self._max_delay, self._base_delay * (2 ** (attempt - 1)))
-            delay = self._rng.uniform(cap / 2, cap)
-        if self.on_wait is not None and delay >= 1.0:
-            resume = datetime.now(UTC) + timedelta(seconds=delay)
-            self.on_wait(resume, f"{exc.message} Retrying {what}.")
-        self._sleep(delay)
+        self._retry.wait(exc, attempt, what)
 
     def _retrying(self, what: str, fn: Callable[[], T]) -> T:
-        attempt = 0
-        while True:
-            try:
-                return fn()
-            except TransientStorageError as exc:
-                self._note_failure()
-                attempt += 1
-                if attempt >= self._attempts:
-                    raise
-                self._backoff(exc, attempt, what)
+        return self._retry.call(what, fn, on_failure=self._note_failure)
 
     # -- internals: flaky-link mode -------------------------------------------------
 
@@ -937,7 +930,11 @@ class DropboxStorage:
                     return list(found.values())
                 cursor = result.cursor
                 try:
-                    result = self._client.files_list_folder_continue(cursor)
+                    # A failed page is retried with the same cursor, not the whole listing.
+                    result = self._retrying(
+                        f"listing {prefix}",
+                        functools.partial(self._continue_listing, cursor, prefix),
+                    )
                 except ApiError as exc:
                     if not exc.error.is_reset():
                         raise self._translate(exc, f"listing {prefix}") from exc
@@ -949,6 +946,15 @@ class DropboxStorage:
                     break  # the cursor was invalidated: list again from the start
                 except Exception as exc:
                     raise self._translate(exc, f"listing {prefix}") from exc
+
+    def _continue_listing(self, cursor: str, prefix: str) -> Any:
+        """One page; a cursor reset passes through untranslated so _list can restart."""
+        try:
+            return self._client.files_list_folder_continue(cursor)
+        except ApiError:
+            raise
+        except Exception as exc:
+            raise self._translate(exc, f"listing {prefix}") from exc
 
     def _collect(self, entries: Iterable[Any], prefix: str, found: dict[str, ObjectInfo]) -> None:
         for entry in entries:

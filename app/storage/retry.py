@@ -22,6 +22,59 @@ T = TypeVar("T")
 WaitCallback = Callable[[datetime, str], None]
 
 
+class Backoff:
+    """Capped exponential backoff with equal jitter, honouring a server's requested
+    wait; shared by ``RetryingStorage`` and backends that retry inside one operation
+    (an upload session resuming from the server's offset, a listing cursor)."""
+
+    def __init__(
+        self,
+        *,
+        attempts: int = 8,
+        base_delay: float = 0.5,
+        max_delay: float = 30.0,
+        sleep: Callable[[float], None] = time.sleep,
+        on_wait: WaitCallback | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.attempts = attempts
+        self.base_delay = base_delay
+        self.max_delay = max_delay
+        self.sleep = sleep
+        self.on_wait = on_wait
+        self._rng = rng or random.Random()
+        self.retries = 0  # how many retries happened; for tests and statistics
+
+    def wait(self, exc: TransientStorageError, attempt: int, what: str) -> None:
+        """Sleep before retry number ``attempt`` (1-based), telling ``on_wait`` when long."""
+        self.retries += 1
+        if exc.retry_after is not None:
+            delay = min(max(exc.retry_after, 0.0), 15 * 60.0)
+        else:
+            cap = min(self.max_delay, self.base_delay * (2 ** (attempt - 1)))
+            delay = self._rng.uniform(cap / 2, cap)
+        if self.on_wait is not None and delay >= 1.0:
+            resume = datetime.now(UTC) + timedelta(seconds=delay)
+            self.on_wait(resume, f"{exc.message} Retrying {what}.")
+        self.sleep(delay)
+
+    def call(
+        self, what: str, fn: Callable[[], T], on_failure: Callable[[], None] | None = None
+    ) -> T:
+        """Run ``fn``, retrying transient failures; the last one escapes."""
+        attempt = 0
+        while True:
+            try:
+                return fn()
+            except TransientStorageError as exc:
+                if on_failure is not None:
+                    on_failure()
+                attempt += 1
+                if attempt >= self.attempts:
+                    raise
+                self.wait(exc, attempt, what)
+
+
 class RetryingStorage:
     def __init__(
         self,
@@ -35,37 +88,33 @@ class RetryingStorage:
         rng: random.Random | None = None,
     ) -> None:
         self.inner = inner
-        self.attempts = attempts
-        self.base_delay = base_delay
-        self.max_delay = max_delay
-        self._sleep = sleep
-        self.on_wait = on_wait
-        self._rng = rng or random.Random()
-        self.retries = 0  # how many retries happened; for tests and statistics
+        self.backoff = Backoff(
+            attempts=attempts,
+            base_delay=base_delay,
+            max_delay=max_delay,
+            sleep=sleep,
+            on_wait=on_wait,
+            rng=rng,
+        )
+
+    @property
+    def retries(self) -> int:
+        return self.backoff.retries
+
+    @property
+    def on_wait(self) -> WaitCallback | None:
+        return self.backoff.on_wait
+
+    @on_wait.setter
+    def on_wait(self, callback: WaitCallback | None) -> None:
+        self.backoff.on_wait = callback
 
     @property
     def description(self) -> str:
         return self.inner.description
 
     def _call(self, what: str, fn: Callable[[], T]) -> T:
-        attempt = 0
-        while True:
-            try:
-                return fn()
-            except TransientStorageError as exc:
-                attempt += 1
-                if attempt >= self.attempts:
-                    raise
-                self.retries += 1
-                if exc.retry_after is not None:
-                    delay = min(max(exc.retry_after, 0.0), 15 * 60.0)
-                else:
-                    cap = min(self.max_delay, self.base_delay * (2 ** (attempt - 1)))
-                    delay = self._rng.uniform(cap / 2, cap)  # "equal jitter"
-                if self.on_wait is not None and delay >= 1.0:
-                    resume = datetime.now(UTC) + timedelta(seconds=delay)
-                    self.on_wait(resume, f"{exc.message} Retrying {what}.")
-                self._sleep(delay)
+        return self.backoff.call(what, fn)
 
     def put(self, name: str, data: bytes | bytearray | memoryview) -> None:
         self._call(name, lambda: self.inner.put(name, data))
