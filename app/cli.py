@@ -262,6 +262,8 @@ def cmd_backup(args: argparse.Namespace) -> int:
         result = vault.backup(args.paths, excludes=args.exclude, on_progress=_ProgressBar())
     for warning in result.warnings:
         _err(f"skipped {warning.path}: {warning.message}")
+    for note in result.notes:
+        _err(f"note: {note.path}: {note.message}")
     if args.json:
         _print_json(
             {

@@ -76,6 +76,8 @@ class BackupResult:
     bytes_total: int
     duration_s: float
     warnings: tuple[Warning_, ...] = field(default_factory=tuple)
+    # Things left out on purpose, worth a line but not a failure (FIFOs, sockets, devices).
+    notes: tuple[Warning_, ...] = field(default_factory=tuple)
 
 
 @dataclass(frozen=True, slots=True)

@@ -102,6 +102,7 @@ class _Job:
         self.meter = meter
         self.cancel = cancel
         self.warnings: list[Warning_] = []
+        self.notes: list[Warning_] = []
         self.known = vault.blob_ids()
         self.pending: set[bytes] = set()
         self.lock = threading.Lock()
@@ -222,8 +223,12 @@ class _Job:
             mode = est.st_mode
             row: Row
             if stat.S_ISDIR(mode):
-                row = [name, K_DIR, mode, est.st_mtime_ns, 0, b""]
                 sub = only.get(name) if only is not None else None
+                # A folder on the way to a chosen one is not backed up itself: its
+                # mtime changes with every file created beside ours, and keeping it
+                # would make every backup write new folder listings for nothing.
+                mtime = 0 if isinstance(sub, dict) else est.st_mtime_ns
+                row = [name, K_DIR, mode, mtime, 0, b""]
                 subdirs.append((row, prefix + name, None if sub is True or sub is None else sub))
             elif only is not None and only.get(name) is not True:
                 continue  # an ancestor we expected to be a folder is not one
@@ -271,7 +276,11 @@ class _Job:
                     continue
                 row = [name, K_LINK, mode, est.st_mtime_ns, 0, target]
             else:
-                continue  # FIFOs, sockets and devices hold no data: not backed up
+                # FIFOs, sockets and devices hold no data: noted, not backed up, never opened.
+                self.notes.append(
+                    Warning_(os.fsdecode(prefix + name), "special file, not backed up")
+                )
+                continue
             rows.append(row)
         self._progress(prefix)
         batches = self._submit_reads(prefix, fd, to_read)
@@ -741,4 +750,5 @@ def run_backup(
         bytes_total=job.total_bytes,
         duration_s=time.monotonic() - started,
         warnings=tuple(job.warnings),
+        notes=tuple(job.notes),
     )

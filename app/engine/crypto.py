@@ -79,7 +79,9 @@ def check_kdf_params(params: dict[str, Any]) -> None:
                 f"(Argon2id {memory} KiB, {iterations} passes). Refusing to open it.",
                 code=ErrorCode.WEAK_KDF,
             )
-        if memory > 4 * 1024 * 1024 or iterations > 64 or lanes > 64:
+        if (
+            memory > 1024 * 1024 or iterations > 64 or lanes > 64
+        ):  # 1 GiB: a tampered key could ask more
             raise VaultCorruptError("The vault's key asks for absurd password hashing costs.")
     elif algorithm == "scrypt":
         log2_n = int(params.get("log2_n", 0))

@@ -23,7 +23,7 @@ from app.engine.crypto import B_KIND_MASK, B_TREE
 from app.engine.locks import VaultLock, remove_stale_locks
 from app.engine.packer import Packer, pack_name
 from app.engine.progress import ProgressMeter
-from app.storage.kinds import upload_concurrency
+from app.storage.kinds import unwrap, upload_concurrency
 
 if TYPE_CHECKING:
     from app.engine.vault import Vault
@@ -189,6 +189,11 @@ def run_prune(
                 vault.write_index(chunk)
         vault.cache.commit()
         _delete_all(vault, old_indexes)
+        # With the exclusive lock held nobody is writing: any temp file is a leftover
+        # of a killed writer.
+        remove_temps = getattr(unwrap(vault.storage), "remove_stale_temp_files", None)
+        if remove_temps is not None:
+            remove_temps()
         _delete_all(vault, [pack_name(p) for p in delete | set(repack)])
         bytes_after = sum(sizes[p] for p in keep) + packer.bytes_written
         vault._blob_ids = None

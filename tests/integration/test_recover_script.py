@@ -53,10 +53,18 @@ def run_script(
     )
 
 
-def snapshot_of_disk(root: Path) -> dict[str, tuple[Any, ...]]:
-    """Everything a restore promises, for every entry under ``root`` (root included)."""
+def snapshot_of_disk(root: Path, source: Path | None = None) -> dict[str, tuple[Any, ...]]:
+    """Everything a restore promises, for every entry under ``root`` (root included).
+
+    The folders above the backed-up ``source`` are kept without a time (they are
+    not backed up, only passed through), so their mtimes are whenever they were made.
+    """
     out: dict[str, tuple[Any, ...]] = {}
     rootb = os.fsencode(root)
+    above: set[bytes] = set()
+    if source is not None:
+        parts = os.fsencode(os.path.abspath(source)).strip(b"/").split(b"/")
+        above = {os.path.join(rootb, *parts[:i]) for i in range(len(parts))}
     entries = [rootb]
     for dirpath, dirnames, filenames in os.walk(rootb):
         entries.extend(os.path.join(dirpath, n) for n in dirnames + filenames)
@@ -67,7 +75,7 @@ def snapshot_of_disk(root: Path) -> dict[str, tuple[Any, ...]]:
             out[rel] = ("link", os.readlink(full), st.st_mtime_ns)
         elif stat.S_ISDIR(st.st_mode):
             # The target folder itself is not in the snapshot: its mtime is today's.
-            mtime = None if full == rootb else st.st_mtime_ns
+            mtime = None if full == rootb or full in above else st.st_mtime_ns
             out[rel] = ("dir", stat.S_IMODE(st.st_mode), mtime)
         else:
             with open(full, "rb") as fh:
@@ -110,7 +118,7 @@ def backed_up(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             target = base / f"app-{snap_id[:8]}"
             result = vault.restore(snap_id, str(target))
             assert not result.warnings
-            app_restores[snap_id] = snapshot_of_disk(target)
+            app_restores[snap_id] = snapshot_of_disk(target, src)
     return {
         "base": base,
         "vault": vault_dir,
@@ -126,7 +134,7 @@ def test_latest_with_passphrase_equals_the_apps_restore(backed_up: dict[str, Any
     target = backed_up["base"] / "script-latest"
     done = run_script(backed_up["vault"], "latest", "--target", str(target))
     assert done.returncode == 0, done.stderr
-    got = snapshot_of_disk(target)
+    got = snapshot_of_disk(target, backed_up["src"])
     assert got == backed_up["app"][backed_up["second"]]
     # Sanity: the comparison covers what matters.
     kinds = {v[0] for v in got.values()}
@@ -147,7 +155,7 @@ def test_prefix_with_recovery_key_equals_the_apps_restore(backed_up: dict[str, A
         recovery=typed,
     )
     assert done.returncode == 0, done.stderr
-    assert snapshot_of_disk(target) == backed_up["app"][backed_up["first"]]
+    assert snapshot_of_disk(target, backed_up["src"]) == backed_up["app"][backed_up["first"]]
 
 
 def test_selected_path_and_listing(backed_up: dict[str, Any]) -> None:
@@ -182,7 +190,7 @@ def test_lost_index_objects_fall_back_to_pack_headers(
     target = tmp_path / "out"
     done = run_script(copy, "latest", "--target", str(target))
     assert done.returncode == 0, done.stderr
-    assert snapshot_of_disk(target) == backed_up["app"][backed_up["second"]]
+    assert snapshot_of_disk(target, backed_up["src"]) == backed_up["app"][backed_up["second"]]
 
 
 def test_a_flipped_byte_is_reported_not_restored(backed_up: dict[str, Any], tmp_path: Path) -> None:
