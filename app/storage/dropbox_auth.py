@@ -14,6 +14,7 @@ Hosts and TLS follow the same explicit rules as the backend (see dropbox.py).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -23,7 +24,13 @@ import requests
 from dropbox.exceptions import AuthError
 
 from app.core.errors import AppError, AuthRequiredError, StorageUnavailableError
-from app.storage.dropbox import DropboxCredentials, DropboxEndpoints, SdkClient, make_session
+from app.storage.dropbox import (
+    ENV_CA_BUNDLE,
+    DropboxCredentials,
+    DropboxEndpoints,
+    SdkClient,
+    make_session,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +119,8 @@ def start_connect(
             "in settings."
         )
     endpoints = endpoints or DropboxEndpoints.from_env()
+    if ca_bundle is None:  # the same extra CA the backend trusts (tests, proxies)
+        ca_bundle = os.environ.get(ENV_CA_BUNDLE) or None
     flow = _Flow(
         endpoints,
         make_session(ca_bundle=ca_bundle),
