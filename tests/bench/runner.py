@@ -408,6 +408,8 @@ class Runner:
         self.data.parent.mkdir(parents=True, exist_ok=True)
         self._settle()
         datagen.warm([self.pristine])
+        if self.cfg.quiet_wait_s > 0:
+            wait_for_quiet(self.cfg.quiet_wait_s)
         start = time.perf_counter()
         proc = subprocess.run(
             ["cp", "-a", str(self.pristine), str(self.data)], capture_output=True, check=False
