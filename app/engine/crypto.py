@@ -99,9 +99,19 @@ def check_kdf_params(params: dict[str, Any]) -> None:
         )
 
 
+# Two Argon2id derivations running at once in one process deadlock in the
+# `cryptography` 50 wheel (both threads idle forever): derive one at a time.
+_KDF_LOCK = threading.Lock()
+
+
 def derive_kek(secret: str, params: dict[str, Any], salt: bytes) -> bytes:
     """Derive a key-encryption key from a passphrase or recovery key (slow on purpose)."""
     check_kdf_params(params)
+    with _KDF_LOCK:
+        return _derive(secret, params, salt)
+
+
+def _derive(secret: str, params: dict[str, Any], salt: bytes) -> bytes:
     data = secret.encode("utf-8")
     if params["algorithm"] == "argon2id":
         from cryptography.hazmat.primitives.kdf.argon2 import Argon2id

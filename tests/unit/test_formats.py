@@ -180,3 +180,23 @@ def test_recovery_key_format_and_typos() -> None:
 def test_weak_kdf_refused(params: dict[str, object]) -> None:
     with pytest.raises(AppError):
         check_kdf_params(params)
+
+
+def test_concurrent_key_derivations_finish() -> None:
+    """Two threads unlocking at once (the GUI and a CLI-like helper) must not hang."""
+    import threading
+
+    from app.engine.crypto import DEFAULT_KDF, derive_kek
+
+    results: list[bytes] = []
+    threads = [
+        threading.Thread(
+            target=lambda: results.append(derive_kek("pw", dict(DEFAULT_KDF), b"s" * 16))
+        )
+        for _ in range(2)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert len(results) == 2 and results[0] == results[1]
