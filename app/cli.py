@@ -8,6 +8,7 @@ Dropbox SDK, which keeps start-up fast.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import sys
@@ -491,6 +492,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             parser.error(f"unrecognized arguments: {' '.join(extras)}")
     command = args.command or "gui"
+    if command != "gui":
+        # A one-shot command makes millions of small acyclic objects (stat results,
+        # tree nodes): the cyclic collector would rescan them again and again.
+        gc.freeze()
+        gc.set_threshold(100_000, 50, 50)
     try:
         return COMMANDS[command](args)
     except UsageError as exc:
