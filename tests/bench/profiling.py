@@ -143,7 +143,7 @@ def summarize_raw(raw: Path, top: int = 25) -> str:
 def profile(
     scale: datagen.Scale, seed: int, work: Path, out_dir: Path, rate: int, native: bool
 ) -> int:
-    """Profile initial and no-change backups (library tree and scan tree)."""
+    """Profile initial and no-change backups (library and scan tree) and a full restore."""
     py_spy = _venv_tool("py-spy")
     pyinstrument = _venv_tool("pyinstrument")
     if py_spy is None and pyinstrument is None:
@@ -172,22 +172,15 @@ def profile(
         datagen.generate_scan_tree(scan, scale.scan_files, seed)
         summaries: list[str] = []
 
-        def backup(name: str, source: Path, vault_name: str, prof: str | None) -> None:
-            ks = Keepsake(work / vault_name)
-            if not ks.vault.exists():
-                cmd = ks.init()
-                run_quiet(cmd.argv, env=ks.env(), cwd=ks.home)
-            argv = ks.backup([source], 1).argv
+        def profiled(name: str, ks: Keepsake, argv: list[str], prof: str | None) -> None:
+            """Run one Keepsake command, under a profiler if ``prof`` names one."""
             if prof == "py-spy" and py_spy:
                 raw = out_dir / f"{name}.raw"
-                argv = [py_spy, "record", "-r", str(rate), "-f", "raw", "--threads", "-o", str(raw)]
-                argv += ["--native"] if native else []
-                argv += ["--", *ks.backup([source], 1).argv]
+                spy = [py_spy, "record", "-r", str(rate), "-f", "raw", "--threads", "-o", str(raw)]
+                argv = [*spy, *(["--native"] if native else []), "--", *argv]
             elif prof == "pyinstrument" and pyinstrument:
                 txt = out_dir / f"{name}.txt"
-                argv = [pyinstrument, "-r", "text", "-o", str(txt), "-m", "app"]
-                argv += ks.backup([source], 1).argv[1:]
-            datagen.warm([source, ks.home])
+                argv = [pyinstrument, "-r", "text", "-o", str(txt), "-m", "app", *argv[1:]]
             outcome = run_measured(
                 argv, env=ks.env(), cwd=ks.home, log_dir=out_dir / "logs", name=name, timeout_s=3600
             )
@@ -199,17 +192,36 @@ def profile(
             if prof == "py-spy" and raw.exists():
                 summaries.append(summarize_raw(raw))
 
+        def backup(name: str, source: Path, vault_name: str, prof: str | None) -> None:
+            ks = Keepsake(work / vault_name)
+            if not ks.vault.exists():
+                cmd = ks.init()
+                run_quiet(cmd.argv, env=ks.env(), cwd=ks.home)
+            datagen.warm([source, ks.home])
+            profiled(name, ks, ks.backup([source], 1).argv, prof)
+
+        def restore(name: str, vault_name: str, prof: str | None) -> None:
+            ks = Keepsake(work / vault_name)
+            target = work / "restore" / name
+            shutil.rmtree(target, ignore_errors=True)
+            target.mkdir(parents=True)
+            datagen.warm([ks.home])
+            profiled(name, ks, ks.restore("latest", target, []).argv, prof)
+            shutil.rmtree(target, ignore_errors=True)
+
         # py-spy: one vault for the library tree, one for the scan tree.
         backup("plain-initial", tree, "plain", None)
         backup("plain-nochange", tree, "plain", None)
         if py_spy:
             backup("initial.py-spy", tree, "spy", "py-spy")
             backup("nochange.py-spy", tree, "spy", "py-spy")
+            restore("restore-full.py-spy", "spy", "py-spy")
             backup("scan-initial", scan, "spy-scan", None)
             backup("scan-nochange.py-spy", scan, "spy-scan", "py-spy")
         if pyinstrument:
             backup("initial.pyinstrument", tree, "pyi", "pyinstrument")
             backup("nochange.pyinstrument", tree, "pyi", "pyinstrument")
+            restore("restore-full.pyinstrument", "pyi", "pyinstrument")
         text = "\n".join(summaries)
         (out_dir / "summary.txt").write_text(text)
         print(text)
