@@ -82,7 +82,6 @@ class FileOutcome:
 
 Node = dict[str, Any]
 Row = list[Any]  # name, kind, mode, mtime_ns, size, payload (see _Job._process_dir)
-IndexRow = tuple[bytes, str, int, int, bytes | None, bytes | None]
 
 
 class _Job:
@@ -116,6 +115,7 @@ class _Job:
         self.pool = ThreadPoolExecutor(max_workers=READERS, thread_name_prefix="backup-reader")
         self.read_slots = threading.BoundedSemaphore(MAX_INFLIGHT_READS)
         self.abort = threading.Event()  # our own stop flag: never cancel the caller's token
+        self.has_states = self.cache.has_file_states()
         self.unindexed: dict[bytes, list[codec.BlobEntry]] = {}
         self.index_bytes = 0
         self.files_new = self.files_changed = self.files_unchanged = 0
@@ -391,7 +391,7 @@ class _Job:
             self.read_slots.acquire()  # bounds in-flight reads across the whole walk
             try:
                 future = self.pool.submit(
-                    self.read_batch, prefix, fd, [name for _n, name, _e in batch]
+                    self.read_batch, fd, [(name, est) for _row, name, est in batch]
                 )
             except BaseException:
                 self.read_slots.release()
@@ -401,20 +401,18 @@ class _Job:
             start = end
         return batches
 
-    def read_batch(self, prefix: bytes, fd: int, names: list[bytes]) -> list[FileOutcome]:
-        return [self.read_file(name, fd) for name in names]
+    def read_batch(self, fd: int, files: list[tuple[bytes, os.stat_result]]) -> list[FileOutcome]:
+        return [self.read_file(name, fd, est) for name, est in files]
 
     def _write_tree(self, nodes: list[Node]) -> bytes:
         tree_bytes = codec.encode_tree(nodes)
         tree_id = self.cipher.blob_id(tree_bytes)
         self.add_blob(B_TREE, tree_id, tree_bytes, True)
-        if not self.cache.tree_indexed(tree_id):
-            self.cache.index_tree(tree_id, [_index_row(n) for n in nodes])
         self.collect_packs()
         return tree_id
 
     def _moved_here(self, directory: bytes, name: bytes, est: os.stat_result) -> bytes | None:
-        if not est.st_ino:
+        if not est.st_ino or not self.has_states:  # nothing was ever backed up here
             return None
         content = self.cache.state_by_inode(
             est.st_ino, est.st_size, est.st_mtime_ns, est.st_ctime_ns
@@ -446,10 +444,12 @@ class _Job:
         self.packer.add_blob(blob_type, blob_id, data, try_compress=compress)
         return len(data)
 
-    def read_file(self, name: bytes, dir_fd: int) -> FileOutcome:
+    def read_file(self, name: bytes, dir_fd: int, scanned: os.stat_result) -> FileOutcome:
         for attempt in range(2):
             try:
-                outcome = self._read_once(name, dir_fd)
+                if attempt:  # it changed since the scan: compare the retry with a fresh stat
+                    scanned = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+                outcome = self._read_once(name, dir_fd, scanned)
             except OSError as exc:
                 if exc.errno == errno.ENOENT:
                     return FileOutcome(
@@ -460,9 +460,13 @@ class _Job:
                 return outcome
         return outcome
 
-    def _read_small(self, fd: int) -> memoryview | None:
+    def _read_small(self, fd: int, expected: int) -> memoryview | None:
         """Read a whole small file into this thread's reusable buffer (no allocation,
-        no page faults per file). None if it turned out bigger than SMALL_FILE."""
+        no page faults per file). None if it turned out bigger than SMALL_FILE.
+
+        It stops at the size the scan saw rather than reading on to EOF: a file that
+        grew meanwhile is caught by the stat taken after reading.
+        """
         buf: bytearray | None = getattr(self.local, "buf", None)
         if buf is None:
             buf = bytearray(SMALL_FILE + 1)
@@ -474,21 +478,23 @@ class _Job:
             if n == 0:
                 return view[:filled]
             filled += n
+            if filled == expected:
+                return view[:filled]
         return None
 
-    def _read_once(self, name: bytes, dir_fd: int) -> FileOutcome:
+    def _read_once(self, name: bytes, dir_fd: int, before: os.stat_result) -> FileOutcome:
+        """Chunk and store one file. ``before`` is the scan's stat of it: compared with
+        a stat taken after reading, it catches a file changed or replaced meanwhile
+        (one syscall fewer per file than a stat of our own before reading)."""
         flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
         fd = os.open(name, flags, dir_fd=dir_fd)
         try:
-            before = os.fstat(fd)
-            if not stat.S_ISREG(before.st_mode):
-                return FileOutcome(b"", 0, 0, 0, 0, 0, 0, "is no longer a regular file", True)
             ids: list[bytes] = []
             added = 0
             size = 0
             compress: bool | None = None
             chunker = self.chunker()
-            data = self._read_small(fd) if before.st_size <= SMALL_FILE else None
+            data = self._read_small(fd, before.st_size) if before.st_size <= SMALL_FILE else None
             if data is not None:
                 pieces = chunker.chunks_of_buffer(data)
             else:
@@ -508,11 +514,11 @@ class _Job:
             after = os.fstat(fd)
         finally:
             os.close(fd)
+        if not stat.S_ISREG(after.st_mode):
+            return FileOutcome(b"", 0, 0, 0, 0, 0, 0, "is no longer a regular file", True)
         warning = None
-        if (before.st_size, before.st_mtime_ns) != (
-            after.st_size,
-            after.st_mtime_ns,
-        ) or size != after.st_size:
+        seen = (before.st_size, before.st_mtime_ns, before.st_ino)
+        if seen != (after.st_size, after.st_mtime_ns, after.st_ino) or size != after.st_size:
             warning = "changed while it was being read; the copy may be inconsistent"
         return FileOutcome(
             b"".join(ids),
@@ -538,19 +544,6 @@ class _Job:
 
     def warn(self, path: bytes, message: str) -> None:
         self.warnings.append(Warning_(os.fsdecode(path), message))
-
-
-def _index_row(node: Node) -> IndexRow:
-    """The version index's row for one tree entry (see app/engine/versions.py)."""
-    name = codec.decode_name(node, "name")
-    kind = str(node["type"])
-    mtime = int(node["mtime_ns"])
-    if kind == "file":
-        content = b"".join(bytes.fromhex(h) for h in node["content"])
-        return (name, kind, int(node["size"]), mtime, blake3.blake3(content).digest(), None)
-    if kind == "dir":
-        return (name, kind, 0, mtime, None, bytes.fromhex(str(node["subtree"])))
-    return (name, kind, 0, mtime, None, None)
 
 
 def adopt_orphan_packs(vault: Vault) -> int:

@@ -170,6 +170,9 @@ class Cache:
     def put_file_states(self, rows: list[tuple[bytes, bytes, int, int, int, int, bytes]]) -> None:
         self.db.executemany("INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?)", rows)
 
+    def has_file_states(self) -> bool:
+        return self.db.execute("SELECT 1 FROM files LIMIT 1").fetchone() is not None
+
     def state_by_inode(self, inode: int, size: int, mtime_ns: int, ctime_ns: int) -> bytes | None:
         """Chunk ids of a file seen at another path with this exact identity (moved)."""
         row = self.db.execute(
