@@ -4,55 +4,23 @@ sign-in with the pasted code, tokens into the keyring, a first backup into
 
 from __future__ import annotations
 
-import re
-import urllib.parse
 from collections.abc import Callable
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-import requests
 from pytestqt.qtbot import QtBot
 
 from app.services.jobs import JobOutcome
 from app.store.history import JobStatus
 from app.ui.wizard import PageId
 from tests.dropbox_emulator import DropboxEmulator
+from tests.dropbox_emulator.helpers import approve_in_browser
 from tests.gui.conftest import DictSecrets
 from tests.gui.helpers import PASSPHRASE, finish, make_app
 
 pytest_plugins = ["tests.dropbox_conftest"]
 
 Cleanup = list[Callable[[], object]]
-
-
-class _Form(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.fields: dict[str, str] = {}
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        found = dict(attrs)
-        if tag == "input" and found.get("name"):
-            self.fields[str(found["name"])] = found.get("value") or ""
-
-
-def allow_in_browser(url: str, ca_path: Path) -> str:
-    """What the person does in the browser: press Allow, copy the code shown."""
-    with requests.Session() as browser:
-        browser.trust_env = False
-        page = browser.get(url, verify=str(ca_path), timeout=10)
-        page.raise_for_status()
-        form = _Form()
-        form.feed(page.text)
-        action = urllib.parse.urljoin(url, "/oauth2/authorize")
-        done = browser.post(
-            action, data={**form.fields, "decision": "allow"}, verify=str(ca_path), timeout=10
-        )
-        done.raise_for_status()
-    match = re.search(r'id="code" readonly value="([^"]+)"', done.text)
-    assert match, done.text
-    return match.group(1)
 
 
 def test_wizard_connects_dropbox_and_backs_up_into_it(
@@ -86,7 +54,7 @@ def test_wizard_connects_dropbox_and_backs_up_into_it(
     assert not page.isComplete()
     # "Open Dropbox in my browser" would hand this URL to the desktop's browser.
     url = page.connector.start()
-    code = allow_in_browser(url, dropbox_emulator.ca_path)
+    code = approve_in_browser(url, dropbox_emulator.ca_path)
     page.code.setText(code)
     with qtbot.waitSignal(page.completeChanged, timeout=30_000):
         page.connect_btn.click()

@@ -9,12 +9,10 @@ import re
 import urllib.parse
 from argparse import Namespace
 from collections.abc import Iterator
-from html.parser import HTMLParser
 from pathlib import Path
 
 import keyring
 import pytest
-import requests
 from keyring.backend import KeyringBackend
 from keyrings.alt.file import PlaintextKeyring
 
@@ -24,38 +22,9 @@ from app.storage.dropbox_auth import account_email, finish_connect, start_connec
 from app.storage.factory import open_storage
 from app.store.secrets import get_secret
 from tests.dropbox_emulator import DropboxEmulator
-from tests.dropbox_emulator.helpers import emulator_endpoints
+from tests.dropbox_emulator.helpers import approve_in_browser, emulator_endpoints
 
 pytest_plugins = ["tests.dropbox_conftest"]
-
-
-class _Form(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.fields: dict[str, str] = {}
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = dict(attrs)
-        if tag == "input" and a.get("name"):
-            self.fields[str(a["name"])] = a.get("value") or ""
-
-
-def approve_in_browser(url: str, ca_path: Path) -> str:
-    """What the user does: open the page, click Allow, read the code off the page."""
-    with requests.Session() as browser:
-        browser.trust_env = False
-        page = browser.get(url, verify=str(ca_path), timeout=10)
-        page.raise_for_status()
-        form = _Form()
-        form.feed(page.text)
-        action = urllib.parse.urljoin(url, "/oauth2/authorize")
-        done = browser.post(
-            action, data={**form.fields, "decision": "allow"}, verify=str(ca_path), timeout=10
-        )
-        done.raise_for_status()
-    match = re.search(r'id="code" readonly value="([^"]+)"', done.text)
-    assert match, done.text
-    return match.group(1)
 
 
 @pytest.fixture
