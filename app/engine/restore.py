@@ -32,12 +32,13 @@ from app.core.errors import (
 from app.core.events import Phase, ProgressCallback, RestoreResult, Warning_
 from app.core.models import SnapshotInfo
 from app.engine import codec
-from app.engine.crypto import B_DATA, B_KIND_MASK, ID_LEN
+from app.engine.crypto import B_DATA, B_KIND_MASK, BLOB_OVERHEAD, ID_LEN
 from app.engine.packer import MAX_BLOB, pack_name
 from app.engine.progress import ProgressMeter
 from app.engine.vault import TreeBudget
 from app.storage.base import Storage
-from app.storage.kinds import is_local
+from app.storage.kinds import is_local, unwrap
+from app.storage.local import LocalStorage
 
 if TYPE_CHECKING:
     from app.engine.vault import Vault
@@ -242,6 +243,9 @@ class _PackReader:
     ) -> None:
         self.storage = storage
         self.remote = not is_local(storage)
+        inner = unwrap(storage)
+        self._read_into = inner.read_into if isinstance(inner, LocalStorage) else None
+        self._local = threading.local()
         extents = extents or {}
         self.whole = {
             pack
@@ -255,6 +259,13 @@ class _PackReader:
 
     def read(self, pack: bytes, offset: int, length: int) -> bytes | memoryview:
         name = pack_name(pack)
+        if self._read_into is not None and length <= MAX_BLOB + BLOB_OVERHEAD:
+            self.requests += 1
+            buf: memoryview | None = getattr(self._local, "buf", None)
+            if buf is None:
+                buf = memoryview(bytearray(MAX_BLOB + BLOB_OVERHEAD))
+                self._local.buf = buf
+            return self._read_into(name, offset, buf[:length])
         if not self.remote or pack not in self.whole:
             self.requests += 1
             return self.storage.get_range(name, offset, length)
