@@ -1,13 +1,14 @@
 """The local cache: a SQLite file that only accelerates.
 
 It holds (1) the blob index (blob id -> pack, offset, length) loaded from the vault's
-index objects, (2) the snapshots list, (3) per-path file state (size, mtime, ctime,
-inode -> chunk ids) for stat-only change detection, and (4) the version index: every
-tree's entries, content-addressed by tree id, so ``versions FILE`` walks SQLite rows
-instead of downloading trees. Everything here can be rebuilt from the vault: delete
-the file and results are the same; a cache that fails to open is discarded.
-
-The cache belongs to the thread that opened it (the job's thread).
+index objects, (2) the snapshots list, (3) per-folder file state (size, mtime, ctime,
+inode -> chunk ids) for stat-only change detection, (4) each folder's entry signature
+and tree id, so an unchanged folder reuses its tree without encoding it, and (5) the
+version index: tree entries keyed by tree id, filled lazily by ``versions`` queries,
+so a file's history is a few indexed lookups instead of tree downloads. Everything
+here can be rebuilt from the vault, and nothing is used without a check against the
+index (a chunk or tree the index does not name is read or written again): delete the
+file and results are the same; a cache that fails to open is discarded.
 """
 
 from __future__ import annotations
@@ -192,9 +193,6 @@ class Cache:
         self.db.execute(
             "INSERT OR REPLACE INTO dir_trees VALUES (?,?,?)", (directory, signature, tree)
         )
-
-    def forget_file_states(self) -> None:
-        self.db.execute("DELETE FROM files")
 
     # --- version index (tree entries) ---
     def tree_indexed(self, tree: bytes) -> bool:
