@@ -117,6 +117,7 @@ class _Job:
         self.abort = threading.Event()  # our own stop flag: never cancel the caller's token
         self.has_states = self.cache.has_file_states()
         self.unindexed: dict[bytes, list[codec.BlobEntry]] = {}
+        self.unindexed_entries = 0
         self.index_bytes = 0
         self.files_new = self.files_changed = self.files_unchanged = 0
         self.dirs = 0
@@ -536,11 +537,16 @@ class _Job:
     def collect_packs(self, *, force: bool = False) -> None:
         for pack_id, entries in self.packer.completed():
             self.unindexed[pack_id] = entries
-        if self.unindexed and (force or len(self.unindexed) >= INDEX_EVERY_PACKS):
+            self.unindexed_entries += len(entries)
+        # Index every 16 packs, or sooner when packs hold many small blobs: the entries
+        # held until then are the largest memory cost of backing up many small files.
+        due = len(self.unindexed) >= INDEX_EVERY_PACKS or self.unindexed_entries >= 20_000
+        if self.unindexed and (force or due):
             self.index_bytes += self.vault.write_index(self.unindexed)
             for entries in self.unindexed.values():
                 self.pending.difference_update(e.id for e in entries)
             self.unindexed = {}
+            self.unindexed_entries = 0
 
     def warn(self, path: bytes, message: str) -> None:
         self.warnings.append(Warning_(os.fsdecode(path), message))
