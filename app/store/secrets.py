@@ -64,3 +64,20 @@ def passphrase_name(vault_id: str) -> str:
 def passphrase_secret_name(repo: str) -> str:
     """Keyring entry for a remembered passphrase of the vault at ``repo``."""
     return f"passphrase:{repo}"
+
+
+class MemorySecrets:
+    """An in-memory stand-in with the same three functions, for the screenshot demo
+    and tests: nothing reaches the user's real keyring."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, str] = {}
+
+    def get(self, name: str) -> str | None:
+        return self.data.get(name)
+
+    def set(self, name: str, value: str) -> None:
+        self.data[name] = value
+
+    def delete(self, name: str) -> None:
+        self.data.pop(name, None)

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QApplication, QWidget, QWizard
 
 from app.core.events import Phase, Progress
 from app.services.backups import Secrets, State, Status
+from app.store.secrets import MemorySecrets
 from app.ui.wizard import PageId
 
 log = logging.getLogger(__name__)
@@ -86,20 +87,6 @@ def make_demo_files(home: Path) -> list[Path]:
     return [pictures, documents]
 
 
-class _Secrets:
-    def __init__(self) -> None:
-        self.data: dict[str, str] = {}
-
-    def get(self, name: str) -> str | None:
-        return self.data.get(name)
-
-    def set(self, name: str, value: str) -> None:
-        self.data[name] = value
-
-    def delete(self, name: str) -> None:
-        self.data.pop(name, None)
-
-
 class Shooter:
     def __init__(self, out_dir: Path) -> None:
         self.out_dir = out_dir
@@ -126,7 +113,7 @@ def render_all(app: QApplication, out_dir: Path, keepsake_cls: Any, config_cls: 
     try:
         home = tmp / "home" / "ann"
         folders = make_demo_files(home)
-        secrets = _Secrets()
+        secrets = MemorySecrets()
         config = config_cls(
             config_dir=tmp / "config",
             cache_dir=tmp / "cache",
@@ -194,7 +181,7 @@ def _restore_wizard(
     keepsake_cls: Any, config_cls: Any, shooter: Shooter, tmp: Path, home: Path
 ) -> None:
     """The "new computer" path: a second app, fresh settings, the same vault."""
-    secrets = _Secrets()
+    secrets = MemorySecrets()
     config = config_cls(
         config_dir=tmp / "config2",
         cache_dir=tmp / "cache2",

@@ -12,23 +12,13 @@ from pathlib import Path
 
 import pytest
 
+from app.store.secrets import MemorySecrets
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
-class DictSecrets:
-    """An in-memory keyring with the same three functions as app.store.secrets."""
-
-    def __init__(self) -> None:
-        self.data: dict[str, str] = {}
-
-    def get(self, name: str) -> str | None:
-        return self.data.get(name)
-
-    def set(self, name: str, value: str) -> None:
-        self.data[name] = value
-
-    def delete(self, name: str) -> None:
-        self.data.pop(name, None)
+# The in-memory keyring the screenshot demo uses too.
+DictSecrets = MemorySecrets
 
 
 @pytest.fixture(scope="session", autouse=True)
