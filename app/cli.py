@@ -482,6 +482,12 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from app.core.paths import secure_local_state
+    from app.core.process import disable_core_dumps
+
+    # Before any key exists in memory: a core dump would hold it in plain text.
+    disable_core_dumps()
+    secure_local_state()
     parser = build_parser()
     args, extras = parser.parse_known_args(argv)
     # argparse stops taking positionals once an option follows them, so

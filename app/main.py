@@ -19,6 +19,7 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app.core import paths
+from app.core.process import disable_core_dumps
 from app.services.backups import BackupService, Secrets
 from app.services.dropbox import DropboxConnector
 from app.services.gateway import EngineGateway
@@ -26,7 +27,7 @@ from app.services.gc_guard import GuiThreadGc
 from app.services.jobs import JobRunner
 from app.services.pyside_guard import guard_singletons
 from app.services.schedule import Scheduler
-from app.services.single_instance import SingleInstance, default_server_name
+from app.services.single_instance import SingleInstance
 from app.services.vault import VaultGateway, VaultService
 from app.store import autostart, secrets
 from app.store.history import FILE_NAME as HISTORY_FILE
@@ -173,11 +174,19 @@ class Keepsake(QObject):
         self.history.close()
 
 
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """The log names backed-up files and folders: each log file is created 0600."""
+
+    def _open(self):  # type: ignore[no-untyped-def]
+        paths.create_private_file(Path(self.baseFilename))
+        return super()._open()
+
+
 def setup_logging(log_dir: Path) -> None:
     """Log to a rotating file in the platform log dir (never secrets: we never log them)."""
     try:
-        log_dir.mkdir(parents=True, exist_ok=True)
-        handler: logging.Handler = logging.handlers.RotatingFileHandler(
+        paths.private_dir(log_dir)
+        handler: logging.Handler = PrivateRotatingFileHandler(
             log_dir / "keepsake.log", maxBytes=2_000_000, backupCount=3, encoding="utf-8"
         )
     except OSError:
@@ -228,10 +237,12 @@ def _make_qapp() -> QApplication:
 
 def run_gui(minimized: bool = False) -> int:
     """``keepsake gui [--minimized]``: one instance per session, tray + window."""
+    disable_core_dumps()  # again, for callers that skip app.cli.main
     config = AppConfig(autostart=lambda on: autostart.set_enabled(on))
+    paths.secure_local_state([config.config_dir, config.cache_dir, config.log_dir])
     setup_logging(config.log_dir)
     app = _make_qapp()
-    instance = SingleInstance(os.environ.get("KEEPSAKE_INSTANCE_NAME") or default_server_name())
+    instance = SingleInstance(paths.runtime_dir())
     if not instance.claim():
         print("Keepsake is already running; showing its window.", file=sys.stderr)
         return 0

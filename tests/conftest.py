@@ -31,6 +31,7 @@ def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
     monkeypatch.setenv("KEEPSAKE_CACHE_DIR", str(home / "cache"))
     monkeypatch.setenv("KEEPSAKE_LOG_DIR", str(home / "log"))
     monkeypatch.setenv("KEEPSAKE_DATA_DIR", str(home / "data"))
+    monkeypatch.setenv("KEEPSAKE_RUNTIME_DIR", str(home / "run"))
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
     for var in (
         "KEEPSAKE_REPO",

@@ -20,6 +20,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from app.core.paths import create_private_file
+
 SCHEMA_VERSION = 5
 
 _SCHEMA = """
@@ -47,7 +49,6 @@ class Cache:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._depth = 0
-        path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self.db = self._open()
         except sqlite3.DatabaseError:
@@ -55,6 +56,7 @@ class Cache:
             self.db = self._open()
 
     def _open(self) -> sqlite3.Connection:
+        create_private_file(self.path)  # 0600 in a 0700 folder: it names every file
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         try:
             db.execute("PRAGMA journal_mode=WAL")

@@ -38,7 +38,7 @@ from app.core.events import (
     ignore_progress,
 )
 from app.core.models import Entry, EntryType, FileVersion, SnapshotInfo, VaultStats
-from app.core.paths import cache_dir, config_dir
+from app.core.paths import cache_dir, config_dir, create_private_file
 from app.engine import codec
 from app.engine.cache import Cache
 from app.engine.chunker import ChunkerParams
@@ -79,7 +79,7 @@ def device_id() -> str:
         pass
     value = secrets.token_hex(16)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        create_private_file(path)
         path.write_text(value + "\n")
     except OSError:
         pass

@@ -15,6 +15,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from app.core.events import Warning_
+from app.core.paths import create_private_file
 
 FILE_NAME = "history.sqlite3"
 SCHEMA_VERSION = 1
@@ -90,7 +91,7 @@ class HistoryStore:
 
     def __init__(self, path: Path | str) -> None:
         if isinstance(path, Path):
-            path.parent.mkdir(parents=True, exist_ok=True)
+            create_private_file(path)  # 0600: it names files and folders
         self._db = sqlite3.connect(str(path))
         self._db.executescript(_SCHEMA)
         (version,) = self._db.execute("PRAGMA user_version").fetchone()

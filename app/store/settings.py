@@ -22,6 +22,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from app.core.paths import private_dir
+
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 2
@@ -257,7 +259,7 @@ class SettingsStore:
         if self._newer_than_us:
             log.warning("Not saving settings over a newer schema")
             return
-        self.directory.mkdir(parents=True, exist_ok=True)
+        private_dir(self.directory)
         text = json.dumps(_to_json(settings), indent=2, sort_keys=True)
         fd, tmp = tempfile.mkstemp(prefix=".settings-", suffix=".tmp", dir=self.directory)
         try:

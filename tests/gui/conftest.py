@@ -6,7 +6,6 @@ from __future__ import annotations
 import gc
 import os
 import sys
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -47,7 +46,7 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("KEEPSAKE_CONFIG_DIR", str(tmp_path / "config"))
     monkeypatch.setenv("KEEPSAKE_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("KEEPSAKE_LOG_DIR", str(tmp_path / "log"))
-    monkeypatch.setenv("KEEPSAKE_INSTANCE_NAME", f"keepsake-test-{uuid.uuid4().hex[:12]}")
+    monkeypatch.setenv("KEEPSAKE_RUNTIME_DIR", str(tmp_path / "run"))
     import keyring
     from keyrings.alt.file import PlaintextKeyring
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,7 +20,6 @@ from app.core.events import Phase, Progress, ProgressCallback, Warning_
 from app.services.backups import State
 from app.services.jobs import JobOutcome, JobRunner, Outcome
 from app.services.schedule import INT32_MAX_MS, Scheduler, clamp_ms, next_due, retry_delay
-from app.services.single_instance import SingleInstance
 from app.store.history import HistoryStore, JobRecord, JobStatus
 from app.store.settings import (
     SCHEMA_VERSION,
@@ -324,19 +322,6 @@ def test_tray_follows_the_state(qtbot: QtBot, tmp_path: Path, cleanup: Cleanup) 
         app.service.back_up_now()
     assert tray.state is State.ERROR
     assert "not connected" in tray.tooltip()
-
-
-def test_single_instance_raises_the_first(qtbot: QtBot) -> None:
-    name = f"keepsake-test-{uuid.uuid4().hex[:10]}"
-    first = SingleInstance(name)
-    assert first.claim()
-    second = SingleInstance(name)
-    with qtbot.waitSignal(first.raiseRequested, timeout=5000):
-        assert not second.claim()
-    first.release()
-    third = SingleInstance(name)
-    assert third.claim()  # the first is gone: a new one may run
-    third.release()
 
 
 def test_recovery_kit_pdf_holds_the_key(qtbot: QtBot, tmp_path: Path) -> None:

@@ -1,0 +1,70 @@
+"""Process-wide protections applied once at start-up, by the CLI and the desktop app.
+
+A core dump is a copy of the process memory written to disk (or handed to a crash
+collector such as systemd-coredump or apport): it would hold the master keys, the
+derived key and the passphrase in plain text. So Keepsake turns core dumps off for
+itself: ``RLIMIT_CORE`` 0 where the ``resource`` module exists (Linux, macOS, BSD),
+and on Linux also ``prctl(PR_SET_DUMPABLE, 0)``, which additionally stops crash
+collectors that ignore the limit (a ``core_pattern`` pipe) and other processes of
+the same user from attaching with ptrace or reading ``/proc/<pid>/mem``.
+Windows has neither; Windows Error Reporting is outside a process's control.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import logging
+import sys
+
+log = logging.getLogger(__name__)
+
+PR_SET_DUMPABLE = 4
+PR_GET_DUMPABLE = 3
+
+
+def _libc() -> ctypes.CDLL | None:
+    """The C library already loaded into Python (no ``find_library``: it runs
+    ``ldconfig`` in a subprocess, too slow for every CLI start)."""
+    try:
+        return ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return None
+
+
+def disable_core_dumps() -> list[str]:
+    """Turn off core dumps for this process; returns what could not be done (for a
+    log line), never raises: a missing protection must not stop a backup."""
+    problems: list[str] = []
+    try:
+        import resource
+    except ImportError:  # Windows
+        pass
+    else:
+        try:
+            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        except (ValueError, OSError) as exc:
+            problems.append(f"RLIMIT_CORE: {exc}")
+    if sys.platform.startswith("linux"):
+        libc = _libc()
+        if libc is None or libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:
+            errno = ctypes.get_errno() if libc is not None else 0
+            problems.append(f"PR_SET_DUMPABLE: errno {errno}")
+    for problem in problems:
+        with contextlib.suppress(Exception):
+            log.warning("Could not disable core dumps (%s)", problem)
+    return problems
+
+
+def core_dumps_disabled() -> bool:
+    """True when this process cannot write a core dump (for tests and diagnostics)."""
+    try:
+        import resource
+    except ImportError:
+        return False
+    if resource.getrlimit(resource.RLIMIT_CORE) != (0, 0):
+        return False
+    if sys.platform.startswith("linux"):
+        libc = _libc()
+        return libc is not None and int(libc.prctl(PR_GET_DUMPABLE, 0, 0, 0, 0)) == 0
+    return True
