@@ -159,6 +159,13 @@ class BackupService(QObject):
         self._store.save(settings)
         self.settingsChanged.emit(settings)
         if settings.is_set_up and not was_set_up:
+            # The wizard's "start at login" default is a promise: keep it now, not
+            # only when the box is toggled later in Settings.
+            if settings.start_at_login and self._autostart is not None:
+                try:
+                    self._autostart(True)
+                except OSError as exc:
+                    log.warning("Could not create the login entry: %s", exc)
             self.scheduler.start()
             self._stale_timer.start()
         else:
@@ -222,8 +229,8 @@ class BackupService(QObject):
                 if self._pending_backup:
                     self._pending_backup = False
                     self._start_backup()
-            else:
-                self._pending_backup = False
+            # On failure a waiting backup stays waiting: the user is asked again, and
+            # only cancelling the question (cancel_pending_backup) drops it.
             self._emit_status()
             if done is not None:
                 done(outcome)
@@ -279,12 +286,18 @@ class BackupService(QObject):
             self._pending_backup = True
             self.passphraseNeeded.emit(outcome.message)
             return
+        self._pending_backup = False
         failed = replace(outcome, kind="backup")
         record = self._record(failed)
         self.scheduler.record_result(False)
         self._notify_backup(failed, record)
         self.jobFinished.emit(failed, record)
         self._emit_status()
+
+    def cancel_pending_backup(self) -> None:
+        """The user dismissed the passphrase question: forget the backup that waited
+        for it (the schedule tries again later)."""
+        self._pending_backup = False
 
     def _start_backup(self) -> bool:
         s = self.settings
@@ -353,6 +366,8 @@ class BackupService(QObject):
             if outcome.ok:
                 self._stale_notified = False
                 self._retention_timer.start()
+        else:
+            self.scheduler.replan()  # a backup that waited for this job can start now
         self.jobFinished.emit(outcome, record)
         self._emit_status()
 

@@ -35,6 +35,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from app.core.cancel import CancelToken
 from app.core.errors import AppError, CancelledError
 from app.core.events import Progress, ProgressCallback
+from app.services.wording import for_desktop
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,7 @@ def _run_guarded(job_id: int, kind: str, fn: Callable[[], Any], started: datetim
             Outcome.FAILED,
             started,
             datetime.now(UTC),
-            message=exc.message,
+            message=for_desktop(exc.message),
             error_code=exc.code.value,
         )
     except Exception as exc:  # a bug or an unexpected OS error: log it, explain it

@@ -120,6 +120,7 @@ class Scheduler(QObject):
         self._not_before: datetime | None = None
         self._last_tick: tuple[datetime, float] | None = None
         self._running = False
+        self._just_fired = False
 
     # -- state -----------------------------------------------------------------
 
@@ -127,9 +128,15 @@ class Scheduler(QObject):
     def paused_until(self) -> datetime | None:
         return self._paused_until
 
-    def next_run(self) -> datetime | None:
-        """When the next backup will start (UTC), or None if only manual."""
-        due = next_due(self._schedule(), self._last_success(), self._clock())
+    def next_run(self, now: datetime | None = None) -> datetime | None:
+        """When the next backup will start (UTC), or None if only manual.
+
+        ``now`` is the caller's reading of the clock: a tick must compare the due
+        time with the same instant it was computed from. "Never backed up" is due
+        *now*, and a second clock reading taken a moment later would always find it
+        still in the future: the timer would restart at 0 ms forever.
+        """
+        due = next_due(self._schedule(), self._last_success(), now or self._clock())
         if due is None:
             return None
         if self._last_failure is not None:
@@ -175,9 +182,17 @@ class Scheduler(QObject):
         if not self._running:
             return
         now = self._clock()
-        due = self.next_run()
+        due = self.next_run(now)
         self.nextRunChanged.emit(due)
-        wait = self._check_interval if due is None else min(due - now, self._check_interval)
+        if due is None or due > now:
+            wait = self._check_interval if due is None else min(due - now, self._check_interval)
+        elif self._just_fired or self._is_busy():
+            # Overdue but a job runs (or the last signal started nothing): look again
+            # later instead of spinning on a 0 ms timer until it ends.
+            wait = self._check_interval
+        else:
+            wait = timedelta(0)
+        self._just_fired = False
         self._timer.start(clamp_ms(wait))
 
     @Slot()
@@ -196,9 +211,10 @@ class Scheduler(QObject):
         self._last_tick = (now, mono)
         if self._paused_until is not None and now >= self._paused_until:
             self._paused_until = None
-        due = self.next_run()
+        due = self.next_run(now)
         if due is not None and due <= now and not self._is_busy():
             self._not_before = None
             log.info("Scheduled backup is due")
+            self._just_fired = True
             self.backupDue.emit()
         self.replan()

@@ -45,8 +45,11 @@ def strength(passphrase: str) -> tuple[int, str]:
         pool += 33
     unique = len(set(passphrase))
     bits = min(len(passphrase), unique * 2) * math.log2(max(pool, 2))
-    if len(passphrase) < MIN_PASSPHRASE:
-        return 0, f"Too short: use at least {MIN_PASSPHRASE} characters"
+    # Spaces around or between words do not count: ten spaces are no passphrase.
+    if len("".join(passphrase.split())) < MIN_PASSPHRASE:
+        return 0, f"Too short: use at least {MIN_PASSPHRASE} letters, digits or signs"
+    if unique < 4:
+        return 0, "Too repetitive: use a few different words"
     if bits < 50:
         return 1, "Weak: add a few more words"
     if bits < 70:

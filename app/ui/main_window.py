@@ -150,6 +150,7 @@ class MainWindow(QMainWindow):
         dialog = UnlockDialog(where, problem, self)
         dialog.remember.setChecked(self.service.settings.remember_passphrase)
         dialog.accepted.connect(lambda: self._unlock(dialog))
+        dialog.rejected.connect(self.service.cancel_pending_backup)
         self.unlock_dialog = dialog
         dialog.open()
 

@@ -1,0 +1,76 @@
+"""Questions about a local backup location, asked before anything is written there.
+
+The wizard's location page and Settings › Storage call these on the GUI thread:
+each is a few ``stat``/``statvfs`` calls and at most one tiny file, so they answer
+at once on a local or external drive. They never create the vault itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.storage.local import holds_vault
+
+# Less room than this and a first backup cannot even store its index: refuse early.
+MIN_FREE_BYTES = 200 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class LocationCheck:
+    """Whether a folder can hold a new vault; ``problem`` is one sentence, or ''."""
+
+    ok: bool
+    problem: str = ""
+    free_bytes: int | None = None
+
+
+def find_vault_in(path: Path) -> Path | None:
+    """``path`` if it holds a vault, else the one folder directly inside it that does
+    (a drive's root picked instead of the backup folder on it), else None."""
+    if holds_vault(path):
+        return path
+    try:
+        children = [c for c in path.iterdir() if c.is_dir() and not c.name.startswith(".")]
+    except OSError:
+        return None
+    found = [c for c in sorted(children) if holds_vault(c)]
+    return found[0] if len(found) == 1 else None
+
+
+def check_writable(path: Path, min_free: int = MIN_FREE_BYTES) -> LocationCheck:
+    """Can a new vault be created at ``path`` (an existing folder, or a new one whose
+    parent exists)? Tries a real write: permissions, read-only mounts and full disks
+    all show up the same way they would during the first backup."""
+    existing = path if path.exists() else path.parent
+    if not existing.exists():
+        return LocationCheck(False, f"{existing} does not exist. Is the drive connected?")
+    if not existing.is_dir():
+        return LocationCheck(False, f"{existing} is a file, not a folder.")
+    try:
+        with tempfile.NamedTemporaryFile(prefix=".keepsake-probe-", dir=existing) as probe:
+            probe.write(b"x")
+            probe.flush()
+            os.fsync(probe.fileno())
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        return LocationCheck(
+            False, f"Keepsake cannot write to {existing} ({reason}). Choose another folder."
+        )
+    free: int | None = None
+    with contextlib.suppress(OSError):
+        free = shutil.disk_usage(existing).free
+    if free is not None and free < min_free:
+        import humanize
+
+        room = humanize.naturalsize(free, binary=False)
+        return LocationCheck(
+            False,
+            f"{existing} has only {room} free. Choose a drive with more room.",
+            free,
+        )
+    return LocationCheck(True, "", free)
