@@ -50,7 +50,6 @@ from app.engine.crypto import B_DATA, B_TREE, ID_LEN, T_PACK_HEADER
 from app.engine.locks import VaultLock
 from app.engine.packer import Packer, pack_name
 from app.engine.progress import ProgressMeter
-from app.storage.kinds import upload_concurrency
 
 if TYPE_CHECKING:
     from app.engine.vault import Vault
@@ -110,7 +109,7 @@ class _Job:
             vault.storage,
             self.cipher,
             target_size=vault.pack_size,
-            writers=upload_concurrency(vault.storage),
+            writers=vault.storage.capabilities.connections,
         )
         self.pool = ThreadPoolExecutor(max_workers=READERS, thread_name_prefix="backup-reader")
         self.read_slots = threading.BoundedSemaphore(MAX_INFLIGHT_READS)

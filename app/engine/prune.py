@@ -23,7 +23,6 @@ from app.engine.crypto import B_KIND_MASK, B_TREE
 from app.engine.locks import VaultLock, remove_stale_locks
 from app.engine.packer import Packer, pack_name
 from app.engine.progress import ProgressMeter
-from app.storage.kinds import unwrap, upload_concurrency
 
 if TYPE_CHECKING:
     from app.engine.vault import Vault
@@ -53,9 +52,8 @@ class PruneStats:
 
 def _delete_all(vault: Vault, names: list[str]) -> None:
     """One batch call where the backend has one (Dropbox: 1,000 per job), else one by one."""
-    delete_many = getattr(vault.storage, "delete_many", None)
-    if delete_many is not None and len(names) > 1:
-        delete_many(names)
+    if len(names) > 1:
+        vault.storage.delete_many(names)
         return
     for name in names:
         vault.storage.delete(name)
@@ -162,7 +160,7 @@ def run_prune(
             vault.storage,
             vault.cipher,
             target_size=vault.pack_size,
-            writers=upload_concurrency(vault.storage),
+            writers=vault.storage.capabilities.connections,
         )
         try:
             for pack, live in repack.items():
@@ -191,9 +189,7 @@ def run_prune(
         _delete_all(vault, old_indexes)
         # With the exclusive lock held nobody is writing: any temp file is a leftover
         # of a killed writer.
-        remove_temps = getattr(unwrap(vault.storage), "remove_stale_temp_files", None)
-        if remove_temps is not None:
-            remove_temps()
+        vault.storage.remove_stale_temp_files()
         _delete_all(vault, [pack_name(p) for p in delete | set(repack)])
         bytes_after = sum(sizes[p] for p in keep) + packer.bytes_written
         vault._blob_ids = None

@@ -37,8 +37,6 @@ from app.engine.packer import MAX_BLOB, pack_name
 from app.engine.progress import ProgressMeter
 from app.engine.vault import TreeBudget
 from app.storage.base import Storage
-from app.storage.kinds import is_local, unwrap
-from app.storage.local import LocalStorage
 
 if TYPE_CHECKING:
     from app.engine.vault import Vault
@@ -242,9 +240,9 @@ class _PackReader:
         extents: dict[bytes, int] | None = None,
     ) -> None:
         self.storage = storage
-        self.remote = not is_local(storage)
-        inner = unwrap(storage)
-        self._read_into = inner.read_into if isinstance(inner, LocalStorage) else None
+        capabilities = storage.capabilities
+        self.remote = not capabilities.cheap_ranged_reads
+        self._read_into = storage.read_into if capabilities.read_into else None
         self._local = threading.local()
         extents = extents or {}
         self.whole = {

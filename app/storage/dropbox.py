@@ -71,7 +71,7 @@ from app.core.errors import (
     StorageUnavailableError,
     TransientStorageError,
 )
-from app.storage.base import ObjectInfo, check_name
+from app.storage.base import Capabilities, ObjectInfo, Storage, check_name
 from app.storage.content_hash import BLOCK_SIZE, block_digests, combine, content_hash
 from app.storage.retry import Backoff, RetryingStorage, WaitCallback
 
@@ -417,7 +417,7 @@ class _SessionGone(Exception):
 # -- the backend --------------------------------------------------------------------
 
 
-class DropboxStorage:
+class DropboxStorage(Storage):
     """The Storage protocol over Dropbox. Safe to share between threads."""
 
     def __init__(
@@ -503,6 +503,16 @@ class DropboxStorage:
     @property
     def description(self) -> str:
         return f"Dropbox: {self.vault}"
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """Every call is an HTTPS request: parallel uploads, whole-pack reads, batches."""
+        return Capabilities(
+            connections=self.max_concurrent_uploads,
+            cheap_ranged_reads=False,
+            batch_delete=True,
+            batch_put=True,
+        )
 
     def put(self, name: str, data: bytes | bytearray | memoryview) -> None:
         path = self._path(name)
@@ -1023,21 +1033,8 @@ class DropboxStorage:
             delay = min(delay * 2, 2.0)
 
 
-class DropboxRetryingStorage(RetryingStorage):
-    """``RetryingStorage`` that also forwards the Dropbox batch operations."""
-
-    inner: DropboxStorage
-
-    def __init__(self, inner: DropboxStorage, **kwargs: Any) -> None:
-        super().__init__(inner, **kwargs)
-        self.inner = inner
-
-    def delete_many(self, names: Iterable[str]) -> None:
-        batch = list(names)
-        self._call("deleting old objects", lambda: self.inner.delete_many(batch))
-
-    def put_many(self, items: Sequence[tuple[str, bytes | bytearray | memoryview]]) -> None:
-        self._call("a batch of objects", lambda: self.inner.put_many(items))
+#: The retrying decorator typed with its Dropbox backend (``.inner`` is one).
+DropboxRetryingStorage = RetryingStorage[DropboxStorage]
 
 
 def open_dropbox_storage(
@@ -1049,7 +1046,7 @@ def open_dropbox_storage(
     max_concurrent_uploads: int = 4,
     bandwidth_limit_kib: int | None = None,
     sleep: Callable[[float], None] = time.sleep,
-) -> DropboxRetryingStorage:
+) -> RetryingStorage[DropboxStorage]:
     """Open ``dropbox:VAULT`` from the environment and the keyring (via ``secret_lookup``).
 
     Raises ``AuthRequiredError`` when Dropbox is not connected. The result retries
@@ -1067,6 +1064,6 @@ def open_dropbox_storage(
         sleep=sleep,
         on_wait=on_wait,
     )
-    return DropboxRetryingStorage(
+    return RetryingStorage(
         storage, attempts=8, base_delay=0.5, max_delay=30.0, sleep=sleep, on_wait=on_wait
     )

@@ -20,9 +20,13 @@ from app.core.errors import (
     StorageFullError,
     StorageUnavailableError,
 )
-from app.storage.base import ObjectInfo, check_name
+from app.storage.base import Capabilities, ObjectInfo, Storage, check_name
 
 _TMP_PREFIX = ".tmp-"
+
+#: One writer (parallel writers to one disk only add seeks); ``pread`` is cheap and
+#: ``preadv`` reads straight into restore's reusable buffer.
+LOCAL_CAPABILITIES = Capabilities(connections=1, cheap_ranged_reads=True, read_into=True)
 
 
 def _translate(exc: OSError, what: str) -> StorageError:
@@ -45,7 +49,7 @@ def holds_vault(root: Path) -> bool:
         return False
 
 
-class LocalStorage:
+class LocalStorage(Storage):
     def __init__(self, root: str | os.PathLike[str], *, fsync: bool = True) -> None:
         self.root = Path(root)
         self._fsync = fsync
@@ -55,6 +59,10 @@ class LocalStorage:
     @property
     def description(self) -> str:
         return str(self.root)
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return LOCAL_CAPABILITIES
 
     def _path(self, name: str) -> Path:
         return self.root / check_name(name)
@@ -133,7 +141,7 @@ class LocalStorage:
 
     def read_into(self, name: str, offset: int, out: memoryview) -> memoryview:
         """``get_range`` into a caller's reusable buffer: no allocation (and no fresh
-        pages to fault in) per read; restore's hot path. Not part of the protocol."""
+        pages to fault in) per read; restore's hot path."""
         try:
             fd = os.open(self._path(name), os.O_RDONLY)
         except FileNotFoundError:

@@ -6,10 +6,13 @@ import threading
 from collections.abc import Iterator
 
 from app.core.errors import NotFoundInStorage
-from app.storage.base import ObjectInfo, check_name
+from app.storage.base import Capabilities, ObjectInfo, Storage, check_name
+
+#: One writer is enough (nothing to wait for); ranged reads are slices.
+MEMORY_CAPABILITIES = Capabilities(connections=1, cheap_ranged_reads=True)
 
 
-class MemoryStorage:
+class MemoryStorage(Storage):
     def __init__(self) -> None:
         self._objects: dict[str, bytes] = {}
         self._lock = threading.Lock()
@@ -17,6 +20,10 @@ class MemoryStorage:
     @property
     def description(self) -> str:
         return "memory"
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return MEMORY_CAPABILITIES
 
     def put(self, name: str, data: bytes | bytearray | memoryview) -> None:
         check_name(name)

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from app.core.errors import TransientStorageError
-from app.storage.base import ObjectInfo, Storage
+from app.storage.base import Capabilities, Data, ObjectInfo, Storage
 
 T = TypeVar("T")
+S = TypeVar("S", bound=Storage)
 
 WaitCallback = Callable[[datetime, str], None]
 
@@ -75,10 +76,13 @@ class Backoff:
                 self.wait(exc, attempt, what)
 
 
-class RetryingStorage:
+class RetryingStorage(Storage, Generic[S]):
+    """Retries each call on the inner backend; ``RetryingStorage[DropboxStorage]``
+    keeps the inner type for callers that tune the backend (tests, the factory)."""
+
     def __init__(
         self,
-        inner: Storage,
+        inner: S,
         *,
         attempts: int = 8,
         base_delay: float = 0.5,
@@ -116,8 +120,22 @@ class RetryingStorage:
     def _call(self, what: str, fn: Callable[[], T]) -> T:
         return self.backoff.call(what, fn)
 
-    def put(self, name: str, data: bytes | bytearray | memoryview) -> None:
+    @property
+    def capabilities(self) -> Capabilities:
+        return self.inner.capabilities
+
+    def put(self, name: str, data: Data) -> None:
         self._call(name, lambda: self.inner.put(name, data))
+
+    def put_many(self, items: Sequence[tuple[str, Data]]) -> None:
+        # A batch is retried whole (puts are idempotent); item by item otherwise, so
+        # each object gets its own retry budget as with plain puts.
+        if self.inner.capabilities.batch_put:
+            batch = list(items)
+            self._call("a batch of objects", lambda: self.inner.put_many(batch))
+        else:
+            for name, data in items:
+                self.put(name, data)
 
     def get(self, name: str) -> bytes:
         return self._call(name, lambda: self.inner.get(name))
@@ -131,6 +149,20 @@ class RetryingStorage:
 
     def delete(self, name: str) -> None:
         self._call(name, lambda: self.inner.delete(name))
+
+    def delete_many(self, names: Iterable[str]) -> None:
+        if self.inner.capabilities.batch_delete:
+            batch = list(names)
+            self._call("deleting old objects", lambda: self.inner.delete_many(batch))
+        else:
+            for name in names:
+                self.delete(name)
+
+    def read_into(self, name: str, offset: int, out: memoryview) -> memoryview:
+        return self._call(name, lambda: self.inner.read_into(name, offset, out))
+
+    def remove_stale_temp_files(self) -> int:
+        return self._call("cleaning up", self.inner.remove_stale_temp_files)
 
     def stat(self, name: str) -> ObjectInfo:
         return self._call(name, lambda: self.inner.stat(name))

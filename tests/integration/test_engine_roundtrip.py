@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,9 @@ from app.core.errors import AppError, LockedError, WrongPasswordError
 from app.core.events import Phase, Progress
 from app.core.models import Change, EntryType
 from app.engine.vault import Vault
+from app.storage.base import Capabilities, ObjectInfo, Storage
 from app.storage.local import LocalStorage
+from app.storage.memory import MemoryStorage
 from tests.helpers import make_tree, random_bytes, restored_root, tree_digest, write
 
 
@@ -241,19 +244,24 @@ def test_backup_whose_lock_was_removed_commits_nothing(
     assert vault.check(read_data=True).ok
 
 
-class CountingStorage:
+class CountingStorage(Storage):
     """A remote-looking backend over memory that counts reads (what a cloud bills)."""
 
     def __init__(self) -> None:
-        from app.storage.memory import MemoryStorage
-
         self.inner = MemoryStorage()
         self.gets = 0
         self.ranged = 0
-        self.description = "counting"
 
-    def __getattr__(self, name: str) -> object:
-        return getattr(self.inner, name)
+    @property
+    def description(self) -> str:
+        return "counting"
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return Capabilities()  # the defaults: a remote store, ranged reads cost a request
+
+    def put(self, name: str, data: bytes | bytearray | memoryview) -> None:
+        self.inner.put(name, data)
 
     def get(self, name: str) -> bytes:
         self.gets += 1
@@ -263,10 +271,22 @@ class CountingStorage:
         self.ranged += 1
         return self.inner.get_range(name, offset, length)
 
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        return self.inner.list(prefix)
+
+    def delete(self, name: str) -> None:
+        self.inner.delete(name)
+
+    def stat(self, name: str) -> ObjectInfo:
+        return self.inner.stat(name)
+
+    def close(self) -> None:
+        self.inner.close()
+
 
 def test_remote_restore_downloads_packs_not_blobs(tmp_path: Path) -> None:
     storage = CountingStorage()
-    vault, _ = Vault.create(storage, "pw")  # type: ignore[arg-type]
+    vault, _ = Vault.create(storage, "pw")
     src = tmp_path / "src"
     for i in range(300):
         write(src / f"note{i:03}.txt", b"note %d\n" % i * 50)
@@ -279,6 +299,27 @@ def test_remote_restore_downloads_packs_not_blobs(tmp_path: Path) -> None:
     # download for the data: not one request per file.
     assert storage.ranged < 20 and storage.gets <= 2
     assert (restored_root(target, src) / "note123.txt").read_bytes() == b"note 123\n" * 50
+
+
+class CheapRangesStorage(CountingStorage):
+    """The same backend declaring cheap ranged reads: restore must believe it."""
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return Capabilities(connections=1, cheap_ranged_reads=True)
+
+
+def test_restore_follows_the_declared_capabilities(tmp_path: Path) -> None:
+    storage = CheapRangesStorage()
+    vault, _ = Vault.create(storage, "pw")
+    src = tmp_path / "src"
+    for i in range(50):
+        write(src / f"note{i:03}.txt", b"note %d\n" % i * 50)
+    vault.backup([str(src)])
+    storage.gets = storage.ranged = 0
+    result = vault.restore("latest", str(tmp_path / "out"))
+    assert result.files_restored == 50
+    assert storage.gets == 0 and storage.ranged >= 50  # ranged reads, no whole packs
 
 
 def test_renamed_folder_is_not_read_again(tmp_path: Path, vault: Vault) -> None:

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.storage.base import ObjectInfo
+from app.storage.base import ObjectInfo, Storage
 from app.storage.local import LocalStorage, _translate
 
 
@@ -40,7 +40,7 @@ class FaultPlan:
 
 
 @dataclass
-class FaultyStorage:
+class FaultyStorage(Storage):
     inner: LocalStorage
     plan: FaultPlan
     calls: Counter[str] = field(default_factory=Counter)

@@ -12,7 +12,7 @@ import threading
 import pytest
 
 from app.core.errors import NotFoundInStorage, StorageError
-from app.storage.base import Storage
+from app.storage.base import Capabilities, Storage
 
 
 class StorageContract:
@@ -118,3 +118,45 @@ class StorageContract:
 
     def test_description_is_text(self, storage: Storage) -> None:
         assert isinstance(storage.description, str) and storage.description
+
+    # -- capabilities and the methods with defaults -----------------------------------
+
+    def test_capabilities_are_declared(self, storage: Storage) -> None:
+        caps = storage.capabilities
+        assert isinstance(caps, Capabilities)
+        assert caps.connections >= 1
+        assert storage.capabilities == caps  # stable: the engine reads it once per job
+
+    def test_put_many_saves_every_item(self, storage: Storage) -> None:
+        items = [(f"index/{i:02x}", os.urandom(50 + i)) for i in range(12)]
+        items.append(("data/00/mv", memoryview(b"from a view")))
+        storage.put_many(items)
+        for name, data in items:
+            assert storage.get(name) == bytes(data)
+        storage.put_many([])
+
+    def test_delete_many_ignores_missing(self, storage: Storage) -> None:
+        names = [f"snapshots/{i:02x}" for i in range(7)]
+        for name in names:
+            storage.put(name, b"s")
+        storage.put("snapshots/kept", b"k")
+        storage.delete_many([*names, "snapshots/never-was"])
+        assert [o.name for o in storage.list("snapshots/")] == ["snapshots/kept"]
+        storage.delete_many([])
+
+    def test_read_into(self, storage: Storage) -> None:
+        data = os.urandom(70_000)
+        storage.put("data/01/pack", data)
+        buf = memoryview(bytearray(80_000))
+        got = storage.read_into("data/01/pack", 1000, buf[:5000])
+        assert bytes(got) == data[1000:6000]
+        assert bytes(storage.read_into("data/01/pack", 69_990, buf[:10])) == data[-10:]
+        with pytest.raises(StorageError):
+            storage.read_into("data/01/pack", 69_990, buf[:11])
+        with pytest.raises(NotFoundInStorage):
+            storage.read_into("data/01/none", 0, buf[:1])
+
+    def test_remove_stale_temp_files_keeps_objects(self, storage: Storage) -> None:
+        storage.put("data/02/p", b"pack")
+        assert storage.remove_stale_temp_files() >= 0
+        assert storage.get("data/02/p") == b"pack"

@@ -454,6 +454,28 @@ def test_put_many_commits_in_one_batch(
         assert storage.get(name) == data
 
 
+def test_dropbox_declares_batches_and_connections(
+    make_dropbox_storage: StorageFactory,
+) -> None:
+    inner = make_dropbox_storage(max_concurrent_uploads=3)
+    caps = DropboxRetryingStorage(inner, sleep=no_sleep).capabilities
+    assert caps == inner.capabilities
+    assert caps.connections == 3
+    assert caps.batch_put and caps.batch_delete
+    assert not caps.cheap_ranged_reads and not caps.read_into
+
+
+def test_a_failed_batch_commit_is_retried(
+    dropbox_emulator: DropboxEmulator, make_dropbox_storage: StorageFactory
+) -> None:
+    storage = DropboxRetryingStorage(make_dropbox_storage(), sleep=no_sleep)
+    dropbox_emulator.fail_next("files/upload_session/finish_batch_v2", "error_503")
+    items = [(f"index/{i:02x}", os.urandom(64)) for i in range(5)]
+    storage.put_many(items)
+    assert dropbox_emulator.stats()["calls"]["files/upload_session/finish_batch_v2"] == 2
+    assert all(storage.get(name) == data for name, data in items)
+
+
 def test_concurrent_uploads_are_capped(
     dropbox_emulator: DropboxEmulator, make_dropbox_storage: StorageFactory
 ) -> None:
