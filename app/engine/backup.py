@@ -28,6 +28,7 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -297,7 +298,9 @@ class _Job:
             finally:
                 os.close(sub_fd)
         for items, future in batches:
-            for (file_row, name, est), outcome in zip(items, future.result(), strict=True):
+            for (file_row, name, est), outcome in zip(
+                items, self._wait(future, prefix), strict=True
+            ):
                 if outcome.warning is not None:
                     self.warn(prefix + name, outcome.warning)
                 if outcome.skipped:
@@ -332,6 +335,15 @@ class _Job:
         if new_states:
             self.cache.put_file_states(new_states)
         return self._tree_for(path, rows)
+
+    def _wait(self, future: Future[list[FileOutcome]], prefix: bytes) -> list[FileOutcome]:
+        """A batch's outcomes; while a big file is still being read, progress keeps
+        going out (the readers count its bytes as they go)."""
+        while True:
+            try:
+                return future.result(timeout=self.meter.interval)
+            except FutureTimeout:
+                self._progress(prefix)
 
     def _progress(self, prefix: bytes) -> None:
         meter = self.meter
@@ -488,12 +500,16 @@ class _Job:
         (one syscall fewer per file than a stat of our own before reading)."""
         flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
         fd = os.open(name, flags, dir_fd=dir_fd)
+        size = 0
+        cell: list[int] | None = None
         try:
             ids: list[bytes] = []
             added = 0
-            size = 0
             compress: bool | None = None
             chunker = self.chunker()
+            cell = getattr(self.local, "cell", None)
+            if cell is None:
+                cell = self.local.cell = self.meter.reading_cell()
             data = self._read_small(fd, before.st_size) if before.st_size <= SMALL_FILE else None
             if data is not None:
                 pieces = chunker.chunks_of_buffer(data)
@@ -511,9 +527,12 @@ class _Job:
                 ids.append(blob_id)
                 added += self.add_blob(B_DATA, blob_id, piece, compress)
                 size += len(piece)
+                cell[0] += len(piece)  # only this thread writes its cell: no lock
             after = os.fstat(fd)
         finally:
             os.close(fd)
+            if cell is not None:
+                cell[0] -= size  # the finished (or failed) file leaves the in-flight count
         if not stat.S_ISREG(after.st_mode):
             return FileOutcome(b"", 0, 0, 0, 0, 0, 0, "is no longer a regular file", True)
         warning = None

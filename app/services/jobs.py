@@ -155,13 +155,17 @@ class _Worker(QObject):
         started = datetime.now(UTC)
         if task.long:
             last_emit = 0.0
+            last_phase: object = None
             job_id = task.id
 
             def on_progress(p: Progress) -> None:
-                nonlocal last_emit
+                nonlocal last_emit, last_phase
                 now = time.monotonic()
-                if p.final or now - last_emit >= PROGRESS_INTERVAL_S:
+                # A phase change always goes through: dropping it would leave the
+                # window saying "Opening the vault" while the backup runs.
+                if p.final or p.phase != last_phase or now - last_emit >= PROGRESS_INTERVAL_S:
                     last_emit = now
+                    last_phase = p.phase
                     self._post(_Event("progress", job_id, p))
 
             job = task.fn
