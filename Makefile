@@ -3,7 +3,11 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# Two stamps: the app alone (what `make run` needs) and the app plus the dev extras
+# (tools and test-only packages such as keyrings.alt, for lint/test/bench). `make run`
+# never installs the dev extras; Keepsake refuses plaintext keyrings either way.
 STAMP := $(VENV)/.installed
+APP_STAMP := $(VENV)/.installed-app
 # Qt 6.5+ xcb platform plugin needs these for real windows (PRODUCT.md section 6).
 QT_RUNTIME_DEBS := libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-keysyms1 \
 	libxcb-shape0 libxcb-render-util0 libxcb-image0 libegl1 libgl1 libfontconfig1 \
@@ -20,7 +24,15 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
-	@touch $(STAMP)
+	@touch $(APP_STAMP) $(STAMP)
+
+# The app and its runtime dependencies only (a venv made by `make venv` already has them).
+$(APP_STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Keepsake needs Python 3.11 or newer")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e .
+	@touch $(APP_STAMP)
 
 # Install missing Debian packages when we can (root + apt-get); otherwise say how.
 define ensure_debs
@@ -39,7 +51,7 @@ system-deps-run:
 system-deps-test:
 	$(call ensure_debs,$(TEST_DEBS))
 
-run: venv system-deps-run
+run: $(APP_STAMP) system-deps-run
 	$(BIN)/keepsake gui
 
 lint: venv
@@ -57,7 +69,7 @@ test: venv system-deps-test lint
 bench: venv
 	$(BIN)/python -m tests.bench $(BENCH_ARGS)
 
-screenshots: venv system-deps-run
+screenshots: $(APP_STAMP) system-deps-run
 	QT_QPA_PLATFORM=offscreen $(BIN)/keepsake screenshots docs/screenshots
 
 installer: venv system-deps-run

@@ -79,8 +79,11 @@ def run_connect(
         print(f"keepsake: cannot connect {service!r}; only dropbox is supported", file=err)
         return 2
     if store_secret is None:
-        from app.store.secrets import set_secret
+        from app.store.secrets import NO_KEYRING_ADVICE, keyring_available, set_secret
 
+        if not keyring_available():  # say so before the user signs in for nothing
+            print(f"keepsake: {NO_KEYRING_ADVICE}", file=err)
+            return 1
         store_secret = set_secret
     try:
         flow = start_connect(

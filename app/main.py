@@ -45,7 +45,13 @@ GUI_SWITCH_INTERVAL_S = 0.002
 
 
 def keyring_secrets() -> Secrets:
-    return Secrets(secrets.get_secret, secrets.set_secret, secrets.delete_secret)
+    """The OS keyring; plaintext and null backends are refused (app.store.secrets)."""
+    return Secrets(
+        secrets.get_secret,
+        secrets.set_secret,
+        secrets.delete_secret,
+        available=secrets.keyring_available,
+    )
 
 
 @dataclass

@@ -28,6 +28,13 @@ from app.store.settings import Settings, SettingsStore
 
 log = logging.getLogger(__name__)
 
+NO_KEYRING_MESSAGE = (
+    "This computer has no secure system keyring (GNOME Keyring, KWallet, macOS Keychain "
+    "or Windows Credential Manager), so Keepsake cannot remember the passphrase: it asks "
+    "for it after each start, and scheduled backups wait until you type it. Keepsake "
+    "never keeps the passphrase in a plain file."
+)
+
 STALE_AFTER = timedelta(days=3)
 LONG_FIRST_BACKUP_S = 120.0
 RETENTION_EVERY = timedelta(days=1)
@@ -61,17 +68,21 @@ class Status:
 
 
 class Secrets:
-    """The keyring functions, injected so tests use a file backend or a dict."""
+    """The keyring functions, injected so tests use a dict. ``available`` says
+    whether a real OS keyring can hold secrets (plaintext and null backends are
+    refused), so the app never claims to remember what it cannot."""
 
     def __init__(
         self,
         get: Callable[[str], str | None],
         set_: Callable[[str, str], None],
         delete: Callable[[str], None],
+        available: Callable[[], bool] = lambda: True,
     ) -> None:
         self.get = get
         self.set = set_
         self.delete = delete
+        self.available = available
 
 
 class BackupService(QObject):
@@ -194,9 +205,19 @@ class BackupService(QObject):
             return None
         return self.secrets.get(passphrase_secret_name(vault.repo))
 
+    def can_remember(self) -> bool:
+        """True when a real OS keyring can keep the passphrase on this computer."""
+        try:
+            return bool(self.secrets.available())
+        except Exception:
+            log.exception("Keyring check failed")
+            return False
+
     def remember_passphrase(self, repo: str, passphrase: str | None) -> str:
         """Store or forget the passphrase (keyed by repo, as the CLI reads it);
         returns a problem to show, or ''."""
+        if passphrase and not self.can_remember():
+            return NO_KEYRING_MESSAGE
         try:
             if passphrase:
                 self.secrets.set(passphrase_secret_name(repo), passphrase)

@@ -149,6 +149,9 @@ class MainWindow(QMainWindow):
         where = (vault.description or vault.repo) if vault else ""
         dialog = UnlockDialog(where, problem, self)
         dialog.remember.setChecked(self.service.settings.remember_passphrase)
+        if not self.service.can_remember():
+            dialog.remember.setChecked(False)
+            dialog.remember.hide()
         dialog.accepted.connect(lambda: self._unlock(dialog))
         dialog.rejected.connect(self.service.cancel_pending_backup)
         self.unlock_dialog = dialog

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.services.backups import BackupService
+from app.services.backups import NO_KEYRING_MESSAGE, BackupService
 from app.services.jobs import JobOutcome
 from app.store.settings import Retention, Settings
 from app.ui.dialogs import ChangePassphraseDialog, UnlockDialog
@@ -80,9 +80,10 @@ class SettingsPage(QWidget):
         pl = QVBoxLayout(pc_box)
         pl.addWidget(self.login)
         pl.addWidget(self.remember)
-        pl.addWidget(
-            hint("Without it, Keepsake asks for the passphrase before each scheduled backup.")
+        self.remember_hint = hint(
+            "Without it, Keepsake asks for the passphrase before each scheduled backup."
         )
+        pl.addWidget(self.remember_hint)
         row = QHBoxLayout()
         row.addWidget(self.change)
         row.addStretch(1)
@@ -131,7 +132,11 @@ class SettingsPage(QWidget):
             self.keep_weekly.setValue(s.retention.keep_weekly_weeks)
             self.keep_monthly.setValue(s.retention.keep_monthly_months or 0)
             self.login.setChecked(s.start_at_login)
-            self.remember.setChecked(s.remember_passphrase)
+            can_remember = self.service.can_remember()
+            self.remember.setEnabled(can_remember)
+            self.remember.setChecked(s.remember_passphrase and can_remember)
+            if not can_remember:
+                self.remember_hint.setText(NO_KEYRING_MESSAGE)
             self.change.setEnabled(vault is not None)
         finally:
             self._loading = False
@@ -178,7 +183,10 @@ class SettingsPage(QWidget):
             return
 
         def done(outcome: JobOutcome) -> None:
-            if outcome.ok:
+            if outcome.ok and not self.service.remembered_passphrase():
+                self.message.setText(NO_KEYRING_MESSAGE)  # the keyring refused it
+                self.load(self.service.settings)
+            elif outcome.ok:
                 self.service.update_settings(self.service.settings.with_(remember_passphrase=True))
                 self.message.setText("The passphrase is remembered in the system keyring.")
             else:

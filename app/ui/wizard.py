@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from app.services.backups import BackupService
+from app.services.backups import NO_KEYRING_MESSAGE, BackupService
 from app.services.jobs import JobOutcome
 from app.services.vault import OpenedVault
 from app.store.settings import DEFAULT_EXCLUDES, VaultRef
@@ -277,19 +277,26 @@ class PassphrasePage(QWizardPage):
         self.fields = NewPassphraseFields()
         self.remember = QCheckBox("Remember on this computer (so backups run on their own)")
         self.remember.setChecked(True)
+        self.remember_hint = hint(
+            "It is kept in the system keyring, never in a file. You can change this later."
+        )
         layout = QVBoxLayout(self)
         layout.addWidget(self.fields)
         layout.addSpacing(6)
         layout.addWidget(self.remember)
-        layout.addWidget(
-            hint("It is kept in the system keyring, never in a file. You can change this later.")
-        )
+        layout.addWidget(self.remember_hint)
         layout.addStretch(1)
         self.fields.first.textChanged.connect(self.completeChanged)
         self.fields.second.textChanged.connect(self.completeChanged)
 
     def isComplete(self) -> bool:
         return self.fields.valid()
+
+    def keyring_missing(self, message: str) -> None:
+        """No secure keyring: do not offer (or claim) to remember the passphrase."""
+        self.remember.setChecked(False)
+        self.remember.setEnabled(False)
+        self.remember_hint.setText(message)
 
     def nextId(self) -> int:
         return PageId.RECOVERY
@@ -464,6 +471,9 @@ class UnlockPage(QWizardPage):
         self.secret.setEchoMode(QLineEdit.EchoMode.Password)
         self.remember = QCheckBox("Remember the passphrase on this computer")
         self.remember.setChecked(True)
+        self.remember_hint = hint("")
+        self.remember_hint.hide()
+        self.can_remember = True
         self.status = QLabel("")
         self.status.setWordWrap(True)
         self.bar = _busy_bar()
@@ -472,6 +482,7 @@ class UnlockPage(QWizardPage):
         layout.addWidget(self.use_key)
         layout.addWidget(self.secret)
         layout.addWidget(self.remember)
+        layout.addWidget(self.remember_hint)
         layout.addWidget(self.bar)
         layout.addWidget(self.status)
         layout.addStretch(1)
@@ -480,9 +491,17 @@ class UnlockPage(QWizardPage):
         self.opened: OpenedVault | None = None
         self.opening = False
 
+    def keyring_missing(self, message: str) -> None:
+        """No secure keyring: do not offer (or claim) to remember the passphrase."""
+        self.can_remember = False
+        self.remember.setChecked(False)
+        self.remember.setEnabled(False)
+        self.remember_hint.setText(message)
+        self.remember_hint.show()
+
     def _mode(self, key: bool) -> None:
         self.secret.setEchoMode(QLineEdit.EchoMode.Normal if key else QLineEdit.EchoMode.Password)
-        self.remember.setEnabled(not key)
+        self.remember.setEnabled(not key and self.can_remember)
         self.opened = None
 
     def isComplete(self) -> bool:
@@ -644,6 +663,9 @@ class SetupWizard(QWizard):
         ):
             self.setPage(pid, page)
         self.setStartId(PageId.WELCOME)
+        if not service.can_remember():
+            self.passphrase_page.keyring_missing(NO_KEYRING_MESSAGE)
+            self.unlock_page.keyring_missing(NO_KEYRING_MESSAGE)
         self.opened: OpenedVault | None = None
         self.setButtonText(QWizard.WizardButton.FinishButton, "Finish")
 
@@ -677,7 +699,9 @@ class SetupWizard(QWizard):
             if self.restoring and self.unlock_page.use_pass.isChecked()
             else ("" if self.restoring else self.passphrase_page.fields.passphrase())
         )
-        remember = remember_page.remember.isChecked() and bool(passphrase)
+        remember = (
+            remember_page.remember.isChecked() and bool(passphrase) and service.can_remember()
+        )
         settings = service.settings.with_(
             vault=VaultRef(repo=repo, vault_id=opened.vault_id, description=self.where()),
             folders=tuple(self.folders_page.editor.folders()),
@@ -688,6 +712,7 @@ class SetupWizard(QWizard):
         problem = service.remember_passphrase(repo, passphrase if remember else None)
         if problem:
             QMessageBox.warning(self, "Passphrase not remembered", problem)
+            settings = settings.with_(remember_passphrase=False)
         service.update_settings(settings)
         if self.restoring and self.done_page.restore_all.isChecked():
             service.vaults.restore("latest", "/")

@@ -1,5 +1,5 @@
-"""GUI test isolation: every test gets its own HOME, config/cache/log dirs, keyring
-file and single-instance server name; nothing touches the real user session."""
+"""GUI test isolation: every test gets its own HOME, config/cache/log dirs, an
+in-memory keyring and single-instance folder; nothing touches the real user session."""
 
 from __future__ import annotations
 
@@ -48,12 +48,11 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("KEEPSAKE_LOG_DIR", str(tmp_path / "log"))
     monkeypatch.setenv("KEEPSAKE_RUNTIME_DIR", str(tmp_path / "run"))
     import keyring
-    from keyrings.alt.file import PlaintextKeyring
 
-    ring = PlaintextKeyring()
-    ring.file_path = str(tmp_path / "keyring.cfg")  # type: ignore[misc]
+    from tests.memory_keyring import MemoryKeyring
+
     previous = keyring.get_keyring()
-    keyring.set_keyring(ring)
+    keyring.set_keyring(MemoryKeyring())  # never the user's keyring, never a file
     yield home
     keyring.set_keyring(previous)
     gc.collect()

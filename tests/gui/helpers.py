@@ -10,7 +10,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QWizard
 from pytestqt.qtbot import QtBot
 
-from app.main import AppConfig, Keepsake
+from app.main import AppConfig, Keepsake, keyring_secrets
 from app.services.backups import Secrets
 from app.services.vault import VaultGateway
 from app.ui.wizard import PageId, SetupWizard
@@ -28,14 +28,19 @@ def make_app(
     secrets: DictSecrets | None = None,
     clock: Callable[[], datetime] | None = None,
     use_tray: bool = True,
+    os_keyring: bool = False,
 ) -> Keepsake:
+    """``os_keyring``: the app's real keyring functions (whatever backend the test
+    installed with ``keyring.set_keyring``) instead of a dict."""
     secrets = secrets or DictSecrets()
     config = AppConfig(
         config_dir=tmp / "config",
         cache_dir=tmp / "cache",
         log_dir=tmp / "log",
         home=tmp / "home",
-        secrets=Secrets(secrets.get, secrets.set, secrets.delete),
+        secrets=keyring_secrets()
+        if os_keyring
+        else Secrets(secrets.get, secrets.set, secrets.delete),
         gateway=gateway,
         autostart=lambda on: None,
         use_tray=use_tray and not os.environ.get("NOTRAY"),

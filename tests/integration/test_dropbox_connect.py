@@ -1,6 +1,6 @@
 """Connecting Dropbox end to end: PKCE against the emulator's authorize page and
-token endpoint, the refresh token landing in a real (file) keyring, then a vault
-opened with nothing but that keyring entry."""
+token endpoint, the refresh token landing in a keyring backend (in memory, through
+the ``keyring`` package's API), then a vault opened with nothing but that entry."""
 
 from __future__ import annotations
 
@@ -8,13 +8,8 @@ import io
 import re
 import urllib.parse
 from argparse import Namespace
-from collections.abc import Iterator
-from pathlib import Path
 
-import keyring
 import pytest
-from keyring.backend import KeyringBackend
-from keyrings.alt.file import PlaintextKeyring
 
 from app.core.errors import AuthRequiredError
 from app.storage.dropbox import DropboxCredentials
@@ -23,27 +18,22 @@ from app.storage.factory import open_storage
 from app.store.secrets import get_secret
 from tests.dropbox_emulator import DropboxEmulator
 from tests.dropbox_emulator.helpers import approve_in_browser, emulator_endpoints
+from tests.memory_keyring import MemoryKeyring, memory_keyring
 
 pytest_plugins = ["tests.dropbox_conftest"]
+__all__ = ["memory_keyring"]  # a fixture, used by name
 
 
 @pytest.fixture
-def file_keyring(tmp_path: Path) -> Iterator[PlaintextKeyring]:
-    """A real keyring backend writing to a file in this test's directory."""
-    previous: KeyringBackend = keyring.get_keyring()
-    backend = PlaintextKeyring()
-    backend.file_path = str(tmp_path / "keyring" / "keyring_pass.cfg")
-    keyring.set_keyring(backend)
-    try:
-        yield backend
-    finally:
-        keyring.set_keyring(previous)
+def file_keyring(memory_keyring: MemoryKeyring) -> MemoryKeyring:
+    """The process's keyring for this test (the name predates the in-memory one)."""
+    return memory_keyring
 
 
 def test_connect_command_stores_the_refresh_token_in_the_keyring(
     dropbox_emulator: DropboxEmulator,
     dropbox_env: dict[str, str],
-    file_keyring: PlaintextKeyring,
+    file_keyring: MemoryKeyring,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from app.cli_connect import run_connect
@@ -79,9 +69,7 @@ def test_connect_command_stores_the_refresh_token_in_the_keyring(
     refresh = file_keyring.get_password("keepsake", "dropbox-refresh-token")
     assert refresh and refresh in dropbox_emulator._refresh_tokens
     assert file_keyring.get_password("keepsake", "dropbox-app-key") == dropbox_emulator.app_key
-    reread = PlaintextKeyring()  # a second backend on the same file: it is on disk
-    reread.file_path = file_keyring.file_path
-    assert reread.get_password("keepsake", "dropbox-refresh-token") == refresh
+    assert get_secret("dropbox-refresh-token") == refresh  # as the app reads it
     assert refresh not in out.getvalue() + err.getvalue()  # never printed
 
     # The vault now opens with only the keyring: the SDK refreshes an access token.
@@ -97,7 +85,7 @@ def test_connect_command_stores_the_refresh_token_in_the_keyring(
 def test_cli_connect_dropbox_reads_the_pasted_code(
     dropbox_emulator: DropboxEmulator,
     dropbox_env: dict[str, str],
-    file_keyring: PlaintextKeyring,
+    file_keyring: MemoryKeyring,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -137,7 +125,7 @@ def test_pkce_verifier_must_match(dropbox_emulator: DropboxEmulator) -> None:
 
 
 def test_connect_failures_exit_1_with_one_clear_line(
-    dropbox_emulator: DropboxEmulator, dropbox_env: dict[str, str], file_keyring: PlaintextKeyring
+    dropbox_emulator: DropboxEmulator, dropbox_env: dict[str, str], file_keyring: MemoryKeyring
 ) -> None:
     from app.cli_connect import run_connect
 
