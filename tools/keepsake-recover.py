@@ -29,15 +29,16 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
+import errno
 import getpass
 import hmac
 import json
 import os
 import re
 import secrets
-import stat
 import struct
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -502,80 +503,169 @@ def safe_name(name: bytes) -> bool:
     return bool(name) and name not in (b".", b"..") and b"/" not in name and b"\0" not in name
 
 
+_DIR_FLAGS = (
+    os.O_RDONLY
+    | getattr(os, "O_DIRECTORY", 0)
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+)
+
+
 class Restorer:
+    """Writes below the target only through folder descriptors.
+
+    Every folder is opened relative to its parent's descriptor with ``O_NOFOLLOW``;
+    every file, link and rename is made relative to the descriptor of the folder it
+    lives in; modes and times are set on descriptors (``fchmod``, ``futimens``).
+    Nothing is ever done by path below the target, so whoever owns the target (or a
+    folder in it) cannot swap a folder for a link between our check and our write:
+    writes land in the folder we opened, and a link found later is refused, never
+    written or chmod-ed through (when run as root, a swapped link must not make us
+    chmod /etc 1777). Needs ``dir_fd`` support: Linux, macOS, the BSDs.
+    """
+
     def __init__(self, vault: Vault, target: bytes) -> None:
         self.vault = vault
         self.target = target
+        self.root_fd = os.open(target, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
         self.problems: list[str] = []
-        self.safe_dirs: set[bytes] = {target}
-        self.dirs: list[tuple[bytes, dict[str, Any]]] = []
-        self.links: list[tuple[bytes, bytes, dict[str, Any]]] = []
+        self.dirs: list[tuple[list[bytes], dict[str, Any]]] = []
+        self.links: list[tuple[list[bytes], bytes, dict[str, Any]]] = []
         self.files = 0
+
+    def close(self) -> None:
+        os.close(self.root_fd)
 
     def problem(self, path: bytes, message: str) -> None:
         self.problems.append(f"{os.fsdecode(path) or '/'}: {message}")
 
-    def ensure_dir(self, path: bytes) -> None:
-        """Create ``path`` under the target, refusing to pass through any symlink."""
-        if path in self.safe_dirs:
-            return
-        self.ensure_dir(os.path.dirname(path))
-        try:
-            st = os.lstat(path)
-        except FileNotFoundError:
-            os.mkdir(path, 0o700)
-            st = os.lstat(path)
-        if not stat.S_ISDIR(st.st_mode):
-            raise Refused(f"{os.fsdecode(path)} is not a folder; refusing to write through it")
-        self.safe_dirs.add(path)
-
     def dest(self, parts: list[bytes]) -> bytes:
         return os.path.join(self.target, *parts) if parts else self.target
 
-    def restore_node(
-        self, parts: list[bytes], node: dict[str, Any], trail: tuple[bytes, ...]
-    ) -> None:
-        original = b"/" + b"/".join(parts)
-        if len(parts) > MAX_DEPTH:
-            self.problem(original, "refused: nesting too deep")
-            return
-        kind = node["type"]
+    def open_dir(self, parent_fd: int, name: bytes, create: bool) -> int:
+        """The folder ``name`` in ``parent_fd`` (made 0700 if missing), never a link."""
+        if create:
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(name, 0o700, dir_fd=parent_fd)
         try:
-            if kind == "dir":
-                tree_id = bytes.fromhex(str(node.get("subtree", "")))
-                if len(tree_id) != ID_LEN or tree_id in trail:
-                    raise Refused("bad or cyclic folder entry")
-                self.ensure_dir(self.dest(parts))
-                self.dirs.append((self.dest(parts), node))
-                seen: set[bytes] = set()
-                for child in self.vault.load_tree(tree_id):
-                    try:
-                        name = node_name(child, "name")
-                    except Damaged as exc:
-                        self.problem(original, f"entry refused: {exc}")
-                        continue
-                    if not safe_name(name) or name in seen:
-                        self.problem(
-                            original + b"/" + name.replace(b"/", b"%2F"), "refused: unsafe name"
-                        )
-                        continue
-                    seen.add(name)
-                    self.restore_node([*parts, name], child, (*trail, tree_id))
-            elif kind == "file":
-                self.restore_file(parts, node)
+            return os.open(name, _DIR_FLAGS, dir_fd=parent_fd)
+        except OSError as exc:
+            if exc.errno in (errno.ELOOP, errno.ENOTDIR, errno.EMLINK):
+                raise Refused(
+                    f"{os.fsdecode(name)} is not a folder (a link or a file); "
+                    "refusing to write through it"
+                ) from None
+            raise
+
+    @contextlib.contextmanager
+    def folder(self, parts: list[bytes], create: bool) -> Iterator[int]:
+        """A descriptor of the folder at ``parts`` below the target, reached one
+        name at a time from the target's descriptor without following links."""
+        fd = os.dup(self.root_fd)
+        try:
+            for name in parts:
+                inner = self.open_dir(fd, name, create)
+                os.close(fd)
+                fd = inner
+            yield fd
+        finally:
+            os.close(fd)
+
+    def restore_selection(self, parts: list[bytes], node: dict[str, Any]) -> None:
+        """Restore ``node`` (at ``parts``), making the folders it lives in."""
+        original = b"/" + b"/".join(parts)
+        try:
+            if node["type"] == "dir":
+                with self.folder(parts, create=True) as fd:
+                    self.dirs.append((parts, node))
+                    self.restore_tree(parts, node, fd)
             else:
-                self.links.append((self.dest(parts), node_name(node, "target"), node))
+                with self.folder(parts[:-1], create=True) as fd:
+                    self.restore_leaf(fd, parts, node)
         except (Damaged, Refused, OSError, ValueError) as exc:
             self.problem(original, f"not restored: {exc}")
 
-    def restore_file(self, parts: list[bytes], node: dict[str, Any]) -> None:
-        dest = self.dest(parts)
-        parent = os.path.dirname(dest)
-        self.ensure_dir(parent)
+    def restore_tree(self, parts: list[bytes], node: dict[str, Any], fd: int) -> None:
+        """Everything below the folder ``node``, already open as ``fd``; depth first
+        with an explicit stack (no recursion limit), one open descriptor per level."""
+        stack: list[tuple[list[bytes], int, Iterator[dict[str, Any]], tuple[bytes, ...]]] = []
+        first = self.children(parts, node, ())
+        if first is None:
+            return
+        stack.append((parts, os.dup(fd), first[0], first[1]))
+        try:
+            while stack:
+                dir_parts, dir_fd, children, trail = stack[-1]
+                child = next(children, None)
+                if child is None:
+                    os.close(dir_fd)
+                    stack.pop()
+                    continue
+                name, entry = child
+                child_parts = [*dir_parts, name]
+                original = b"/" + b"/".join(child_parts)
+                try:
+                    if entry["type"] != "dir":
+                        self.restore_leaf(dir_fd, child_parts, entry)
+                        continue
+                    if len(child_parts) > MAX_DEPTH:
+                        self.problem(original, "refused: nesting too deep")
+                        continue
+                    listed = self.children(child_parts, entry, trail)
+                    if listed is None:
+                        continue
+                    sub_fd = self.open_dir(dir_fd, name, create=True)
+                    self.dirs.append((child_parts, entry))
+                    stack.append((child_parts, sub_fd, listed[0], listed[1]))
+                except (Damaged, Refused, OSError, ValueError) as exc:
+                    self.problem(original, f"not restored: {exc}")
+        finally:
+            for _, dir_fd, _, _ in stack:
+                os.close(dir_fd)
+
+    def children(
+        self, parts: list[bytes], node: dict[str, Any], trail: tuple[bytes, ...]
+    ) -> tuple[Iterator[tuple[bytes, dict[str, Any]]], tuple[bytes, ...]] | None:
+        """The safe, distinct entries of folder ``node`` (problems noted), or None."""
+        original = b"/" + b"/".join(parts)
+        try:
+            tree_id = bytes.fromhex(str(node.get("subtree", "")))
+            if len(tree_id) != ID_LEN or tree_id in trail:
+                raise Refused("bad or cyclic folder entry")
+            nodes = self.vault.load_tree(tree_id)
+        except (Damaged, Refused, ValueError) as exc:
+            self.problem(original, f"not restored: {exc}")
+            return None
+        entries: list[tuple[bytes, dict[str, Any]]] = []
+        seen: set[bytes] = set()
+        for child in nodes:
+            try:
+                name = node_name(child, "name")
+            except Damaged as exc:
+                self.problem(original, f"entry refused: {exc}")
+                continue
+            if not safe_name(name) or name in seen:
+                self.problem(original + b"/" + name.replace(b"/", b"%2F"), "refused: unsafe name")
+                continue
+            seen.add(name)
+            entries.append((name, child))
+        return iter(entries), (*trail, tree_id)
+
+    def restore_leaf(self, dir_fd: int, parts: list[bytes], node: dict[str, Any]) -> None:
+        original = b"/" + b"/".join(parts)
+        try:
+            if node["type"] == "file":
+                self.restore_file(dir_fd, parts[-1], node)
+            else:  # links last, so none exists while files are written
+                self.links.append((parts, node_name(node, "target"), node))
+        except (Damaged, Refused, OSError, ValueError) as exc:
+            self.problem(original, f"not restored: {exc}")
+
+    def restore_file(self, dir_fd: int, name: bytes, node: dict[str, Any]) -> None:
         ids = [bytes.fromhex(h) for h in node.get("content", [])]
-        tmp = os.path.join(parent, (TMP_PREFIX + secrets.token_hex(6)).encode())
+        tmp = (TMP_PREFIX + secrets.token_hex(6)).encode()
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-        fd = os.open(tmp, flags, 0o600)
+        fd = os.open(tmp, flags, 0o600, dir_fd=dir_fd)
         try:
             written = 0
             with os.fdopen(fd, "wb", closefd=True) as out:
@@ -589,34 +679,39 @@ class Restorer:
                 os.fchmod(out.fileno(), int(node.get("mode", 0o644)) & 0o7777)
                 mtime = int(node.get("mtime_ns", 0))
                 os.utime(out.fileno(), ns=(mtime, mtime))
-            os.replace(tmp, dest)  # replaces a link in the way itself, never its target
+            # In the folder we opened; replaces a link in the way itself, never its target.
+            os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
             self.files += 1
         except BaseException:
             with contextlib.suppress(OSError):
-                os.unlink(tmp)
+                os.unlink(tmp, dir_fd=dir_fd)
             raise
 
     def finish(self) -> None:
-        """Links after files, then folder modes and times deepest first."""
-        for dest, target, node in self.links:
+        """Links after files, then folder modes and times deepest first, each on a
+        descriptor reached again from the target without following links."""
+        for parts, target, node in self.links:
             try:
-                self.ensure_dir(os.path.dirname(dest))
-                tmp = os.path.join(
-                    os.path.dirname(dest), (TMP_PREFIX + secrets.token_hex(6)).encode()
-                )
-                os.symlink(target, tmp)
-                mtime = int(node.get("mtime_ns", 0))
-                with contextlib.suppress(OSError, NotImplementedError):
-                    os.utime(tmp, ns=(mtime, mtime), follow_symlinks=False)
-                os.replace(tmp, dest)
+                with self.folder(parts[:-1], create=False) as fd:
+                    tmp = (TMP_PREFIX + secrets.token_hex(6)).encode()
+                    os.symlink(target, tmp, dir_fd=fd)
+                    mtime = int(node.get("mtime_ns", 0))
+                    with contextlib.suppress(OSError, NotImplementedError):
+                        os.utime(tmp, ns=(mtime, mtime), dir_fd=fd, follow_symlinks=False)
+                    os.replace(tmp, parts[-1], src_dir_fd=fd, dst_dir_fd=fd)
             except (OSError, Refused) as exc:
-                self.problem(dest, f"link not created: {exc}")
-        for dest, node in reversed(self.dirs):
-            with contextlib.suppress(OSError, ValueError, TypeError):
-                os.chmod(dest, int(node.get("mode", 0o755)) & 0o7777)
-                mtime = int(node.get("mtime_ns", 0))
-                if mtime:
-                    os.utime(dest, ns=(mtime, mtime))
+                self.problem(self.dest(parts), f"link not created: {exc}")
+        for parts, node in reversed(self.dirs):
+            try:
+                with self.folder(parts, create=False) as fd:
+                    os.fchmod(fd, int(node.get("mode", 0o755)) & 0o7777)
+                    mtime = int(node.get("mtime_ns", 0))
+                    if mtime:
+                        os.utime(fd, ns=(mtime, mtime))
+            except Refused as exc:
+                self.problem(self.dest(parts), f"mode not set: {exc}")
+            except (OSError, ValueError, TypeError):
+                continue
 
 
 def resolve(vault: Vault, root: str, path: str) -> dict[str, Any] | None:
@@ -637,6 +732,19 @@ def resolve(vault: Vault, root: str, path: str) -> dict[str, Any] | None:
 
 
 # --- Command line -------------------------------------------------------------------
+
+
+def allow_open_folders(count: int) -> None:
+    """Raise the soft limit on open descriptors to ``count`` if the hard one allows."""
+    try:
+        import resource
+    except ImportError:
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < count:
+        wanted = count if hard == resource.RLIM_INFINITY else min(count, hard)
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
 
 
 def warn(message: str) -> None:
@@ -707,18 +815,22 @@ def main(argv: list[str] | None = None) -> int:
             warn(f"{problem} (will read pack headers instead)")
         target = os.path.normpath(os.fsencode(os.path.abspath(args.target)))
         os.makedirs(target, exist_ok=True)
+        if os.open not in os.supports_dir_fd:
+            raise Refused("this tool needs a POSIX system (Linux, macOS, BSD; on Windows: WSL)")
+        allow_open_folders(MAX_DEPTH + 64)  # one descriptor per level while restoring
         restorer = Restorer(vault, target)
-        for selection in args.paths or ["/"]:
-            parts = [p for p in os.fsencode(os.path.normpath(selection)).split(b"/") if p]
-            if not all(safe_name(p) for p in parts):
-                raise Refused(f"{selection} is not a safe path")
-            node = resolve(vault, str(doc["tree"]), selection)
-            if node is None:
-                raise Refused(f"{selection} is not in snapshot {snap_id[:8]}")
-            for depth in range(len(parts)):  # create parents the selection lives in
-                restorer.ensure_dir(restorer.dest(parts[:depth]))
-            restorer.restore_node(parts, node, ())
-        restorer.finish()
+        try:
+            for selection in args.paths or ["/"]:
+                parts = [p for p in os.fsencode(os.path.normpath(selection)).split(b"/") if p]
+                if not all(safe_name(p) for p in parts):
+                    raise Refused(f"{selection} is not a safe path")
+                node = resolve(vault, str(doc["tree"]), selection)
+                if node is None:
+                    raise Refused(f"{selection} is not in snapshot {snap_id[:8]}")
+                restorer.restore_selection(parts, node)
+            restorer.finish()
+        finally:
+            restorer.close()
     except WrongSecret as exc:
         warn(f"error: {exc}")
         return EXIT_WRONG_SECRET

@@ -330,3 +330,52 @@ def test_format_doc_names_what_the_script_relies_on() -> None:
     ):
         assert needle in doc
     assert json.loads(json.dumps({"ok": True}))  # keep json imported for readers' copy-paste
+
+
+def test_a_folder_swapped_for_a_link_mid_restore_is_not_followed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 11 item 10: whoever owns the target swaps a folder for a link to a
+    folder outside after the script made it. Run as root, the script must neither
+    write through the link nor chmod what it points to (here: to 1777)."""
+    src = tmp_path / "src"
+    write(src / "shared" / "a.txt", b"first")
+    write(src / "shared" / "b.txt", b"second")
+    (src / "shared").chmod(0o1777)
+    vault_dir = tmp_path / "vault"
+    vault_dir.mkdir()
+    vault, _ = Vault.create(LocalStorage(vault_dir), PASSPHRASE, cache_root=tmp_path / "cache")
+    with vault:
+        vault.backup([str(src)], hostname="laptop")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    outside.chmod(0o755)
+    target = tmp_path / "target"
+    shared = Path(os.fsdecode(os.path.join(os.fsencode(target), *split_abs(src / "shared"))))
+
+    module = load_script()
+    original = module.Vault.read_blob
+    swapped: list[bool] = []
+
+    def read_blob_then_swap(self: Any, blob_id: bytes, kind: int) -> bytes:
+        if kind == module.KIND_DATA and not swapped:  # writing into `shared` now
+            shared.rename(shared.with_name("shared-moved"))
+            shared.symlink_to(outside)
+            swapped.append(True)
+        result: bytes = original(self, blob_id, kind)
+        return result
+
+    monkeypatch.setattr(module.Vault, "read_blob", read_blob_then_swap)
+    monkeypatch.setenv("KEEPSAKE_PASSWORD", PASSPHRASE)
+    status = module.main([str(vault_dir), "latest", "--target", str(target)])
+    assert swapped
+    assert stat.S_IMODE(outside.stat().st_mode) == 0o755  # not chmod-ed through the link
+    assert list(outside.iterdir()) == []  # nothing written through it
+    moved = shared.with_name("shared-moved")
+    assert (moved / "a.txt").read_bytes() == b"first"  # into the folder it opened
+    assert (moved / "b.txt").read_bytes() == b"second"
+    assert status == 1  # and it says the folder changed under it
+
+
+def split_abs(path: Path) -> list[bytes]:
+    return [p for p in os.fsencode(os.path.abspath(path)).split(b"/") if p]
