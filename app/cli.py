@@ -50,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument(
                 "--repo",
                 metavar="REPO",
-                help="vault: a folder path or dropbox:NAME (default: $KEEPSAKE_REPO, then the desktop app's vault)",
+                help="vault: a folder path, dropbox:NAME or s3:BUCKET/PREFIX (default: $KEEPSAKE_REPO, then the desktop app's vault)",
             )
         return p
 
@@ -236,10 +236,10 @@ def _print_json(value: Any) -> None:
 
 def cmd_init(args: argparse.Namespace) -> int:
     from app.engine.vault import Vault
-    from app.storage.factory import is_dropbox
+    from app.storage.factory import is_remote
 
     repo = resolve_repo(args)
-    if not is_dropbox(repo):
+    if not is_remote(repo):
         try:
             os.makedirs(os.path.expanduser(repo), exist_ok=True)
         except OSError as exc:

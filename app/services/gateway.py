@@ -96,9 +96,9 @@ class EngineGateway:
 
     def create(self, repo: str, passphrase: str, cache_root: Path | None) -> tuple[VaultLike, str]:
         from app.engine.vault import Vault
-        from app.storage.factory import is_dropbox
+        from app.storage.factory import is_remote
 
-        if not is_dropbox(repo):
+        if not is_remote(repo):
             # A new vault may name a folder that does not exist yet; its parent must
             # (so a disconnected drive is still reported, not silently recreated).
             Path(repo).expanduser().mkdir(exist_ok=True)

@@ -1,8 +1,9 @@
 """Turn a REPO string from the CLI or settings into a Storage.
 
-``dropbox:NAME`` is a vault folder inside the app's Dropbox folder; anything else is a
-local path. The Dropbox SDK is imported only when a Dropbox vault is opened, so local
-backups start fast.
+``dropbox:NAME`` is a vault folder inside the app's Dropbox folder, ``s3:BUCKET/PREFIX``
+a key prefix in an S3-compatible bucket; anything else is a local path. The Dropbox
+SDK and boto3 are imported only when such a vault is opened, so local backups start
+fast.
 """
 
 from __future__ import annotations
@@ -16,15 +17,27 @@ from app.storage.local import LocalStorage
 from app.storage.retry import RetryingStorage, WaitCallback
 
 DROPBOX_PREFIX = "dropbox:"
+S3_PREFIX = "s3:"
 
 
 def is_dropbox(repo: str) -> bool:
     return repo.startswith(DROPBOX_PREFIX)
 
 
+def is_s3(repo: str) -> bool:
+    return repo.startswith(S3_PREFIX)
+
+
+def is_remote(repo: str) -> bool:
+    """A cloud vault (no local folder to create or check)."""
+    return is_dropbox(repo) or is_s3(repo)
+
+
 def describe_repo(repo: str) -> str:
     if is_dropbox(repo):
         return f"Dropbox: {repo[len(DROPBOX_PREFIX) :]}"
+    if is_s3(repo):
+        return f"S3: {repo[len(S3_PREFIX) :].strip('/')}"
     return str(Path(repo).expanduser())
 
 
@@ -35,11 +48,23 @@ def open_storage(
     secret_lookup: Callable[[str], str | None] | None = None,
     max_concurrent_uploads: int = 4,
     bandwidth_limit_kib: int | None = None,
+    s3_endpoint: str | None = None,
 ) -> Storage:
     """Open the backend for ``repo``; the caller owns (and closes) the result.
 
-    The upload settings apply to cloud backends (a local folder needs neither).
+    The upload settings apply to cloud backends (a local folder needs neither);
+    ``s3_endpoint`` is the app's setting (``KEEPSAKE_S3_ENDPOINT`` wins over it).
     """
+    if is_s3(repo):
+        from app.storage.s3 import open_s3_storage
+
+        return open_s3_storage(
+            repo[len(S3_PREFIX) :],
+            on_wait=on_wait,
+            secret_lookup=secret_lookup,
+            endpoint=s3_endpoint,
+            max_concurrent_uploads=max_concurrent_uploads,
+        )
     if is_dropbox(repo):
         from app.storage.dropbox import open_dropbox_storage
 

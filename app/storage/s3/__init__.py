@@ -1,0 +1,67 @@
+"""S3-compatible storage (AWS, Backblaze B2, Wasabi, Cloudflare R2, MinIO, Garage).
+
+``open_s3_storage`` is what the factory calls for ``s3:BUCKET/PREFIX``; boto3 is
+imported only when an S3 vault is opened, so local backups start fast.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from app.storage.retry import RetryingStorage, WaitCallback
+from app.storage.s3.backend import S3Storage
+from app.storage.s3.config import parse_location, resolve_settings
+
+__all__ = ["S3RetryingStorage", "S3Storage", "open_s3_storage"]
+
+
+class S3RetryingStorage(RetryingStorage):
+    """``RetryingStorage`` that also forwards the batch delete and housekeeping."""
+
+    inner: S3Storage
+
+    def __init__(self, inner: S3Storage, **kwargs: Any) -> None:
+        super().__init__(inner, **kwargs)
+        self.inner = inner
+
+    def delete_many(self, names: Iterable[str]) -> None:
+        batch = list(names)
+        self._call("deleting old objects", lambda: self.inner.delete_many(batch))
+
+    @property
+    def max_concurrent_uploads(self) -> int:
+        return self.inner.max_concurrent_uploads
+
+
+def open_s3_storage(
+    spec: str,
+    *,
+    on_wait: WaitCallback | None = None,
+    secret_lookup: Callable[[str], str | None] | None = None,
+    endpoint: str | None = None,
+    env: Mapping[str, str] | None = None,
+    max_concurrent_uploads: int = 4,
+    sleep: Callable[[float], None] = time.sleep,
+    **overrides: Any,
+) -> S3RetryingStorage:
+    """Open ``s3:SPEC`` (``BUCKET/PREFIX``) from the environment and the keyring.
+
+    The result retries transient failures (8 attempts, 0.5 s doubling to 30 s,
+    jittered; a SlowDown waits as long as the server asks) and reports each wait
+    through ``on_wait``. ``overrides`` reach ``S3Storage`` (tests: small parts).
+    """
+    env = os.environ if env is None else env
+    storage = S3Storage(
+        parse_location(spec),
+        settings=resolve_settings(env, secret_lookup, endpoint=endpoint),
+        max_concurrent_uploads=max_concurrent_uploads,
+        sleep=sleep,
+        on_wait=on_wait,
+        **overrides,
+    )
+    return S3RetryingStorage(
+        storage, attempts=8, base_delay=0.5, max_delay=30.0, sleep=sleep, on_wait=on_wait
+    )
