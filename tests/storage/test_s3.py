@@ -19,7 +19,6 @@ from app.core.errors import (
     TransientStorageError,
 )
 from app.storage.factory import describe_repo, open_storage
-from app.storage.kinds import is_local, upload_concurrency
 from app.storage.s3 import S3RetryingStorage
 from app.storage.s3.backend import MIN_PART, S3Storage
 from app.storage.s3.config import (
@@ -76,14 +75,6 @@ class TestS3UnderFaults(StorageContract):
         return S3RetryingStorage(inner, attempts=10, sleep=no_sleep)
 
 
-class TestS3Multipart(StorageContract):
-    """The contract again with every object over 5 MiB sent in parts."""
-
-    @pytest.fixture
-    def storage(self, make_s3_storage: S3Factory) -> S3Storage:
-        return make_s3_storage(multipart_threshold=MIN_PART, part_size=MIN_PART)
-
-
 # -- locations and settings -----------------------------------------------------------
 
 
@@ -137,8 +128,8 @@ def test_factory_opens_s3_from_the_environment(s3_env: dict[str, str], s3_spec: 
         storage.put("config", b"hello")
         assert storage.get("config") == b"hello"
         assert storage.description == describe_repo(repo) == f"S3: {s3_spec}"
-        assert not is_local(storage)
-        assert upload_concurrency(storage) == 3
+        caps = storage.capabilities
+        assert (caps.connections, caps.batch_delete, caps.cheap_ranged_reads) == (3, True, False)
     finally:
         storage.close()
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from app.storage.retry import RetryingStorage, WaitCallback
@@ -18,22 +18,9 @@ from app.storage.s3.config import parse_location, resolve_settings
 __all__ = ["S3RetryingStorage", "S3Storage", "open_s3_storage"]
 
 
-class S3RetryingStorage(RetryingStorage):
-    """``RetryingStorage`` that also forwards the batch delete and housekeeping."""
-
-    inner: S3Storage
-
-    def __init__(self, inner: S3Storage, **kwargs: Any) -> None:
-        super().__init__(inner, **kwargs)
-        self.inner = inner
-
-    def delete_many(self, names: Iterable[str]) -> None:
-        batch = list(names)
-        self._call("deleting old objects", lambda: self.inner.delete_many(batch))
-
-    @property
-    def max_concurrent_uploads(self) -> int:
-        return self.inner.max_concurrent_uploads
+#: What ``open_s3_storage`` returns: retries around the backend, which stays reachable
+#: as ``.inner`` (tests and the settings' connection test use it).
+S3RetryingStorage = RetryingStorage[S3Storage]
 
 
 def open_s3_storage(

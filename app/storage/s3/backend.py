@@ -42,7 +42,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from app.core.errors import NotFoundInStorage, StorageError, TransientStorageError
-from app.storage.base import ObjectInfo, check_name
+from app.storage.base import Capabilities, ObjectInfo, Storage, check_name
 from app.storage.retry import Backoff, WaitCallback
 from app.storage.s3.config import S3Location, S3Settings
 from app.storage.s3.errors import translate
@@ -124,7 +124,7 @@ def make_client(settings: S3Settings, *, pool_size: int, timeouts: tuple[float, 
     )
 
 
-class S3Storage:
+class S3Storage(Storage):
     """The Storage protocol over one bucket and prefix. Safe to share between threads."""
 
     def __init__(
@@ -194,6 +194,16 @@ class S3Storage:
     @property
     def description(self) -> str:
         return f"S3: {self.location}"
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """Every call is an HTTP request with real latency: parallel uploads, whole-pack
+        reads, deletes 1000 at a time. No batch put: S3 has no multi-object PUT."""
+        return Capabilities(
+            connections=self.max_concurrent_uploads,
+            cheap_ranged_reads=False,
+            batch_delete=True,
+        )
 
     def put(self, name: str, data: bytes | bytearray | memoryview) -> None:
         key = self._key(name)
