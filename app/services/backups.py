@@ -14,12 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from app.core.errors import AppError, ErrorCode
-from app.core.events import BackupResult, Phase, Progress
+from app.core.events import BackupResult, Phase, Progress, Warning_
 from app.services.jobs import JobOutcome, JobRunner, Outcome
+from app.services.locations import describe_missing, missing_folders
 from app.services.schedule import Scheduler
 from app.services.vault import OpenedVault, VaultService
 from app.store.history import HistoryStore, JobRecord, JobStatus
@@ -423,8 +425,7 @@ class BackupService(QObject):
                 fields["bytes_total"] = int(result.bytes_restored)
         message = outcome.message
         if status is JobStatus.WARNINGS:
-            n = len(fields.get("warnings", ()))  # type: ignore[arg-type]
-            message = f"{n} file{'s' if n != 1 else ''} could not be read and were skipped."
+            message = self._warnings_message(tuple(fields.get("warnings", ())))  # type: ignore[arg-type]
         elif status is JobStatus.CANCELLED:
             message = "Cancelled."
         elif outcome.kind == "forget" and isinstance(result, int):
@@ -438,6 +439,26 @@ class BackupService(QObject):
             **fields,  # type: ignore[arg-type]
         )
         return self.history.add(record)
+
+    def _warnings_message(self, warnings: tuple[Warning_, ...]) -> str:
+        """A chosen folder that is gone is said by name, not as "1 file could not be
+        read": the user has to act (reconnect the drive, locate or remove it)."""
+        folders = set(self.settings.folders)
+        missing = [w.path for w in warnings if w.path in folders]
+        others = len(warnings) - len(missing)
+        parts = []
+        if missing:
+            names = ", ".join(Path(m).name or m for m in missing)
+            noun = "folder" if len(missing) == 1 else "folders"
+            parts.append(f"Missing {noun}: {names} (not backed up).")
+        if others:
+            parts.append(
+                f"{others} file{'s' if others != 1 else ''} could not be read and were skipped."
+            )
+        return " ".join(parts)
+
+    def missing_folders(self) -> list[str]:
+        return missing_folders(self.settings.folders)
 
     def _notify_backup(self, outcome: JobOutcome, record: JobRecord | None) -> None:
         if outcome.outcome is Outcome.FAILED:
@@ -506,6 +527,10 @@ class BackupService(QObject):
         if paused_until is not None:
             return mk(State.PAUSED, "Backups paused")
         now = self._clock()
+        missing = self.missing_folders()
+        if missing:
+            what = "A folder is missing" if len(missing) == 1 else "Some folders are missing"
+            return mk(State.WARNING, what, describe_missing(missing))
         if last is not None and last.status is JobStatus.FAILED:
             return mk(State.ERROR, "Last backup failed", last.message)
         if last_ok is None:

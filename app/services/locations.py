@@ -14,8 +14,6 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.storage.local import holds_vault
-
 # Less room than this and a first backup cannot even store its index: refuse early.
 MIN_FREE_BYTES = 200 * 1024 * 1024
 
@@ -27,6 +25,16 @@ class LocationCheck:
     ok: bool
     problem: str = ""
     free_bytes: int | None = None
+
+
+def holds_vault(root: Path) -> bool:
+    """Whether the folder ``root`` holds a vault: its ``config`` object is a file
+    named ``config`` at the top (docs/FORMAT.md). Checked here, not through the
+    storage layer, so the UI's imports never reach storage."""
+    try:
+        return (root / "config").is_file()
+    except OSError:
+        return False
 
 
 def find_vault_in(path: Path) -> Path | None:
@@ -74,3 +82,26 @@ def check_writable(path: Path, min_free: int = MIN_FREE_BYTES) -> LocationCheck:
             free,
         )
     return LocationCheck(True, "", free)
+
+
+def missing_folders(folders: tuple[str, ...] | list[str]) -> list[str]:
+    """The chosen folders that are not there now (renamed, deleted, or on a drive
+    that is not connected). One ``stat`` each."""
+    return [f for f in folders if not os.path.isdir(f)]
+
+
+def describe_missing(missing: list[str]) -> str:
+    """One sentence naming the missing folders, for the overview and the tray."""
+    if not missing:
+        return ""
+    if len(missing) == 1:
+        name = Path(missing[0]).name or missing[0]
+        return (
+            f"The folder {name} ({missing[0]}) was not found: it was renamed, deleted, or "
+            "is on a drive that is not connected. Open Folders to locate or remove it."
+        )
+    names = ", ".join(Path(m).name or m for m in missing)
+    return (
+        f"{len(missing)} folders were not found ({names}): renamed, deleted, or on a "
+        "drive that is not connected. Open Folders to locate or remove them."
+    )

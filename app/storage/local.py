@@ -41,14 +41,6 @@ def _translate(exc: OSError, what: str) -> StorageError:
     return StorageError(f"Storage error on {what}: {exc.strerror or exc}.")
 
 
-def holds_vault(root: Path) -> bool:
-    """Whether the folder ``root`` holds a vault (its ``config`` object is there)."""
-    try:
-        return (root / "config").is_file()
-    except OSError:
-        return False
-
-
 class LocalStorage(Storage):
     def __init__(self, root: str | os.PathLike[str], *, fsync: bool = True) -> None:
         self.root = Path(root)

@@ -61,7 +61,8 @@ def describe_result(rec: JobRecord) -> str:
         f"{fmt.size(rec.bytes_uploaded)} sent",
     ]
     if rec.status is JobStatus.WARNINGS:
-        parts.append(f"{fmt.count(len(rec.warnings), 'file')} skipped")
+        # The record says what was left out: skipped files, or a missing folder by name.
+        parts.append(rec.message.rstrip(".") or f"{fmt.count(len(rec.warnings), 'file')} skipped")
     return "; ".join(parts)
 
 
@@ -153,7 +154,8 @@ class OverviewPage(QWidget):
         # Relative times ("5 minutes ago") age: refresh them every 30 s.
         self._tick = QTimer(self)
         self._tick.setInterval(30_000)
-        self._tick.timeout.connect(lambda: self._status and self.show_status(self._status))
+        # A fresh status, not the last one: a drive plugged back in shows within 30 s.
+        self._tick.timeout.connect(lambda: self.show_status(self.service.status()))
         self._tick.start()
         self.show_status(service.status())
 
