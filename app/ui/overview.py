@@ -155,9 +155,13 @@ class OverviewPage(QWidget):
         self._tick = QTimer(self)
         self._tick.setInterval(30_000)
         # A fresh status, not the last one: a drive plugged back in shows within 30 s.
-        self._tick.timeout.connect(lambda: self.show_status(self.service.status()))
+        self._tick.timeout.connect(self._refresh)
         self._tick.start()
         self.show_status(service.status())
+
+    def _refresh(self) -> None:
+        if self.isVisible():  # a closed window (or an app shut down) asks nothing
+            self.show_status(self.service.status())
 
     def refresh_stats(self) -> None:
         if self.service.vaults.is_open:
