@@ -34,6 +34,20 @@ ID_LEN = 32
 ARGON2_MIN_MEMORY_KIB = 64 * 1024
 ARGON2_MIN_ITERATIONS = 3
 SCRYPT_MIN_LOG2_N = 17
+# Ceilings: a key object is plain JSON anyone with write access to the storage can
+# forge, so its costs are bounded by what a desktop can afford to try (docs/FORMAT.md
+# section 2). Cost is measured in MiB-passes: memory times passes over it. The
+# default (64 MiB x 3) is 192; one key object may ask up to ~10x that, and one unlock
+# spends at most two such objects' worth, trying the cheapest objects first.
+ARGON2_MAX_MEMORY_KIB = 1024 * 1024
+ARGON2_MAX_ITERATIONS = 16
+ARGON2_MAX_LANES = 16
+SCRYPT_MAX_LOG2_N = 20
+SCRYPT_MAX_R = 32
+SCRYPT_MAX_P = 4
+SCRYPT_MAX_MEMORY = 1024 * 1024 * 1024
+KDF_MAX_COST = 2048
+KDF_TOTAL_BUDGET = 4096
 DEFAULT_KDF: dict[str, Any] = {
     "algorithm": "argon2id",
     "memory_kib": ARGON2_MIN_MEMORY_KIB,
@@ -66,8 +80,30 @@ def b64d(text: str) -> bytes:
     return base64.b64decode(text.encode("ascii"), validate=True)
 
 
+def kdf_cost(params: dict[str, Any]) -> float:
+    """The work one derivation with ``params`` costs, in MiB-passes (memory x passes).
+
+    Argon2id makes ``iterations`` passes over ``memory_kib``; scrypt fills and then
+    reads 128 * r * N bytes, p times. Used to order and bound unlock attempts."""
+    if params.get("algorithm") == "argon2id":
+        return int(params.get("memory_kib", 0)) / 1024 * int(params.get("iterations", 0))
+    if params.get("algorithm") == "scrypt":
+        memory = 128 * int(params.get("r", 0)) * (1 << min(int(params.get("log2_n", 0)), 62))
+        return 2 * memory / (1024 * 1024) * max(1, int(params.get("p", 1)))
+    return 0.0
+
+
+def _too_costly(what: str) -> VaultCorruptError:
+    return VaultCorruptError(
+        f"A key object of this vault asks for more password hashing ({what}) than a "
+        "desktop computer can afford; it was skipped as damaged or forged."
+    )
+
+
 def check_kdf_params(params: dict[str, Any]) -> None:
-    """Refuse parameters weaker than our floor: a tampered key file must not downgrade."""
+    """Refuse parameters weaker than our floor (a tampered key file must not
+    downgrade) or costlier than our ceiling (a forged one must not exhaust memory or
+    hold the unlock for minutes). Runs before any derivation."""
     algorithm = params.get("algorithm")
     if algorithm == "argon2id":
         memory = int(params.get("memory_kib", 0))
@@ -80,18 +116,29 @@ def check_kdf_params(params: dict[str, Any]) -> None:
                 code=ErrorCode.WEAK_KDF,
             )
         if (
-            memory > 1024 * 1024 or iterations > 64 or lanes > 64
-        ):  # 1 GiB: a tampered key could ask more
-            raise VaultCorruptError("The vault's key asks for absurd password hashing costs.")
+            memory > ARGON2_MAX_MEMORY_KIB
+            or iterations > ARGON2_MAX_ITERATIONS
+            or lanes > ARGON2_MAX_LANES
+            or kdf_cost(params) > KDF_MAX_COST
+        ):
+            raise _too_costly(f"Argon2id {memory // 1024} MiB, {iterations} passes")
     elif algorithm == "scrypt":
         log2_n = int(params.get("log2_n", 0))
-        if log2_n < SCRYPT_MIN_LOG2_N or int(params.get("r", 0)) < 8:
+        r = int(params.get("r", 0))
+        p = int(params.get("p", 1))
+        if log2_n < SCRYPT_MIN_LOG2_N or r < 8 or p < 1:
             raise AppError(
                 "This vault's key uses weaker password hashing than Keepsake accepts.",
                 code=ErrorCode.WEAK_KDF,
             )
-        if log2_n > 24 or int(params.get("r", 0)) > 64 or int(params.get("p", 1)) > 16:
-            raise VaultCorruptError("The vault's key asks for absurd password hashing costs.")
+        if (
+            log2_n > SCRYPT_MAX_LOG2_N
+            or r > SCRYPT_MAX_R
+            or p > SCRYPT_MAX_P
+            or 128 * r * (1 << log2_n) > SCRYPT_MAX_MEMORY
+            or kdf_cost(params) > KDF_MAX_COST
+        ):
+            raise _too_costly(f"scrypt N=2^{log2_n}, r={r}, p={p}")
     else:
         raise AppError(
             f"Unknown password hashing {algorithm!r}; a newer Keepsake may be needed.",
@@ -105,10 +152,26 @@ _KDF_LOCK = threading.Lock()
 
 
 def derive_kek(secret: str, params: dict[str, Any], salt: bytes) -> bytes:
-    """Derive a key-encryption key from a passphrase or recovery key (slow on purpose)."""
+    """Derive a key-encryption key from a passphrase or recovery key (slow on purpose).
+
+    Running out of memory is this computer's limit, not a bug: it becomes an
+    ``AppError`` naming the cost, never an "internal error"."""
     check_kdf_params(params)
-    with _KDF_LOCK:
-        return _derive(secret, params, salt)
+    try:
+        with _KDF_LOCK:
+            return _derive(secret, params, salt)
+    except MemoryError:
+        raise AppError(
+            f"Not enough free memory to check the passphrase (this vault's key asks for "
+            f"{_memory_mib(params)} MiB). Close other programs and try again.",
+            code=ErrorCode.GENERIC,
+        ) from None
+
+
+def _memory_mib(params: dict[str, Any]) -> int:
+    if params.get("algorithm") == "argon2id":
+        return int(params.get("memory_kib", 0)) // 1024
+    return 128 * int(params.get("r", 0)) * (1 << int(params.get("log2_n", 0))) // (1024 * 1024)
 
 
 def _derive(secret: str, params: dict[str, Any], salt: bytes) -> bytes:
@@ -126,7 +189,11 @@ def _derive(secret: str, params: dict[str, Any], salt: bytes) -> bytes:
     from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
     return Scrypt(
-        salt=salt, length=32, n=1 << int(params["log2_n"]), r=int(params["r"]), p=int(params["p"])
+        salt=salt,
+        length=32,
+        n=1 << int(params["log2_n"]),
+        r=int(params["r"]),
+        p=int(params.get("p", 1)),
     ).derive(data)
 
 
@@ -159,7 +226,9 @@ def normalize_recovery_key(text: str) -> str:
     value = 0
     for c in cleaned:
         value = (value << 5) | table[c]
-    raw_check = value.to_bytes(35, "big")[1:]
+    if value >> 272:  # 55 digits hold 275 bits; the top 3 are always zero
+        raise WrongPasswordError("The recovery key has a typo: please check every group.")
+    raw_check = value.to_bytes(34, "big")
     raw, check = raw_check[:32], raw_check[32:]
     if blake3.blake3(raw).digest()[:2] != check:
         raise WrongPasswordError("The recovery key has a typo: please check every group.")
@@ -229,6 +298,63 @@ def unwrap_master_keys(doc: dict[str, Any], secret: str) -> MasterKeys:
         raise WrongPasswordError("Wrong passphrase or recovery key.") from None
     inner = json.loads(payload)
     return MasterKeys(inner["vault_id"], b64d(inner["enc_key"]), b64d(inner["id_key"]))
+
+
+def _as_app_error(exc: Exception) -> AppError:
+    if isinstance(exc, AppError):
+        return exc
+    return VaultCorruptError("A key object of this vault is damaged.")
+
+
+def unlock_master_keys(docs: list[dict[str, Any]], secret: str, kind: str) -> MasterKeys:
+    """Try the key objects of ``kind`` with ``secret``: cheapest first, within a budget.
+
+    Key objects are not authenticated as a whole, so any of them may be forged: one
+    that is malformed, too weak, too costly or of a newer kind is skipped (it must not
+    hide a good key beside it), and together they may cost at most
+    ``KDF_TOTAL_BUDGET`` MiB-passes of hashing, so planting many of them cannot hold
+    the unlock for minutes. A real vault has one object per kind, so the budget only
+    ever stops forged ones. Raises ``WrongPasswordError`` when every affordable
+    object refused the secret.
+    """
+    candidates = [d for d in docs if d.get("kind") == kind]
+    if not candidates:
+        raise VaultCorruptError(f"The vault has no readable {kind} key.")
+
+    def cost(doc: dict[str, Any]) -> float:
+        try:
+            return kdf_cost(dict(doc["kdf"]))
+        except (KeyError, TypeError, ValueError, OverflowError):
+            return 0.0  # malformed: refused at once, before any derivation
+
+    refused: AppError | None = None
+    spent = 0.0
+    for doc in sorted(candidates, key=cost):
+        try:
+            check_kdf_params(dict(doc["kdf"]))  # refused ones cost nothing
+        except (AppError, ValueError, TypeError, KeyError, OverflowError) as exc:
+            refused = refused or _as_app_error(exc)
+            continue
+        price = cost(doc)
+        if spent + price > KDF_TOTAL_BUDGET:
+            raise VaultCorruptError(
+                f"This vault holds {len(candidates)} {kind} key objects; Keepsake tried "
+                "the cheapest ones and stopped, because trying the rest would take too "
+                "long. Extra key objects are not made by Keepsake: the vault may have "
+                "been tampered with."
+            )
+        spent += price
+        try:
+            return unwrap_master_keys(doc, secret)
+        except WrongPasswordError:
+            continue
+        except (AppError, ValueError, TypeError, KeyError, OverflowError) as exc:
+            refused = refused or _as_app_error(exc)
+    if refused is not None:
+        raise refused
+    if kind == "recovery":
+        raise WrongPasswordError("That recovery key does not open this vault.")
+    raise WrongPasswordError("Wrong passphrase for this vault.")
 
 
 # --- Authenticated encryption of objects and blobs ----------------------------------

@@ -2,7 +2,13 @@
 
 A lock is a sealed object ``locks/<random>`` naming host, pid, device and time. It is
 refreshed every few minutes while held, so a lock older than ``STALE_AFTER`` belongs
-to a process that died; on the same host a lock whose pid is gone is stale at once.
+to a process that died; on the same *device* (not merely the same host name: two
+computers may share one) a lock whose pid is gone is stale at once. A lock without a
+device id (older versions) is only ever stale by age.
+
+A backup commits only if it can prove its lock is still there and was refreshed
+recently enough that nobody could have judged it stale; "cannot tell" (a storage
+error) is not proof.
 """
 
 from __future__ import annotations
@@ -18,10 +24,14 @@ from dataclasses import dataclass
 
 from app.core.errors import LockedError, NotFoundInStorage, VaultCorruptError
 from app.engine.crypto import T_LOCK, Cipher
+from app.engine.device import device_id
 from app.storage.base import Storage
 
 STALE_AFTER = 30 * 60.0
 REFRESH_EVERY = 5 * 60.0
+# A holder whose last refresh is older than this may already look stale to others
+# (clocks differ a little): it no longer counts on its lock.
+TRUST_FOR = STALE_AFTER - 5 * 60.0
 
 # Locks this process holds right now. A lock naming this host and this pid that is
 # not in here was left by a job of ours whose release failed (e.g. the drive
@@ -36,12 +46,14 @@ class LockInfo:
     pid: int
     time: float
     exclusive: bool
+    device: str = ""
 
-    def is_stale(self, now: float) -> bool:
+    def is_stale(self, now: float, device: str | None = None) -> bool:
+        """``device``: this computer's id (looked up when not given)."""
         if now - self.time > STALE_AFTER:
             return True
-        if self.host != socket.gethostname():
-            return False
+        if not self.device or self.device != (device if device is not None else device_id()):
+            return False  # another computer (or one that did not say): only age counts
         if self.pid == os.getpid():
             return self.name not in _HELD
         return not _pid_alive(self.pid)
@@ -68,17 +80,29 @@ class VaultLock:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.lost = False
+        self.device = device_id()
+        # When our last write started, by the wall clock and by the monotonic one
+        # (the larger elapsed time counts: either may stand still or jump).
+        self._written_at = (0.0, 0.0)
 
     def _write(self) -> None:
+        started = (time.time(), time.monotonic())
         doc = {
             "host": socket.gethostname(),
             "pid": os.getpid(),
-            "time": time.time(),
+            "time": started[0],
             "exclusive": self.exclusive,
+            "device": self.device,
         }
         self._storage.put(
             self.name, self._cipher.seal_object(T_LOCK, self.name, json.dumps(doc).encode())
         )
+        self._written_at = started
+
+    def _age(self) -> float:
+        """Seconds since our last successful write began."""
+        wall, mono = self._written_at
+        return max(time.time() - wall, time.monotonic() - mono)
 
     def acquire(self) -> VaultLock:
         conflicts = [lk for lk in list_locks(self._storage, self._cipher) if self._conflicts(lk)]
@@ -105,7 +129,7 @@ class VaultLock:
         return self
 
     def _conflicts(self, other: LockInfo) -> bool:
-        if other.is_stale(time.time()):
+        if other.is_stale(time.time(), self.device):
             return False
         return self.exclusive or other.exclusive
 
@@ -117,10 +141,15 @@ class VaultLock:
                 self._write()
 
     def still_held(self) -> bool:
-        """False once another process removed our lock as stale (this process was
-        suspended, or its clock is far behind). A prune may then have deleted data
-        this job counted on; transient storage errors read as "held"."""
+        """False once our lock may have been judged stale (not refreshed for
+        ``TRUST_FOR``: this process was suspended, or storage writes kept failing) or
+        another process removed it. A prune may then have deleted data this job
+        counted on. A transient storage error reads as "held" here, so the refresh
+        loop keeps trying; ``ensure_held`` demands proof."""
         if self.lost:
+            return False
+        if self._age() > TRUST_FOR:
+            self.lost = True
             return False
         try:
             self._storage.stat(self.name)
@@ -132,12 +161,28 @@ class VaultLock:
         return True
 
     def ensure_held(self) -> None:
-        """Call before committing (writing a snapshot): refuse if the lock was lost."""
-        if not self.still_held():
+        """Call before committing (writing a snapshot): refuse unless the lock is
+        provably still there and fresh. A storage error while checking is no proof."""
+        if self.lost or self._age() > TRUST_FOR:
+            self.lost = True
             raise LockedError(
                 "This backup was paused so long that its vault lock expired and the vault "
                 "may have been cleaned up meanwhile; nothing was committed. Run the backup again."
             )
+        try:
+            self._storage.stat(self.name)
+        except NotFoundInStorage:
+            self.lost = True
+            raise LockedError(
+                "This backup's vault lock was removed by another computer (it may have "
+                "cleaned up the vault meanwhile); nothing was committed. Run the backup again."
+            ) from None
+        except Exception as exc:
+            raise LockedError(
+                f"Could not confirm this backup's vault lock ({exc}); nothing was committed, "
+                "so a clean-up running elsewhere cannot have removed data it needs. "
+                "Run the backup again."
+            ) from exc
 
     def release(self) -> None:
         _HELD.discard(self.name)
@@ -179,6 +224,7 @@ def list_locks(storage: Storage, cipher: Cipher) -> list[LockInfo]:
                     int(doc["pid"]),
                     float(doc["time"]),
                     bool(doc["exclusive"]),
+                    str(doc.get("device", "")),
                 )
             )
         except NotFoundInStorage:
@@ -191,9 +237,10 @@ def list_locks(storage: Storage, cipher: Cipher) -> list[LockInfo]:
 
 def remove_stale_locks(storage: Storage, cipher: Cipher) -> int:
     now = time.time()
+    device = device_id()
     removed = 0
     for lock in list_locks(storage, cipher):
-        if lock.is_stale(now):
+        if lock.is_stale(now, device):
             storage.delete(lock.name)
             removed += 1
     return removed

@@ -38,7 +38,7 @@ from app.core.events import (
     ignore_progress,
 )
 from app.core.models import Entry, EntryType, FileVersion, SnapshotInfo, VaultStats
-from app.core.paths import cache_dir, config_dir, create_private_file
+from app.core.paths import cache_dir
 from app.engine import codec
 from app.engine.cache import Cache
 from app.engine.chunker import ChunkerParams
@@ -54,9 +54,10 @@ from app.engine.crypto import (
     new_recovery_key,
     normalize_recovery_key,
     parse_key_object,
-    unwrap_master_keys,
+    unlock_master_keys,
     wrap_master_keys,
 )
+from app.engine.device import device_id as device_id
 from app.engine.packer import pack_name
 from app.storage.base import Storage
 
@@ -66,24 +67,6 @@ if TYPE_CHECKING:
 
 FORMAT_VERSION = 1
 TREE_CACHE_SIZE = 4096
-
-
-def device_id() -> str:
-    """A random id for this computer, kept beside the settings (not in the cache)."""
-    path = config_dir() / "device-id"
-    try:
-        value = path.read_text().strip()
-        if len(value) == 32:
-            return value
-    except OSError:
-        pass
-    value = secrets.token_hex(16)
-    try:
-        create_private_file(path)
-        path.write_text(value + "\n")
-    except OSError:
-        pass
-    return value
 
 
 def parse_time(text: str) -> datetime:
@@ -260,30 +243,7 @@ class Vault:
                 docs.append(parse_key_object(storage.get(info.name)))
             except (VaultCorruptError, NotFoundInStorage):
                 continue
-        candidates = [d for d in docs if d.get("kind") == kind]
-        if not candidates:
-            raise VaultCorruptError(f"The vault has no readable {kind} key.")
-        refused: AppError | None = None
-        for doc in candidates:
-            try:
-                return unwrap_master_keys(doc, secret)
-            except WrongPasswordError:
-                continue
-            except (AppError, ValueError, TypeError, KeyError) as exc:
-                # Key objects are not authenticated as a whole: one that is malformed,
-                # too weak or of a newer kind must not hide a good key beside it.
-                if refused is None:
-                    refused = (
-                        exc
-                        if isinstance(exc, AppError)
-                        else VaultCorruptError("A key object of this vault is damaged.")
-                    )
-                continue
-        if refused is not None:
-            raise refused
-        if kind == "recovery":
-            raise WrongPasswordError("That recovery key does not open this vault.")
-        raise WrongPasswordError("Wrong passphrase for this vault.")
+        return unlock_master_keys(docs, secret, kind)
 
     def close(self) -> None:
         self.cache.close()

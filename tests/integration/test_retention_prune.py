@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from app.engine.crypto import T_LOCK
+from app.engine.device import device_id
 from app.engine.locks import VaultLock, list_locks
 from app.engine.retention import RetentionPolicy
 from app.engine.vault import Vault
@@ -148,14 +149,17 @@ def test_prune_waits_for_a_running_backup_and_ignores_stale_locks(tmp_path: Path
         assert "backup" in refused.stderr and "Traceback" not in refused.stderr
         assert sorted(p.name for p in vault_dir.rglob("*") if p.is_file()) == objects
 
-        # Locks left by crashed processes: a dead pid on this host, and an hour-old
+        # Locks left by crashed processes: a dead pid on this device, and an hour-old
         # lock from another computer. Neither blocks prune, and prune removes both.
         gone_pid = _a_dead_pid()
-        for name, host, pid, age in (
-            ("locks/" + "a" * 32, socket.gethostname(), gone_pid, 0.0),
-            ("locks/" + "b" * 32, "other-computer", 4242, 3600.0),
+        for name, host, pid, age, device in (
+            ("locks/" + "a" * 32, socket.gethostname(), gone_pid, 0.0, device_id()),
+            ("locks/" + "b" * 32, "other-computer", 4242, 3600.0, "e" * 32),
         ):
-            doc = f'{{"host": "{host}", "pid": {pid}, "time": {time.time() - age}, "exclusive": true}}'
+            doc = (
+                f'{{"host": "{host}", "pid": {pid}, "time": {time.time() - age}, '
+                f'"exclusive": true, "device": "{device}"}}'
+            )
             vault.storage.put(name, vault.cipher.seal_object(T_LOCK, name, doc.encode()))
         assert len(list_locks(vault.storage, vault.cipher)) == 2
         vault.prune()
@@ -252,10 +256,14 @@ def _after_lock(delay: float) -> Trigger:
     return fire
 
 
-def test_prune_killed_at_each_step_leaves_a_valid_vault(prepared: Prepared, tmp_path: Path) -> None:
+def test_prune_killed_at_each_step_leaves_a_valid_vault(
+    prepared: Prepared, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     killed_mid_way = []
     for n, (label, trigger, must_interrupt) in enumerate(_triggers(prepared)):
         work = tmp_path / f"round-{n}"
+        # The killed CLI and this process are one computer: one device id.
+        monkeypatch.setenv("KEEPSAKE_CONFIG_DIR", str(work / "config"))
         vault_dir = work / "vault"
         shutil.copytree(prepared.vault_dir, vault_dir)
         proc = subprocess.Popen(

@@ -361,12 +361,20 @@ def _prune_triggers(prep: Prepared, forget_first: bool) -> list[tuple[str, Trigg
 
 
 def _kill_prune_rounds(
-    template: VaultTemplate, prep: Prepared, tmp_path: Path, *, forget_first: bool
+    template: VaultTemplate,
+    prep: Prepared,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    forget_first: bool,
 ) -> int:
     killed_points = 0
     for i, (_label, trigger) in enumerate(_prune_triggers(prep, forget_first)):
         work = tmp_path / f"p{i}"
         vault_dir, home = _copy_round(prep, work)
+        # The killed CLI and this process are one computer: one device id (a lock
+        # is judged by pid only on the device that wrote it).
+        monkeypatch.setenv("KEEPSAKE_CONFIG_DIR", str(home / "config"))
         if forget_first:
             args = cli_args("forget", "--repo", str(vault_dir), "--keep-last", "2", "--prune")
         else:
@@ -416,9 +424,14 @@ def prepared_prune_full(
 
 
 def test_prune_killed_at_every_step(
-    template: VaultTemplate, prepared_prune_full: Prepared, tmp_path: Path
+    template: VaultTemplate,
+    prepared_prune_full: Prepared,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    killed = _kill_prune_rounds(template, prepared_prune_full, tmp_path, forget_first=False)
+    killed = _kill_prune_rounds(
+        template, prepared_prune_full, tmp_path, monkeypatch, forget_first=False
+    )
     print(f"prune kill points: {killed}")
     # Late points (the last deletions) can be outrun by the process finishing first;
     # those rounds still verify the finished vault.
@@ -426,9 +439,14 @@ def test_prune_killed_at_every_step(
 
 
 def test_forget_and_prune_killed(
-    template: VaultTemplate, prepared_prune_full: Prepared, tmp_path: Path
+    template: VaultTemplate,
+    prepared_prune_full: Prepared,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    killed = _kill_prune_rounds(template, prepared_prune_full, tmp_path, forget_first=True)
+    killed = _kill_prune_rounds(
+        template, prepared_prune_full, tmp_path, monkeypatch, forget_first=True
+    )
     print(f"forget --prune kill points: {killed}")
     assert killed >= 9
 
