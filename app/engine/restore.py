@@ -5,6 +5,17 @@ disk; a file is written under a temp name in its destination folder and renamed 
 place only when all of it verified. Names from the vault are untrusted: anything that
 could escape the target (``..``, ``/``, NUL, duplicate names, symlinked parents,
 tree cycles, absurd depth) is refused and reported.
+
+Durability: when a file replaces an existing one, its data is flushed to disk
+(fdatasync) before the rename and its folder is flushed after, so a power loss
+leaves the old copy or the whole new one, never an empty file in place of a good
+one. New names are not flushed one by one (about 6 ms per file on an ext4 disk, 17x
+the cost of writing a small file); like ``cp``, the restore leaves them to the
+system's write-back.
+
+Permissions: owners are not stored, so the restored files belong to whoever runs
+the restore; the setuid and setgid bits are therefore never restored (restoring as
+root would otherwise create setuid-root programs out of a user's files).
 """
 
 from __future__ import annotations
@@ -43,6 +54,9 @@ if TYPE_CHECKING:
 
 MAX_DEPTH = 1024
 WRITERS = 2
+# Mode bits restored: permissions and sticky, never setuid/setgid (owners are not
+# restored, see the module docstring and docs/FORMAT.md section 9).
+RESTORED_MODE_BITS = 0o1777
 TMP_PREFIX = b".keepsake-restore-"
 
 BlobLocation = tuple[bytes, int, bytes, int, int, int]  # id, type, pack, offset, length, raw
@@ -158,6 +172,23 @@ class _Dirs:
         self._fds: OrderedDict[Parts, int] = OrderedDict()
         self._refs: dict[Parts, int] = {}
         self._lock = threading.Lock()
+        self.replaced_in: set[Parts] = set()  # folders where a file replaced another
+
+    def note_replaced(self, parts: Parts) -> None:
+        with self._lock:
+            self.replaced_in.add(parts)
+
+    def flush_replaced(self) -> None:
+        """fsync every folder in which a file replaced another, so the renames are on
+        disk before the restore reports success."""
+        for parts in sorted(self.replaced_in):
+            fd = self.acquire(parts)
+            try:
+                with contextlib.suppress(OSError):
+                    os.fsync(fd)
+            finally:
+                self.release(parts)
+        self.replaced_in.clear()
 
     def acquire(self, parts: Parts) -> int:
         with self._lock:
@@ -300,6 +331,7 @@ def _write_file(
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
         fd = os.open(tmp, flags, 0o600, dir_fd=parent)
         written = 0
+        replacing = False
         try:
             try:
                 for blob_id, blob_type, pack, offset, length, raw_length in item.blobs:
@@ -318,12 +350,17 @@ def _write_file(
                     written += len(data)
                 if written != int(node.get("size", written)):
                     raise VaultCorruptError("its size does not match the snapshot")
-                os.fchmod(fd, int(node.get("mode", 0o644)) & 0o7777)
+                os.fchmod(fd, int(node.get("mode", 0o644)) & RESTORED_MODE_BITS)
                 mtime = int(node.get("mtime_ns", 0))
                 os.utime(fd, ns=(mtime, mtime))
+                replacing = _exists(name, parent)
+                if replacing:  # the old copy must survive a power loss until ours is whole
+                    _flush_data(fd)
             finally:
                 os.close(fd)
             os.replace(tmp, name, src_dir_fd=parent, dst_dir_fd=parent)
+            if replacing:
+                dirs.note_replaced(parent_parts)
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(tmp, dir_fd=parent)
@@ -331,6 +368,23 @@ def _write_file(
     finally:
         dirs.release(parent_parts)
     return written
+
+
+def _exists(name: bytes, parent: int) -> bool:
+    try:
+        os.stat(name, dir_fd=parent, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True  # cannot tell: flush, to be safe
+    return True
+
+
+def _flush_data(fd: int) -> None:
+    """Data on disk before the rename that makes it visible (fdatasync where the
+    system has it: the file's times need not be flushed with it)."""
+    sync = getattr(os, "fdatasync", os.fsync)
+    sync(fd)
 
 
 def _batches(items: list[_FileItem]) -> list[list[_FileItem]]:
@@ -385,7 +439,7 @@ def _make_link(parts: Parts, node: dict[str, Any], dirs: _Dirs) -> None:
 def _set_dir_metadata(parts: Parts, node: dict[str, Any], dirs: _Dirs) -> None:
     fd = dirs.acquire(parts)
     try:
-        os.fchmod(fd, int(node.get("mode", 0o755)) & 0o7777)
+        os.fchmod(fd, int(node.get("mode", 0o755)) & RESTORED_MODE_BITS)
         mtime = int(node.get("mtime_ns", 0))
         if mtime:
             os.utime(fd, ns=(mtime, mtime))
@@ -489,6 +543,7 @@ def _restore_planned(
         except (OSError, UnsafePathError, VaultCorruptError) as exc:
             dest = os.fsdecode(planner.dest_for(parts))
             warnings.append(Warning_(dest, f"could not create link: {exc}"))
+    dirs.flush_replaced()
     for parts, node in reversed(planner.dirs):  # deepest first, so parents keep their times
         with contextlib.suppress(OSError, UnsafePathError):
             _set_dir_metadata(parts, node, dirs)
@@ -512,6 +567,7 @@ def restore_one_file(
     dirs = _Dirs(parent)
     try:
         _write_file(vault, item, dirs, cancel, _PackReader(vault.storage))
+        dirs.flush_replaced()
     except VaultCorruptError as exc:
         raise VaultCorruptError(
             f"{path} is damaged in the vault and was not restored: {exc}"
