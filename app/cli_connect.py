@@ -3,7 +3,7 @@
 Prints the authorize URL, opens a browser when one can be shown, reads the code the
 user pastes, and stores the refresh token (and the app key that issued it, since a
 refresh token only works with that key) in the OS keyring. Tokens are never printed
-or logged. The desktop wizard uses the same ``app.storage.dropbox_auth`` functions.
+or logged. The desktop wizard uses the same ``app.storage.dropbox.auth`` functions.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from collections.abc import Callable
 from typing import TextIO
 
 from app.core.errors import AppError
-from app.storage.dropbox import (
+from app.storage.dropbox.auth import start_connect
+from app.storage.dropbox.config import (
     APP_KEY_SECRET,
     DEFAULT_APP_KEY,
     ENV_APP_KEY,
@@ -24,7 +25,6 @@ from app.storage.dropbox import (
     REFRESH_TOKEN_SECRET,
     DropboxEndpoints,
 )
-from app.storage.dropbox_auth import start_connect
 
 
 def _can_open_browser() -> bool:

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from app.storage.dropbox import DropboxStorage
+from app.storage.dropbox.storage import DropboxStorage
 from tests.dropbox_emulator import DropboxEmulator
 from tests.dropbox_emulator.helpers import storage_on
 

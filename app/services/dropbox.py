@@ -1,6 +1,6 @@
 """Connect a Dropbox account (OAuth 2 with PKCE) for the wizard, off the GUI thread.
 
-Wraps ``app.storage.dropbox_auth``: ``start`` builds the authorize URL (no network),
+Wraps ``app.storage.dropbox.auth``: ``start`` builds the authorize URL (no network),
 ``finish`` trades the pasted code for tokens on the worker thread. The refresh token
 and the app key that issued it go to the keyring (``dropbox-refresh-token``,
 ``dropbox-app-key``), never to settings or logs. Only ``app.main`` imports this
@@ -44,7 +44,7 @@ class DropboxConnector:
         try:
             return all(
                 importlib.util.find_spec(name) is not None
-                for name in ("dropbox", "app.storage.dropbox_auth")
+                for name in ("dropbox", "app.storage.dropbox.auth")
             )
         except (ImportError, ValueError):
             return False
@@ -54,8 +54,8 @@ class DropboxConnector:
 
         Raises AppError when no app key is configured.
         """
-        prewarm(DROPBOX_MODULES + ("app.storage.dropbox_auth",))
-        from app.storage.dropbox_auth import start_connect
+        prewarm(DROPBOX_MODULES + ("app.storage.dropbox.auth",))
+        from app.storage.dropbox.auth import start_connect
 
         self._flow = start_connect(self._app_key())
         return str(self._flow.authorize_url)

@@ -39,7 +39,7 @@ ENGINE_MODULES = (
     "keyring",
     "keyring.errors",
 )
-DROPBOX_MODULES = ("app.storage.dropbox", "dropbox", "certifi")
+DROPBOX_MODULES = ("app.storage.dropbox.factory", "dropbox", "certifi")
 
 
 def prewarm(modules: tuple[str, ...]) -> None:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from app.storage.base import Storage
+from app.storage.limiter import LimitedStorage, Limiter
 from app.storage.local import LocalStorage
 from app.storage.retry import RetryingStorage, WaitCallback
 
@@ -49,24 +50,32 @@ def open_storage(
     max_concurrent_uploads: int = 4,
     bandwidth_limit_kib: int | None = None,
     s3_endpoint: str | None = None,
+    limiter: Limiter | None = None,
 ) -> Storage:
     """Open the backend for ``repo``; the caller owns (and closes) the result.
 
     The upload settings apply to cloud backends (a local folder needs neither);
     ``s3_endpoint`` is the app's setting (``KEEPSAKE_S3_ENDPOINT`` wins over it).
+    ``limiter`` paces uploads and may be shared by several storages; whoever keeps
+    it can change the rate while a backup runs (``Limiter.set_rate``). Without it,
+    ``bandwidth_limit_kib`` sets a fixed limit. Dropbox paces request bodies on the
+    wire; S3 goes through the ``LimitedStorage`` decorator (whole puts paced).
     """
     if is_s3(repo):
         from app.storage.s3 import open_s3_storage
 
-        return open_s3_storage(
+        storage: Storage = open_s3_storage(
             repo[len(S3_PREFIX) :],
             on_wait=on_wait,
             secret_lookup=secret_lookup,
             endpoint=s3_endpoint,
             max_concurrent_uploads=max_concurrent_uploads,
         )
+        if limiter is None and bandwidth_limit_kib:
+            limiter = Limiter.from_kib(bandwidth_limit_kib)
+        return storage if limiter is None else LimitedStorage(storage, limiter)
     if is_dropbox(repo):
-        from app.storage.dropbox import open_dropbox_storage
+        from app.storage.dropbox.factory import open_dropbox_storage
 
         return open_dropbox_storage(
             repo[len(DROPBOX_PREFIX) :],
@@ -74,6 +83,7 @@ def open_storage(
             secret_lookup=secret_lookup,
             max_concurrent_uploads=max_concurrent_uploads,
             bandwidth_limit_kib=bandwidth_limit_kib or None,
+            limiter=limiter,
         )
     path = Path(os.path.expanduser(repo)).absolute()
     return RetryingStorage(LocalStorage(path), attempts=3, base_delay=0.2, on_wait=on_wait)

@@ -10,7 +10,8 @@ from typing import Any
 
 import requests
 
-from app.storage.dropbox import DropboxCredentials, DropboxEndpoints, DropboxStorage
+from app.storage.dropbox.config import DropboxCredentials, DropboxEndpoints
+from app.storage.dropbox.storage import DropboxStorage
 from tests.dropbox_emulator.server import DropboxEmulator
 
 

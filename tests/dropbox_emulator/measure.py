@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from app.engine.vault import Vault
-from app.storage.dropbox import DropboxRetryingStorage
+from app.storage.dropbox.factory import DropboxRetryingStorage
 from app.storage.local import LocalStorage
 from app.storage.retry import RetryingStorage
 from tests.dropbox_emulator.helpers import storage_on

@@ -12,8 +12,8 @@ from argparse import Namespace
 import pytest
 
 from app.core.errors import AuthRequiredError
-from app.storage.dropbox import DropboxCredentials
-from app.storage.dropbox_auth import account_email, finish_connect, start_connect
+from app.storage.dropbox.auth import account_email, finish_connect, start_connect
+from app.storage.dropbox.config import DropboxCredentials
 from app.storage.factory import open_storage
 from app.store.secrets import get_secret
 from tests.dropbox_emulator import DropboxEmulator

@@ -18,7 +18,9 @@ from dropbox import files
 from dropbox.exceptions import ApiError, AuthError
 
 from app.storage.content_hash import content_hash
-from app.storage.dropbox import DropboxCredentials, SdkClient, make_session
+from app.storage.dropbox.client import SdkClient
+from app.storage.dropbox.config import DropboxCredentials
+from app.storage.dropbox.transport import make_session
 from tests.dropbox_emulator import DropboxEmulator
 from tests.dropbox_emulator.helpers import emulator_endpoints
 
@@ -403,7 +405,7 @@ def _start_runner(root: Path) -> tuple[subprocess.Popen[str], dict[str, str]]:
 
 
 def test_standalone_runner_prints_env_and_keeps_state(tmp_path: Path) -> None:
-    from app.storage.dropbox import open_dropbox_storage
+    from app.storage.dropbox.factory import open_dropbox_storage
 
     proc, env = _start_runner(tmp_path / "dbx")
     try:

@@ -15,7 +15,8 @@ import pytest
 
 from app.core.errors import StorageFullError
 from app.engine.vault import Vault
-from app.storage.dropbox import DropboxCredentials, DropboxRetryingStorage
+from app.storage.dropbox.config import DropboxCredentials
+from app.storage.dropbox.factory import DropboxRetryingStorage
 from tests.dropbox_emulator import DropboxEmulator, Faults
 from tests.dropbox_emulator.helpers import storage_on
 from tests.helpers import random_bytes, restored_root, tree_digest, write

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 
 from app.storage import content_hash as ch
-from app.storage.dropbox import DropboxRetryingStorage
+from app.storage.dropbox.factory import DropboxRetryingStorage
 from tests.dropbox_emulator import DropboxEmulator
 from tests.dropbox_emulator.helpers import storage_on
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from app.core.errors import AppError
-from app.storage.dropbox import DropboxRetryingStorage
+from app.storage.dropbox.factory import DropboxRetryingStorage
 from tests.dropbox_emulator import FAULT_KINDS, DropboxEmulator, Faults
 from tests.dropbox_emulator.helpers import storage_on
 from tests.reliability.harness import (

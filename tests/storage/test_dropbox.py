@@ -25,16 +25,11 @@ from app.core.errors import (
     TransientStorageError,
 )
 from app.storage import content_hash as ch
-from app.storage.dropbox import (
-    DropboxCredentials,
-    DropboxRetryingStorage,
-    DropboxStorage,
-    TokenBucket,
-    check_vault_name,
-    open_dropbox_storage,
-    resolve_credentials,
-)
+from app.storage.dropbox.config import DropboxCredentials, check_vault_name, resolve_credentials
+from app.storage.dropbox.factory import DropboxRetryingStorage, open_dropbox_storage
+from app.storage.dropbox.storage import DropboxStorage
 from app.storage.factory import open_storage
+from app.storage.limiter import Limiter
 from tests.dropbox_emulator import DropboxEmulator, Faults
 from tests.dropbox_emulator.helpers import storage_on
 from tests.storage.contract import StorageContract
@@ -432,7 +427,7 @@ def test_delete_many_batches_and_ignores_missing(
     storage = make_dropbox_storage()
     names = [f"data/{i:02x}/p{i}" for i in range(12)]
     storage.put_many([(n, n.encode()) for n in names])
-    monkeypatch.setattr("app.storage.dropbox.BATCH_LIMIT", 5)
+    monkeypatch.setattr("app.storage.dropbox.config.BATCH_LIMIT", 5)
     dropbox_emulator.batch_polls_in_progress = 2
     storage.delete_many([*names[:10], "data/ff/never-existed"])
     assert sorted(o.name for o in storage.list("data/")) == sorted(names[10:])
@@ -499,24 +494,46 @@ def test_concurrent_uploads_are_capped(
     assert dropbox_emulator.stats()["inflight_max"] == 2
 
 
-def test_token_bucket_limits_the_rate() -> None:
-    now = [0.0]
-
-    def sleep(seconds: float) -> None:
-        now[0] += seconds
-
-    bucket = TokenBucket(1000.0, burst=100.0, clock=lambda: now[0], sleep=sleep)
-    for _ in range(50):
-        bucket.take(100)
-    assert 4.8 <= now[0] <= 5.0  # 5000 bytes at 1000 B/s, minus the initial burst
-
-
 def test_bandwidth_limit_slows_uploads(make_dropbox_storage: StorageFactory) -> None:
     storage = make_dropbox_storage(bandwidth_limit_kib=4096)
     start = time.monotonic()
     storage.put("data/ee/p", os.urandom(2 * MiB))
     elapsed = time.monotonic() - start
     assert elapsed >= 0.24  # (2 MiB - 1 MiB burst) / 4 MiB/s = 0.25 s at the very least
+
+
+def test_uploads_follow_a_shared_limiter_and_its_rate_changes(
+    make_dropbox_storage: StorageFactory,
+) -> None:
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    limiter = Limiter(MiB, burst=64 * 1024, clock=lambda: now[0], sleep=sleep)
+    storage = make_dropbox_storage(limiter=limiter)
+    assert storage.limiter is limiter
+    storage.put("data/ee/p1", os.urandom(2 * MiB))
+    paced = now[0]
+    assert 1.9 <= paced <= 2.1  # 2 MiB (+ headers) at 1 MiB/s, minus a 64 KiB burst
+    limiter.set_rate(None)  # the user lifts the limit
+    storage.put("data/ee/p2", os.urandom(2 * MiB))
+    assert now[0] == paced
+    limiter.set_rate(4 * MiB)
+    storage.put("data/ee/p3", os.urandom(2 * MiB))
+    assert 0.45 <= now[0] - paced <= 0.55
+
+
+def test_open_storage_passes_the_limiter_on(
+    dropbox_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    limiter = Limiter(None)
+    storage = open_storage("dropbox:Limited", limiter=limiter)
+    try:
+        assert isinstance(storage, DropboxRetryingStorage)
+        assert storage.inner.limiter is limiter
+    finally:
+        storage.close()
 
 
 def test_open_dropbox_storage_without_a_connection(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,7 +9,7 @@ and the backend refreshes them itself.
 
 Nothing here touches the keyring (that belongs to ``app.store``): the CLI and the
 desktop wizard store ``DropboxTokens.refresh_token`` and ``app_key`` themselves.
-Hosts and TLS follow the same explicit rules as the backend (see dropbox.py).
+Hosts and TLS follow the same explicit rules as the backend (``client``, ``transport``).
 """
 
 from __future__ import annotations
@@ -24,13 +24,9 @@ import requests
 from dropbox.exceptions import AuthError
 
 from app.core.errors import AppError, AuthRequiredError, StorageUnavailableError
-from app.storage.dropbox import (
-    ENV_CA_BUNDLE,
-    DropboxCredentials,
-    DropboxEndpoints,
-    SdkClient,
-    make_session,
-)
+from app.storage.dropbox.client import SdkClient
+from app.storage.dropbox.config import ENV_CA_BUNDLE, DropboxCredentials, DropboxEndpoints
+from app.storage.dropbox.transport import make_session
 
 
 @dataclass(frozen=True, slots=True)
