@@ -19,6 +19,7 @@ from app.core.errors import (
     TransientStorageError,
 )
 from app.storage.factory import describe_repo, open_storage
+from app.storage.limiter import LimitedStorage, Limiter
 from app.storage.s3 import S3RetryingStorage
 from app.storage.s3.backend import MIN_PART, S3Storage
 from app.storage.s3.config import (
@@ -130,6 +131,18 @@ def test_factory_opens_s3_from_the_environment(s3_env: dict[str, str], s3_spec: 
         assert storage.description == describe_repo(repo) == f"S3: {s3_spec}"
         caps = storage.capabilities
         assert (caps.connections, caps.batch_delete, caps.cheap_ranged_reads) == (3, True, False)
+    finally:
+        storage.close()
+
+
+def test_factory_puts_s3_behind_the_upload_limiter(s3_env: dict[str, str], s3_spec: str) -> None:
+    limiter = Limiter(None)
+    storage = open_storage(f"s3:{s3_spec}", max_concurrent_uploads=2, limiter=limiter)
+    try:
+        assert isinstance(storage, LimitedStorage) and storage.limiter is limiter
+        assert storage.capabilities.connections == 2  # forwarded through the decorator
+        storage.put("config", b"limited")
+        assert storage.get("config") == b"limited"
     finally:
         storage.close()
 
