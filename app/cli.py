@@ -99,6 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("service", choices=["dropbox"])
     p = add("key", "Manage the vault's keys.")
     p.add_argument("action", choices=["passwd", "recovery-key"])
+    p = add("copy", "Copy every snapshot into a new vault with new keys (locks old keys out).")
+    p.add_argument("--to", required=True, metavar="NEWREPO", help="where to create the new vault")
     p = add("screenshots", "Render every page of the app to PNG files.", repo=False)
     p.add_argument("dir", metavar="DIR")
     return parser
@@ -424,26 +426,51 @@ def cmd_prune(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def new_passphrase() -> str:
+    """The new passphrase: ``KEEPSAKE_NEW_PASSWORD``, else asked twice on a terminal."""
+    new = os.environ.get("KEEPSAKE_NEW_PASSWORD")
+    if not new:
+        if not sys.stdin.isatty():
+            raise UsageError("set KEEPSAKE_NEW_PASSWORD or run in a terminal")
+        import getpass
+
+        new = getpass.getpass("New passphrase: ")
+        if getpass.getpass("Repeat new passphrase: ") != new:
+            raise UsageError("the passphrases do not match")
+    return new
+
+
+# Said after every key change: the master keys stay, so old key objects still work.
+KEY_CHANGE_NOTE = (
+    "Note: the vault's master keys are unchanged. A copy of the old key object (for\n"
+    "example in Dropbox's deleted-file history or on an old copy of the drive) still\n"
+    "opens this vault, new backups included, with the old {what}. To lock it out for\n"
+    "good, copy the history into a new vault with new keys ('keepsake copy --to NEWREPO')\n"
+    "and delete this one; see docs/USER_GUIDE.md, 'Changing the passphrase'."
+)
+
+
 def cmd_key(args: argparse.Namespace) -> int:
     with open_vault(args) as vault:
         if args.action == "passwd":
-            new = os.environ.get("KEEPSAKE_NEW_PASSWORD")
-            if not new:
-                if not sys.stdin.isatty():
-                    raise UsageError("set KEEPSAKE_NEW_PASSWORD or run in a terminal")
-                import getpass
-
-                new = getpass.getpass("New passphrase: ")
-                if getpass.getpass("Repeat new passphrase: ") != new:
-                    raise UsageError("the passphrases do not match")
-            vault.change_passphrase(new)
+            vault.change_passphrase(new_passphrase())
             print("Passphrase changed.")
+            print()
+            print(KEY_CHANGE_NOTE.format(what="passphrase"))
         else:
             recovery = vault.replace_recovery_key()
-            print("New recovery key (the old one no longer works):")
+            print("New recovery key (it replaces the old one in the vault):")
             print()
             print(f"    {recovery}")
+            print()
+            print(KEY_CHANGE_NOTE.format(what="recovery key"))
     return EXIT_OK
+
+
+def cmd_copy(args: argparse.Namespace) -> int:
+    from app.cli_copy import run_copy
+
+    return run_copy(args, open_vault(args))
 
 
 def cmd_connect(args: argparse.Namespace) -> int:
@@ -476,6 +503,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "prune": cmd_prune,
     "key": cmd_key,
     "connect": cmd_connect,
+    "copy": cmd_copy,
     "gui": cmd_gui,
     "screenshots": cmd_screenshots,
 }

@@ -148,9 +148,18 @@ class Vault:
 
     @classmethod
     def create(
-        cls, storage: Storage, passphrase: str, cache_root: Path | None = None
+        cls,
+        storage: Storage,
+        passphrase: str,
+        cache_root: Path | None = None,
+        *,
+        like: dict[str, Any] | None = None,
     ) -> tuple[Vault, str]:
-        """Write a new vault (keys first, config last) and return it with its recovery key."""
+        """Write a new vault (keys first, config last) and return it with its recovery key.
+
+        ``like``: another vault's config whose chunker and pack size to reuse (a copy
+        into new keys, so later backups find the copied chunks).
+        """
         try:
             storage.stat("config")
         except NotFoundInStorage:
@@ -184,6 +193,9 @@ class Vault:
             "cipher": "aes-256-gcm",
             "compression": "zstd",
         }
+        if like is not None:
+            config["chunker"] = dict(like["chunker"])
+            config["pack_size"] = int(like.get("pack_size", config["pack_size"]))
         cipher = Cipher(keys)
         storage.put(
             "config",

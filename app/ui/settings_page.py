@@ -211,6 +211,10 @@ class SettingsPage(QWidget):
             vault = self.service.settings.vault
             if vault is not None and self.service.settings.remember_passphrase:
                 self.service.remember_passphrase(vault.repo, new)
-            self.message.setText("Passphrase changed. Use the new one on your other computers.")
+            self.message.setText(
+                "Passphrase changed. Use the new one on your other computers. The backup's "
+                "keys are unchanged, so a kept copy of the old key file still opens it with "
+                "the old passphrase: see 'Changing the passphrase' in the user guide."
+            )
 
         self.service.vaults.change_passphrase(new, done)
