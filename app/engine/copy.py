@@ -138,7 +138,7 @@ def copy_vault(
     docs = source.cache.snapshot_docs()
     with (
         VaultLock(source.storage, source.cipher, exclusive=False),
-        VaultLock(dest.storage, dest.cipher, exclusive=False),
+        VaultLock(dest.storage, dest.cipher, exclusive=False) as dest_lock,
     ):
         copier = _Copier(source, dest, cancel)
         try:
@@ -146,6 +146,7 @@ def copy_vault(
                 doc: dict[str, Any] = json.loads(docs[snap.id])
                 doc["tree"] = copier.tree(bytes.fromhex(snap.tree)).hex()
                 copier.commit()
+                dest_lock.ensure_held()  # as backup: commit only with proof of the lock
                 dest.write_snapshot(doc)
                 if on_snapshot is not None:
                     on_snapshot(number, len(snaps))
