@@ -8,7 +8,8 @@ BIN := $(VENV)/bin
 # never installs the dev extras; Keepsake refuses plaintext keyrings either way.
 STAMP := $(VENV)/.installed
 APP_STAMP := $(VENV)/.installed-app
-# Qt 6.5+ xcb platform plugin needs these for real windows (PRODUCT.md section 6).
+# Qt 6.5+ xcb platform plugin needs these for real windows (Qt's "Qt for X11
+# Requirements"; installers/build.py lists the same for the .deb).
 QT_RUNTIME_DEBS := libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-keysyms1 \
 	libxcb-shape0 libxcb-render-util0 libxcb-image0 libegl1 libgl1 libfontconfig1 \
 	libdbus-1-3 libxkbcommon0 libglib2.0-0

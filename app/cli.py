@@ -1,5 +1,6 @@
-"""The ``keepsake`` command (PRODUCT.md section 5 is the contract: names, flags, exit
-codes and JSON shapes are fixed because other tools rely on them).
+"""The ``keepsake`` command (README.md "Command line" is the contract, and
+tests/integration/test_cli_contract.py holds us to it: names, flags, exit codes and
+JSON shapes are fixed because other tools rely on them).
 
 Imports are lazy: ``keepsake --version`` and a local backup never load Qt or the
 Dropbox SDK, which keeps start-up fast.

@@ -25,7 +25,7 @@ from app.services.dropbox import DropboxConnector
 from app.services.gateway import EngineGateway
 from app.services.gc_guard import GuiThreadGc
 from app.services.jobs import JobRunner
-from app.services.pyside_guard import guard_singletons
+from app.services.pyside_check import pyside_problem
 from app.services.schedule import Scheduler
 from app.services.single_instance import SingleInstance
 from app.services.vault import VaultGateway, VaultService
@@ -223,8 +223,15 @@ def install_excepthook(log_dir: Path) -> None:
     sys.excepthook = hook
 
 
+def refuse_bad_pyside() -> bool:
+    """True (after saying why on stderr) when this PySide6 would crash Keepsake."""
+    problem = pyside_problem()
+    if problem:
+        print(f"keepsake: {problem}", file=sys.stderr)
+    return bool(problem)
+
+
 def _make_qapp() -> QApplication:
-    guard_singletons()
     existing = QApplication.instance()
     if isinstance(existing, QApplication):
         return existing
@@ -244,6 +251,8 @@ def _make_qapp() -> QApplication:
 def run_gui(minimized: bool = False) -> int:
     """``keepsake gui [--minimized]``: one instance per session, tray + window."""
     disable_core_dumps()  # again, for callers that skip app.cli.main
+    if refuse_bad_pyside():
+        return 1
     config = AppConfig(autostart=lambda on: autostart.set_enabled(on))
     paths.secure_local_state([config.config_dir, config.cache_dir, config.log_dir])
     setup_logging(config.log_dir)
@@ -278,6 +287,8 @@ def render_screenshots(out_dir: str) -> int:
     """``keepsake screenshots DIR``: every page against a demo vault, as PNG files."""
     from app.ui.screenshots import render_all
 
+    if refuse_bad_pyside():
+        return 1
     app = _make_qapp()
     try:
         return render_all(app, Path(out_dir), Keepsake, AppConfig)

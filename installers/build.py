@@ -17,7 +17,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DIST = ROOT / "dist"
-# Qt 6.5+ xcb needs these at run time (PRODUCT.md section 6).
+# Qt 6.5+ xcb needs these at run time (the Makefile's QT_RUNTIME_DEBS, same list).
 DEB_DEPENDS = [
     "libxcb-cursor0",
     "libxkbcommon-x11-0",

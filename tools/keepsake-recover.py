@@ -588,7 +588,9 @@ class Restorer:
     def restore_tree(self, parts: list[bytes], node: dict[str, Any], fd: int) -> None:
         """Everything below the folder ``node``, already open as ``fd``; depth first
         with an explicit stack (no recursion limit), one open descriptor per level."""
-        stack: list[tuple[list[bytes], int, Iterator[dict[str, Any]], tuple[bytes, ...]]] = []
+        stack: list[
+            tuple[list[bytes], int, Iterator[tuple[bytes, dict[str, Any]]], tuple[bytes, ...]]
+        ] = []
         first = self.children(parts, node, ())
         if first is None:
             return

@@ -19,8 +19,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from app.core.errors import AppError, ErrorCode
-from app.core.events import BackupResult, Phase, Progress, Warning_
-from app.services.jobs import JobOutcome, JobRunner, Outcome
+from app.core.events import BackupResult, Phase, Progress, RestoreResult, Warning_
+from app.services.jobs import JobKind, JobOutcome, JobRunner, Outcome
 from app.services.locations import describe_missing, missing_folders
 from app.services.schedule import Scheduler
 from app.services.vault import OpenedVault, VaultService
@@ -90,7 +90,7 @@ class Secrets:
 class BackupService(QObject):
     statusChanged = Signal(object)  # Status
     progress = Signal(object)  # Progress
-    jobFinished = Signal(object, object)  # JobOutcome, JobRecord | None
+    jobFinished = Signal(object, object)  # JobOutcome[object], JobRecord | None
     settingsChanged = Signal(object)  # Settings
     passphraseNeeded = Signal(str)  # why
     notify = Signal(str, str, str)  # title, message, level: info|warning|error
@@ -233,16 +233,16 @@ class BackupService(QObject):
         self,
         passphrase: str,
         remember: bool,
-        done: Callable[[JobOutcome], None] | None = None,
+        done: Callable[[JobOutcome[OpenedVault]], None] | None = None,
     ) -> None:
         """Open the configured vault; a pending backup starts once it is open."""
         vault = self.settings.vault
         if vault is None:
             return
 
-        def opened(outcome: JobOutcome) -> None:
+        def opened(outcome: JobOutcome[OpenedVault]) -> None:
             if outcome.ok:
-                info: OpenedVault = outcome.result
+                info = outcome.value
                 if remember:
                     self.remember_passphrase(vault.repo, passphrase)
                 if info.vault_id != vault.vault_id:
@@ -269,7 +269,7 @@ class BackupService(QObject):
         remembered = self.remembered_passphrase()
         if remembered:
 
-            def opened(outcome: JobOutcome) -> None:
+            def opened(outcome: JobOutcome[OpenedVault]) -> None:
                 if outcome.ok and then:
                     then()
                 elif not outcome.ok:
@@ -299,7 +299,7 @@ class BackupService(QObject):
             self.passphraseNeeded.emit("")
         return True
 
-    def _unlock_failed_ask(self, outcome: JobOutcome) -> None:
+    def _unlock_failed_ask(self, outcome: JobOutcome[OpenedVault]) -> None:
         """Opening with the remembered passphrase failed: ask again only if the
         passphrase was the problem; a missing drive or an offline cloud is a failed
         backup to report (and retry later), not a reason to ask for a passphrase."""
@@ -310,7 +310,7 @@ class BackupService(QObject):
             self.passphraseNeeded.emit(outcome.message)
             return
         self._pending_backup = False
-        failed = replace(outcome, kind="backup")
+        failed = replace(outcome, kind=JobKind.BACKUP)
         record = self._record(failed)
         self.scheduler.record_result(False)
         self._notify_backup(failed, record)
@@ -378,12 +378,12 @@ class BackupService(QObject):
         self._emit_status()
 
     @Slot(object)
-    def _on_job_finished(self, outcome: JobOutcome) -> None:
+    def _on_job_finished(self, outcome: JobOutcome[object]) -> None:
         self._progress = None
         record: JobRecord | None = None
-        if outcome.kind in ("backup", "restore", "check", "forget"):
+        if outcome.kind.recorded:
             record = self._record(outcome)
-        if outcome.kind == "backup":
+        if outcome.kind is JobKind.BACKUP:
             self.scheduler.record_result(outcome.outcome is not Outcome.FAILED)
             self._notify_backup(outcome, record)
             if outcome.ok:
@@ -394,50 +394,51 @@ class BackupService(QObject):
         self.jobFinished.emit(outcome, record)
         self._emit_status()
 
-    def _record(self, outcome: JobOutcome) -> JobRecord:
+    def _record(self, outcome: JobOutcome[object]) -> JobRecord:
         status = {
             Outcome.OK: JobStatus.OK,
             Outcome.FAILED: JobStatus.FAILED,
             Outcome.CANCELLED: JobStatus.CANCELLED,
         }[outcome.outcome]
-        fields: dict[str, object] = {}
-        result = outcome.result
-        if isinstance(result, BackupResult):
-            if result.warnings:
-                status = JobStatus.WARNINGS
-            fields = {
-                "snapshot_id": result.snapshot_id,
-                "files_total": result.files_new + result.files_changed + result.files_unchanged,
-                "files_new": result.files_new,
-                "files_changed": result.files_changed,
-                "bytes_total": result.bytes_total,
-                "bytes_added": result.bytes_added,
-                "bytes_uploaded": result.bytes_uploaded,
-                "warnings": result.warnings,
-            }
-        elif result is not None and hasattr(result, "warnings"):
-            warnings = tuple(result.warnings)
-            if warnings:
-                status = JobStatus.WARNINGS
-            fields = {"warnings": warnings}
-            if hasattr(result, "files_restored"):
-                fields["files_total"] = int(result.files_restored)
-                fields["bytes_total"] = int(result.bytes_restored)
-        message = outcome.message
-        if status is JobStatus.WARNINGS:
-            message = self._warnings_message(tuple(fields.get("warnings", ())))  # type: ignore[arg-type]
-        elif status is JobStatus.CANCELLED:
-            message = "Cancelled."
-        elif outcome.kind == "forget" and isinstance(result, int):
-            message = f"Removed {result} old backup{'s' if result != 1 else ''}."
         record = JobRecord(
-            kind=outcome.kind,
+            kind=outcome.kind.value,
             started=outcome.started,
             finished=outcome.finished,
             status=status,
-            message=message,
-            **fields,  # type: ignore[arg-type]
+            message=outcome.message,
         )
+        result = outcome.result
+        if isinstance(result, BackupResult):
+            record = replace(
+                record,
+                snapshot_id=result.snapshot_id,
+                files_total=result.files_new + result.files_changed + result.files_unchanged,
+                files_new=result.files_new,
+                files_changed=result.files_changed,
+                bytes_total=result.bytes_total,
+                bytes_added=result.bytes_added,
+                bytes_uploaded=result.bytes_uploaded,
+                warnings=result.warnings,
+            )
+        elif isinstance(result, RestoreResult):
+            record = replace(
+                record,
+                files_total=result.files_restored,
+                bytes_total=result.bytes_restored,
+                warnings=result.warnings,
+            )
+        if record.warnings:
+            record = replace(
+                record,
+                status=JobStatus.WARNINGS,
+                message=self._warnings_message(record.warnings),
+            )
+        elif status is JobStatus.CANCELLED:
+            record = replace(record, message="Cancelled.")
+        elif outcome.kind is JobKind.FORGET and isinstance(result, int):
+            record = replace(
+                record, message=f"Removed {result} old backup{'s' if result != 1 else ''}."
+            )
         return self.history.add(record)
 
     def _warnings_message(self, warnings: tuple[Warning_, ...]) -> str:
@@ -460,7 +461,7 @@ class BackupService(QObject):
     def missing_folders(self) -> list[str]:
         return missing_folders(self.settings.folders)
 
-    def _notify_backup(self, outcome: JobOutcome, record: JobRecord | None) -> None:
+    def _notify_backup(self, outcome: JobOutcome[object], record: JobRecord | None) -> None:
         if outcome.outcome is Outcome.FAILED:
             self.notify.emit("Backup failed", outcome.message, "error")
         elif outcome.ok and record is not None:
@@ -514,12 +515,16 @@ class BackupService(QObject):
             return mk(State.NOT_SET_UP, "Not set up yet")
         if self.runner.busy:
             kind = self.runner.current_kind
-            verb = {
-                "backup": "Backing up",
-                "restore": "Restoring",
-                "check": "Checking",
-                "forget": "Cleaning up old backups",
-            }.get(kind, "Working")
+            verb = (
+                {
+                    JobKind.BACKUP: "Backing up",
+                    JobKind.RESTORE: "Restoring",
+                    JobKind.CHECK: "Checking",
+                    JobKind.FORGET: "Cleaning up old backups",
+                }.get(kind, "Working")
+                if kind is not None
+                else "Working"
+            )
             if self.runner.paused:
                 return mk(State.PAUSED, f"{verb} paused", progress=self._progress)
             pct = f" {int(self._progress.fraction * 100)}%" if self._progress else ""

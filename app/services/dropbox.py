@@ -18,7 +18,7 @@ from typing import Any
 from app.core.cancel import CancelToken
 from app.core.errors import AppError
 from app.services.gateway import DROPBOX_MODULES, prewarm
-from app.services.jobs import JobOutcome, JobRunner
+from app.services.jobs import JobKind, JobOutcome, JobRunner
 from app.store.secrets import DROPBOX_REFRESH_TOKEN
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ class DropboxConnector:
         self._flow = start_connect(self._app_key())
         return str(self._flow.authorize_url)
 
-    def finish(self, code: str, done: Callable[[JobOutcome], None]) -> None:
+    def finish(self, code: str, done: Callable[[JobOutcome[str]], None]) -> None:
         """Exchange the code for tokens on the worker thread and keep them in the keyring."""
         flow = self._flow
 
@@ -72,4 +72,4 @@ class DropboxConnector:
             self._save_secret(DROPBOX_APP_KEY, tokens.app_key)
             return str(tokens.account_id)
 
-        self._runner.call("dropbox_connect", work, done)
+        self._runner.call(JobKind.DROPBOX_CONNECT, work, done)

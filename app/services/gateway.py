@@ -7,17 +7,19 @@ starts fast). Only the composition root (``app.main``) imports this module.
 from __future__ import annotations
 
 import importlib
-import inspect
 import logging
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from app.core.cancel import CancelToken
 from app.core.events import ProgressCallback
 from app.services.vault import VaultLike
 from app.store.settings import Retention
+
+if TYPE_CHECKING:  # imported lazily at run time, so the app starts fast
+    from app.storage.base import Storage
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +67,11 @@ def prewarm(modules: tuple[str, ...]) -> None:
 
 
 class EngineGateway:
-    """The real engine: ``open_storage`` + ``Vault``. Runs on the worker thread."""
+    """The real engine: ``open_storage`` + ``Vault``. Runs on the worker thread.
+
+    Satisfies :class:`app.services.vault.VaultGateway` (mypy checks it where
+    ``app.main`` passes it to ``VaultService``).
+    """
 
     def __init__(
         self,
@@ -83,16 +89,10 @@ class EngineGateway:
         if is_dropbox(repo):
             prewarm(DROPBOX_MODULES)
 
-    def _storage(self, repo: str) -> Any:
+    def _storage(self, repo: str) -> Storage:
         from app.storage.factory import open_storage
 
-        kwargs: dict[str, Any] = {}
-        if (
-            self._secret_lookup is not None
-            and "secret_lookup" in inspect.signature(open_storage).parameters
-        ):
-            kwargs["secret_lookup"] = self._secret_lookup
-        return open_storage(repo, **kwargs)
+        return open_storage(repo, secret_lookup=self._secret_lookup)
 
     def create(self, repo: str, passphrase: str, cache_root: Path | None) -> tuple[VaultLike, str]:
         from app.engine.vault import Vault
@@ -142,6 +142,10 @@ class EngineGateway:
         cancel: CancelToken,
     ) -> int:
         from app.engine.retention import RetentionPolicy
+        from app.engine.vault import Vault, device_id
+
+        if not isinstance(vault, Vault):  # only ever given the vaults it opened
+            raise TypeError(f"EngineGateway cannot thin a {type(vault).__name__}")
 
         monthly = retention.keep_monthly_months
         policy = RetentionPolicy(
@@ -151,14 +155,9 @@ class EngineGateway:
             monthly_within=None if monthly is None else timedelta(days=31 * monthly),
             monthly_forever=monthly is None,
         )
-        forget = getattr(vault, "forget", None)
-        if forget is None:
-            return 0
-        from app.engine.vault import device_id
-
         # Only this computer's snapshots: another device's history is its own business.
-        removed = forget(policy, host=device_id())
+        removed = vault.forget(policy, host=device_id())
         if removed:
             cancel.check()
-            vault.prune(on_progress=on_progress, cancel=cancel)  # type: ignore[attr-defined]
+            vault.prune(on_progress=on_progress, cancel=cancel)
         return len(removed)

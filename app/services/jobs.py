@@ -1,7 +1,7 @@
 """Run engine calls on a worker thread without ever blocking the GUI thread.
 
 A :class:`JobRunner` owns one ``QThread`` and one worker ``QObject`` moved to it
-(STYLE.md: no QThread subclass). Everything that touches a vault runs there, in
+(not a QThread subclass; docs/ARCHITECTURE.md says why). Everything that touches a vault runs there, in
 order, so the engine never sees two threads at once:
 
 * long jobs (backup, restore, check) via :meth:`JobRunner.start`: one at a time,
@@ -10,8 +10,10 @@ order, so the engine never sees two threads at once:
 * short calls (open, list a folder, versions, stats) via :meth:`JobRunner.call`,
   whose result or error comes back to a callback on the GUI thread.
 
-A job is any callable ``fn(on_progress, cancel) -> result``, which keeps the runner
-engine-agnostic and testable with fakes.
+A job is any callable ``fn(on_progress, cancel) -> T``, which keeps the runner
+engine-agnostic and testable with fakes. Every job and call is named by a
+:class:`JobKind` and ends as a :class:`JobOutcome` whose ``result`` has the
+callable's return type, so a callback knows what it receives without ``hasattr``.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Generic, TypeVar, cast
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
@@ -39,8 +41,11 @@ from app.services.wording import for_desktop
 
 log = logging.getLogger(__name__)
 
-JobFn = Callable[[ProgressCallback, CancelToken], Any]
-CallFn = Callable[[CancelToken], Any]
+T = TypeVar("T")
+R = TypeVar("R", covariant=True)  # an outcome is read-only: JobOutcome[X] is a JobOutcome[object]
+
+JobFn = Callable[[ProgressCallback, CancelToken], T]
+CallFn = Callable[[CancelToken], T]
 
 PROGRESS_INTERVAL_S = 0.2  # at most ~5 progress signals per second reach the GUI
 
@@ -51,16 +56,45 @@ class Outcome(StrEnum):
     CANCELLED = "cancelled"
 
 
+class JobKind(StrEnum):
+    """What a job or call does. The long ones (backup, restore, check, forget) are
+    recorded in the history under their value, so the values are stable names."""
+
+    BACKUP = "backup"
+    RESTORE = "restore"
+    CHECK = "check"
+    FORGET = "forget"  # thin old backups by the retention policy, then prune
+    CREATE = "create"
+    OPEN = "open"
+    CLOSE = "close"
+    SNAPSHOTS = "snapshots"
+    LIST_DIR = "list_dir"
+    VERSIONS = "versions"
+    STATS = "stats"
+    RESTORE_FILE = "restore_file"
+    CHANGE_PASSPHRASE = "change_passphrase"
+    DROPBOX_CONNECT = "dropbox_connect"
+
+    @property
+    def recorded(self) -> bool:
+        """True for the long jobs the history keeps a line for."""
+        return self in _RECORDED
+
+
+_RECORDED = frozenset({JobKind.BACKUP, JobKind.RESTORE, JobKind.CHECK, JobKind.FORGET})
+
+
 @dataclass(frozen=True, slots=True)
-class JobOutcome:
-    """How a job ended; ``result`` is the job's return value when it succeeded."""
+class JobOutcome(Generic[R]):
+    """How a job ended; ``result`` is the job's return value when it succeeded
+    (``None`` otherwise). :attr:`value` is the same, for code that checked ``ok``."""
 
     job_id: int
-    kind: str
+    kind: JobKind
     outcome: Outcome
     started: datetime
     finished: datetime
-    result: Any = None
+    result: R | None = None
     message: str = ""  # a sentence for people when FAILED
     error_code: str = ""
     details: str = field(default="", repr=False)  # traceback for the log, never shown raw
@@ -69,8 +103,17 @@ class JobOutcome:
     def ok(self) -> bool:
         return self.outcome is Outcome.OK
 
+    @property
+    def value(self) -> R:
+        """The result of a successful job; asking a failed one is a programming error."""
+        if self.outcome is not Outcome.OK:
+            raise ValueError(f"{self.kind} did not succeed: {self.message or self.outcome}")
+        return cast(R, self.result)  # R may itself include None
 
-def _run_guarded(job_id: int, kind: str, fn: Callable[[], Any], started: datetime) -> JobOutcome:
+
+def _run_guarded(
+    job_id: int, kind: JobKind, fn: Callable[[], T], started: datetime
+) -> JobOutcome[T]:
     """Call ``fn`` and turn whatever happens into a JobOutcome (never raises)."""
     try:
         result = fn()
@@ -153,55 +196,53 @@ class _Worker(QObject):
         except queue.Empty:
             return
         started = datetime.now(UTC)
-        if task.long:
-            last_emit = 0.0
-            last_phase: object = None
-            job_id = task.id
+        last_emit = 0.0
+        last_phase: object = None
+        job_id = task.id
 
-            def on_progress(p: Progress) -> None:
-                nonlocal last_emit, last_phase
-                now = time.monotonic()
-                # A phase change always goes through: dropping it would leave the
-                # window saying "Opening the vault" while the backup runs.
-                if p.final or p.phase != last_phase or now - last_emit >= PROGRESS_INTERVAL_S:
-                    last_emit = now
-                    last_phase = p.phase
-                    self._post(_Event("progress", job_id, p))
+        def on_progress(p: Progress) -> None:
+            nonlocal last_emit, last_phase
+            now = time.monotonic()
+            # A phase change always goes through: dropping it would leave the
+            # window saying "Opening the vault" while the backup runs.
+            if p.final or p.phase != last_phase or now - last_emit >= PROGRESS_INTERVAL_S:
+                last_emit = now
+                last_phase = p.phase
+                self._post(_Event(_EventKind.PROGRESS, job_id, p))
 
-            job = task.fn
-
-            outcome = _run_guarded(
-                task.id, task.kind, lambda: job(on_progress, task.token), started
-            )
-            self._post(_Event("job", task.id, outcome))
-        else:
-            call = task.fn
-            outcome = _run_guarded(task.id, task.kind, lambda: call(task.token), started)
-            self._post(_Event("call", task.id, outcome))
+        run = task.run
+        outcome = _run_guarded(task.id, task.kind, lambda: run(on_progress), started)
+        what = _EventKind.JOB if task.long else _EventKind.CALL
+        self._post(_Event(what, task.id, outcome))
 
 
 @dataclass(frozen=True)
 class _Task:
     id: int
-    kind: str
-    fn: Any  # JobFn when long, else CallFn
-    token: CancelToken
+    kind: JobKind
+    run: Callable[[ProgressCallback], object]  # the job or call, its token bound in
     long: bool
+
+
+class _EventKind(StrEnum):
+    PROGRESS = "progress"
+    JOB = "job"
+    CALL = "call"
 
 
 @dataclass(frozen=True)
 class _Event:
-    what: str  # "progress", "job", "call"
+    what: _EventKind
     id: int
-    payload: Any
+    payload: Progress | JobOutcome[object]
 
 
 class JobRunner(QObject):
     """One worker thread per vault; one long job at a time, short calls in between."""
 
-    jobStarted = Signal(int, str)  # job id, kind
+    jobStarted = Signal(int, str)  # job id, JobKind
     jobProgress = Signal(object)  # Progress of the current job
-    jobFinished = Signal(object)  # JobOutcome
+    jobFinished = Signal(object)  # JobOutcome[object]: BackupResult, RestoreResult, ...
     pausedChanged = Signal(bool)
 
     _wake = Signal()  # a task is waiting in the worker's inbox
@@ -217,8 +258,9 @@ class JobRunner(QObject):
         self._thread.started.connect(self._worker.lower_priority)
         self._wake.connect(self._worker.run_next)
         self._worker.posted.connect(self._drain)
-        self._current: tuple[int, str, CancelToken] | None = None
-        self._callbacks: dict[int, Callable[[JobOutcome], None]] = {}
+        self._current: tuple[int, JobKind, CancelToken] | None = None
+        # Each callback takes the outcome type of its own call; the dict cannot say so.
+        self._callbacks: dict[int, Callable[[JobOutcome[Any]], None]] = {}
         self._call_tokens: dict[int, CancelToken] = {}
         self._thread.start()
 
@@ -229,14 +271,14 @@ class JobRunner(QObject):
         return self._current is not None
 
     @property
-    def current_kind(self) -> str:
-        return self._current[1] if self._current else ""
+    def current_kind(self) -> JobKind | None:
+        return self._current[1] if self._current else None
 
     @property
     def paused(self) -> bool:
         return self._current is not None and self._current[2].paused
 
-    def start(self, kind: str, fn: JobFn) -> int | None:
+    def start(self, kind: JobKind, fn: JobFn[object]) -> int | None:
         """Queue ``fn`` as the long job; ``None`` if one is already running."""
         if self._current is not None:
             return None
@@ -244,7 +286,7 @@ class JobRunner(QObject):
         token = CancelToken()
         self._current = (job_id, kind, token)
         self.jobStarted.emit(job_id, kind)
-        self._worker.inbox.put(_Task(job_id, kind, fn, token, long=True))
+        self._worker.inbox.put(_Task(job_id, kind, lambda progress: fn(progress, token), long=True))
         self._wake.emit()
         return job_id
 
@@ -266,7 +308,10 @@ class JobRunner(QObject):
     # -- short calls -----------------------------------------------------------
 
     def call(
-        self, kind: str, fn: CallFn, on_done: Callable[[JobOutcome], None] | None = None
+        self,
+        kind: JobKind,
+        fn: CallFn[T],
+        on_done: Callable[[JobOutcome[T]], None] | None = None,
     ) -> int:
         """Run ``fn(cancel)`` on the worker thread; ``on_done`` gets the outcome on the
         GUI thread. Calls queue behind a running long job."""
@@ -275,7 +320,7 @@ class JobRunner(QObject):
         self._call_tokens[call_id] = token
         if on_done is not None:
             self._callbacks[call_id] = on_done
-        self._worker.inbox.put(_Task(call_id, kind, fn, token, long=False))
+        self._worker.inbox.put(_Task(call_id, kind, lambda _progress: fn(token), long=False))
         self._wake.emit()
         return call_id
 
@@ -302,25 +347,26 @@ class JobRunner(QObject):
                 event = self._worker.outbox.get_nowait()
             except queue.Empty:
                 return
-            if event.what == "progress":
-                self._on_progress(event.id, event.payload)
-            elif event.what == "job":
-                self._on_job_done(event.payload)
+            payload = event.payload
+            if isinstance(payload, Progress):
+                self._on_progress(event.id, payload)
+            elif event.what is _EventKind.JOB:
+                self._on_job_done(payload)
             else:
-                self._on_call_done(event.payload)
+                self._on_call_done(payload)
 
     def _on_progress(self, job_id: int, progress: Progress) -> None:
         if self._current and self._current[0] == job_id:
             self.jobProgress.emit(progress)
 
-    def _on_job_done(self, outcome: JobOutcome) -> None:
+    def _on_job_done(self, outcome: JobOutcome[object]) -> None:
         was_paused = self.paused
         self._current = None
         if was_paused:
             self.pausedChanged.emit(False)
         self.jobFinished.emit(outcome)
 
-    def _on_call_done(self, outcome: JobOutcome) -> None:
+    def _on_call_done(self, outcome: JobOutcome[object]) -> None:
         self._call_tokens.pop(outcome.job_id, None)
         callback = self._callbacks.pop(outcome.job_id, None)
         if callback is not None:

@@ -4,8 +4,9 @@
 (``app.services.gateway.EngineGateway``) is wired in by ``app.main``, so the UI's
 import graph never reaches the engine, and tests can inject a fake.
 :class:`VaultService` keeps the open vault and turns each operation into a job or
-a short call on the :class:`JobRunner`; results come back as ``JobOutcome`` on the
-GUI thread. The vault object itself is only ever touched on the worker thread.
+a short call on the :class:`JobRunner`; results come back as a typed
+``JobOutcome[T]`` on the GUI thread (``Done[list[SnapshotInfo]]`` and so on). The
+vault object itself is only ever touched on the worker thread.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from PySide6.QtCore import QObject, Signal
 
@@ -22,12 +23,14 @@ from app.core.cancel import CancelToken
 from app.core.errors import AppError
 from app.core.events import BackupResult, CheckResult, ProgressCallback, RestoreResult
 from app.core.models import Entry, FileVersion, SnapshotInfo, VaultStats
-from app.services.jobs import JobOutcome, JobRunner
+from app.services.jobs import JobKind, JobOutcome, JobRunner
 from app.store.settings import Retention
 
 log = logging.getLogger(__name__)
 
-Done = Callable[[JobOutcome], None]
+T = TypeVar("T")
+
+Done = Callable[[JobOutcome[T]], None]
 
 
 class VaultLike(Protocol):
@@ -80,6 +83,13 @@ class VaultLike(Protocol):
 
 
 class VaultGateway(Protocol):
+    """Everything the desktop app asks of the engine, in the app's own types.
+
+    ``app.services.gateway.EngineGateway`` is the real one; ``tests.gui.fakes`` has a
+    fast fake. Both are checked against this protocol by mypy (the tests pass the
+    fake where a ``VaultGateway`` is expected).
+    """
+
     def create(
         self, repo: str, passphrase: str, cache_root: Path | None
     ) -> tuple[VaultLike, str]: ...
@@ -155,10 +165,10 @@ class VaultService(QObject):
             raise AppError("The vault is locked. Enter your passphrase to unlock it.")
         return self._vault
 
-    def _set_opened(self, repo: str, done: Done | None) -> Done:
-        def finish(outcome: JobOutcome) -> None:
+    def _set_opened(self, repo: str, done: Done[OpenedVault] | None) -> Done[OpenedVault]:
+        def finish(outcome: JobOutcome[OpenedVault]) -> None:
             if outcome.ok:
-                self._opened = outcome.result
+                self._opened = outcome.value
                 self.repo = repo
                 self.openedChanged.emit(True)
             if done is not None:
@@ -168,7 +178,7 @@ class VaultService(QObject):
 
     # -- open / create / close ---------------------------------------------------
 
-    def create(self, repo: str, passphrase: str, done: Done | None = None) -> None:
+    def create(self, repo: str, passphrase: str, done: Done[OpenedVault] | None = None) -> None:
         self._gateway.prepare(repo)
 
         def work(_: CancelToken) -> OpenedVault:
@@ -177,7 +187,7 @@ class VaultService(QObject):
             self._vault = vault
             return OpenedVault(vault.id, vault.description, key)
 
-        self.runner.call("create", work, self._set_opened(repo, done))
+        self.runner.call(JobKind.CREATE, work, self._set_opened(repo, done))
 
     def open(
         self,
@@ -185,7 +195,7 @@ class VaultService(QObject):
         *,
         passphrase: str | None = None,
         recovery_key: str | None = None,
-        done: Done | None = None,
+        done: Done[OpenedVault] | None = None,
     ) -> None:
         self._gateway.prepare(repo)
 
@@ -195,7 +205,7 @@ class VaultService(QObject):
             self._vault = vault
             return OpenedVault(vault.id, vault.description)
 
-        self.runner.call("open", work, self._set_opened(repo, done))
+        self.runner.call(JobKind.OPEN, work, self._set_opened(repo, done))
 
     def _close_on_worker(self) -> None:
         vault, self._vault = self._vault, None
@@ -205,12 +215,12 @@ class VaultService(QObject):
             except Exception:
                 log.exception("Closing the vault failed")
 
-    def close(self, done: Done | None = None) -> None:
+    def close(self, done: Done[None] | None = None) -> None:
         was_open = self._opened is not None
         self._opened = None
         if was_open:
             self.openedChanged.emit(False)
-        self.runner.call("close", lambda _: self._close_on_worker(), done)
+        self.runner.call(JobKind.CLOSE, lambda _: self._close_on_worker(), done)
 
     # -- long jobs -------------------------------------------------------------
 
@@ -222,7 +232,7 @@ class VaultService(QObject):
                 paths, excludes=excludes, on_progress=on_progress, cancel=cancel
             )
 
-        return self.runner.start("backup", work)
+        return self.runner.start(JobKind.BACKUP, work)
 
     def restore(self, snapshot_id: str, target: str, paths: Sequence[str] = ()) -> int | None:
         paths = tuple(paths)
@@ -232,7 +242,7 @@ class VaultService(QObject):
                 snapshot_id, target, paths, on_progress=on_progress, cancel=cancel
             )
 
-        return self.runner.start("restore", work)
+        return self.runner.start(JobKind.RESTORE, work)
 
     def check(self, read_data: bool = False) -> int | None:
         def work(on_progress: ProgressCallback, cancel: CancelToken) -> CheckResult:
@@ -240,34 +250,34 @@ class VaultService(QObject):
                 read_data=read_data, on_progress=on_progress, cancel=cancel
             )
 
-        return self.runner.start("check", work)
+        return self.runner.start(JobKind.CHECK, work)
 
     # -- short calls -------------------------------------------------------------
 
-    def snapshots(self, done: Done) -> None:
-        self.runner.call("snapshots", lambda _: self._vault_or_raise().snapshots(), done)
+    def snapshots(self, done: Done[list[SnapshotInfo]]) -> None:
+        self.runner.call(JobKind.SNAPSHOTS, lambda _: self._vault_or_raise().snapshots(), done)
 
-    def list_dir(self, snapshot_id: str, path: str, done: Done) -> None:
+    def list_dir(self, snapshot_id: str, path: str, done: Done[list[Entry]]) -> None:
         self.runner.call(
-            "list_dir", lambda _: self._vault_or_raise().list_dir(snapshot_id, path), done
+            JobKind.LIST_DIR, lambda _: self._vault_or_raise().list_dir(snapshot_id, path), done
         )
 
-    def versions(self, path: str, done: Done) -> None:
-        self.runner.call("versions", lambda _: self._vault_or_raise().versions(path), done)
+    def versions(self, path: str, done: Done[list[FileVersion]]) -> None:
+        self.runner.call(JobKind.VERSIONS, lambda _: self._vault_or_raise().versions(path), done)
 
-    def stats(self, done: Done) -> None:
-        self.runner.call("stats", lambda _: self._vault_or_raise().stats(), done)
+    def stats(self, done: Done[VaultStats]) -> None:
+        self.runner.call(JobKind.STATS, lambda _: self._vault_or_raise().stats(), done)
 
-    def restore_file(self, snapshot_id: str, path: str, dest: str, done: Done) -> None:
+    def restore_file(self, snapshot_id: str, path: str, dest: str, done: Done[str]) -> None:
         def work(cancel: CancelToken) -> str:
             self._vault_or_raise().restore_file(snapshot_id, path, dest, cancel=cancel)
             return dest
 
-        self.runner.call("restore_file", work, done)
+        self.runner.call(JobKind.RESTORE_FILE, work, done)
 
-    def change_passphrase(self, new: str, done: Done) -> None:
+    def change_passphrase(self, new: str, done: Done[None]) -> None:
         self.runner.call(
-            "change_passphrase", lambda _: self._vault_or_raise().change_passphrase(new), done
+            JobKind.CHANGE_PASSPHRASE, lambda _: self._vault_or_raise().change_passphrase(new), done
         )
 
     def apply_retention(self, retention: Retention) -> int | None:
@@ -278,4 +288,4 @@ class VaultService(QObject):
                 self._vault_or_raise(), retention, on_progress, cancel
             )
 
-        return self.runner.start("forget", work)
+        return self.runner.start(JobKind.FORGET, work)

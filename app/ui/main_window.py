@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from app.services.backups import BackupService
 from app.services.jobs import JobOutcome
+from app.services.vault import OpenedVault
 from app.ui import icons
 from app.ui.activity import ActivityPage
 from app.ui.dialogs import UnlockDialog
@@ -158,7 +159,7 @@ class MainWindow(QMainWindow):
         dialog.open()
 
     def _unlock(self, dialog: UnlockDialog) -> None:
-        def done(outcome: JobOutcome) -> None:
+        def done(outcome: JobOutcome[OpenedVault]) -> None:
             if not outcome.ok:
                 self.ask_passphrase(outcome.message)
 

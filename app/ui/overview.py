@@ -167,9 +167,9 @@ class OverviewPage(QWidget):
         if self.service.vaults.is_open:
             self.service.vaults.stats(self._stats)
 
-    def _stats(self, outcome: JobOutcome) -> None:
+    def _stats(self, outcome: JobOutcome[VaultStats]) -> None:
         if outcome.ok and isinstance(outcome.result, VaultStats):
-            s: VaultStats = outcome.result
+            s = outcome.result
             self.vault_size.setText(
                 f"{fmt.size(s.stored_bytes)} in {fmt.count(s.snapshots, 'backup')}"
             )

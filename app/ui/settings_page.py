@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from app.services.backups import NO_KEYRING_MESSAGE, BackupService
 from app.services.jobs import JobOutcome
+from app.services.vault import OpenedVault
 from app.store.settings import Retention, Settings
 from app.ui.dialogs import ChangePassphraseDialog, UnlockDialog
 from app.ui.widgets import ScheduleEditor, heading, hint
@@ -182,7 +183,7 @@ class SettingsPage(QWidget):
             self._loading = False
             return
 
-        def done(outcome: JobOutcome) -> None:
+        def done(outcome: JobOutcome[OpenedVault]) -> None:
             if outcome.ok and not self.service.remembered_passphrase():
                 self.message.setText(NO_KEYRING_MESSAGE)  # the keyring refused it
                 self.load(self.service.settings)
@@ -204,7 +205,7 @@ class SettingsPage(QWidget):
             return
         new = dialog.passphrase()
 
-        def done(outcome: JobOutcome) -> None:
+        def done(outcome: JobOutcome[None]) -> None:
             if not outcome.ok:
                 QMessageBox.warning(self, "Passphrase not changed", outcome.message)
                 return

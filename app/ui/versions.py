@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from app.core.models import Entry, EntryType, SnapshotInfo
 from app.services.backups import BackupService
-from app.services.jobs import JobOutcome
+from app.services.jobs import JobKind, JobOutcome
 from app.ui import fmt
 from app.ui.widgets import heading, hint
 
@@ -118,21 +118,21 @@ class VersionsPage(QWidget):
         self.status.setText("")
         self.vaults.snapshots(self._got_snapshots)
 
-    def _job_finished(self, outcome: JobOutcome, _record: object) -> None:
-        if outcome.kind == "backup":
+    def _job_finished(self, outcome: JobOutcome[object], _record: object) -> None:
+        if outcome.kind is JobKind.BACKUP:
             self.reload()
-        elif outcome.kind == "restore":
+        elif outcome.kind is JobKind.RESTORE:
             self.status.setText(
                 "Restore finished." if outcome.ok else f"Restore failed: {outcome.message}"
             )
 
-    def _got_snapshots(self, outcome: JobOutcome) -> None:
+    def _got_snapshots(self, outcome: JobOutcome[list[SnapshotInfo]]) -> None:
         if not outcome.ok:
             self.status.setText(outcome.message)
             return
         # Follow new backups when the newest one was shown; else keep the choice.
         current = self.current_snapshot() if self.snapshots.currentRow() > 0 else None
-        self._snapshots = list(reversed(outcome.result))  # newest first
+        self._snapshots = list(reversed(outcome.value))  # newest first
         self.snapshots.blockSignals(True)
         self.snapshots.clear()
         select = 0
@@ -212,7 +212,7 @@ class VersionsPage(QWidget):
         target = QPersistentModelIndex(item.index())
         generation = self._generation
 
-        def done(outcome: JobOutcome) -> None:
+        def done(outcome: JobOutcome[list[Entry]]) -> None:
             if generation != self._generation or not target.isValid():
                 return
             parent = self.model.itemFromIndex(self.model.index(target.row(), 0, target.parent()))
@@ -221,13 +221,13 @@ class VersionsPage(QWidget):
 
         self.vaults.list_dir(snap.id, path, done)
 
-    def _fill(self, item: QStandardItem, outcome: JobOutcome) -> None:
+    def _fill(self, item: QStandardItem, outcome: JobOutcome[list[Entry]]) -> None:
         item.removeRows(0, item.rowCount())
         if not outcome.ok:
             item.appendRow(QStandardItem(outcome.message))
             return
         entries: list[Entry] = sorted(
-            outcome.result, key=lambda e: (e.type is not EntryType.DIR, e.name.lower())
+            outcome.value, key=lambda e: (e.type is not EntryType.DIR, e.name.lower())
         )
         for e in entries:
             self._row(item, e.name, e.path, e.type, e)
@@ -273,7 +273,7 @@ class VersionsPage(QWidget):
         if dest:
             self.vaults.restore_file(snap.id, path, dest, self._copied)
 
-    def _copied(self, outcome: JobOutcome) -> None:
+    def _copied(self, outcome: JobOutcome[str]) -> None:
         self.status.setText(
             f"Saved {outcome.result}." if outcome.ok else f"Could not restore: {outcome.message}"
         )

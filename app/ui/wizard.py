@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
+from app.core.models import SnapshotInfo
 from app.services.backups import NO_KEYRING_MESSAGE, BackupService
 from app.services.jobs import JobOutcome
 from app.services.vault import OpenedVault
@@ -45,11 +46,11 @@ log = logging.getLogger(__name__)
 
 
 class DropboxConnect(Protocol):
-    """What the Dropbox page needs (``app.services.dropbox.DropboxConnect``)."""
+    """What the Dropbox page needs (``app.services.dropbox.DropboxConnector``)."""
 
     def start(self) -> str: ...
 
-    def finish(self, code: str, done: Callable[[JobOutcome], None]) -> None: ...
+    def finish(self, code: str, done: Callable[[JobOutcome[str]], None]) -> None: ...
 
 
 class PageId(IntEnum):
@@ -245,7 +246,7 @@ class DropboxPage(QWizardPage):
         self.connect_btn.setEnabled(False)
         self.connector.finish(self.code.text().strip(), self._finished)
 
-    def _finished(self, outcome: JobOutcome) -> None:
+    def _finished(self, outcome: JobOutcome[str]) -> None:
         self.bar.hide()
         self.connect_btn.setEnabled(True)
         self.connected = outcome.ok
@@ -374,14 +375,14 @@ class RecoveryPage(QWizardPage):
             wiz.storage_page.repo(), wiz.passphrase_page.fields.passphrase(), self._created
         )
 
-    def _created(self, outcome: JobOutcome) -> None:
+    def _created(self, outcome: JobOutcome[OpenedVault]) -> None:
         self.creating = False
         self.bar.hide()
         if not outcome.ok:
             self.status.setText(f"Could not create the backup: {outcome.message}")
             self.retry.show()
             return
-        self.opened = outcome.result
+        self.opened = outcome.value
         self.wiz().vault_opened(self.opened)
         self.status.setText("Your backup is ready. Here is your recovery key:")
         self.key.setText(self.opened.recovery_key if self.opened else "")
@@ -523,14 +524,14 @@ class UnlockPage(QWizardPage):
             wiz.service.vaults.open(wiz.storage_page.repo(), passphrase=secret, done=self._done)
         return False
 
-    def _done(self, outcome: JobOutcome) -> None:
+    def _done(self, outcome: JobOutcome[OpenedVault]) -> None:
         self.opening = False
         self.bar.hide()
         self.completeChanged.emit()
         if not outcome.ok:
             self.status.setText(outcome.message)
             return
-        self.opened = outcome.result
+        self.opened = outcome.value
         wiz = self.wizard()
         assert isinstance(wiz, SetupWizard)
         if self.opened is not None:
@@ -682,9 +683,9 @@ class SetupWizard(QWizard):
             # Back up the same folders as before, when the latest snapshot says which.
             self.service.vaults.snapshots(self._prefill_folders)
 
-    def _prefill_folders(self, outcome: JobOutcome) -> None:
-        if outcome.ok and outcome.result:
-            latest = outcome.result[-1]
+    def _prefill_folders(self, outcome: JobOutcome[list[SnapshotInfo]]) -> None:
+        if outcome.ok and outcome.value:
+            latest = outcome.value[-1]
             self.folders_page.editor.set_folders(list(latest.paths))
 
     def accept(self) -> None:

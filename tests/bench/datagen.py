@@ -439,8 +439,8 @@ def apply_change(root: Path, seed: int, keep: str) -> ChangeSummary:
     for i, rel in enumerate(pick(notes + docs, max(1, n * 3 // 10))):
         path = root / rel
         extra = text.text(f"{seed}:append:{i}", rng.randint(100, 2 * KIB))
-        with open(path, "ab") as f:
-            f.write(extra)
+        with open(path, "ab") as out:
+            out.write(extra)
         touched(path)
         summary.appended += 1
         summary.bytes_written += len(extra)

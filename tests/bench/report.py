@@ -152,7 +152,7 @@ def _ratio_target(
 def _scan_targets(
     res: BenchResult, k: ToolResult | None, restic: ToolResult | None, borg: ToolResult | None
 ) -> list[Target]:
-    """Linearity of the no-change backup and PRODUCT.md's 20,000-file bar.
+    """Linearity of the no-change backup and the product's 20,000-file bar.
 
     With no-change times t0, t1, t2 on trees of n0 < n1 < n2 files, the per-file cost
     between n0 and n1 predicts t2 = t1 + (t1 - t0) / (n1 - n0) * (n2 - n1); the
@@ -410,9 +410,9 @@ def results_section(res: BenchResult) -> str:
                 continue
             w = _walls(samples)
             c = Summary.of([s.cpu_s for s in samples])
-            r = Summary.of([s.max_rss_mib for s in samples])
+            rss = Summary.of([s.max_rss_mib for s in samples])
             o = Summary.of([s.other_cores for s in samples])
-            assert w and c and r and o
+            assert w and c and rss and o
             drows.append(
                 [
                     label,
@@ -420,7 +420,7 @@ def results_section(res: BenchResult) -> str:
                     _secs(w),
                     f"{c.median:.2f} s",
                     f"{c.median / w.median:.2f}" if w.median > 0 else "–",
-                    f"{r.median:.0f} MiB",
+                    f"{rss.median:.0f} MiB",
                     f"{o.high:.2f}",
                 ]
             )

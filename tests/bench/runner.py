@@ -515,7 +515,8 @@ class Runner:
         Three points (tiny, 1/10, full) separate the fixed cost of a run (start-up,
         key derivation, opening the vault) from the per-file cost, so "linear in the
         file count" can be judged; a single size cannot tell the two apart. The
-        middle size is also PRODUCT.md's "no-change backup of 20,000 files" bar.
+        middle size is also the product's "no-change backup of 20,000 files" bar
+        (docs/PERFORMANCE.md).
         """
         cfg = self.cfg
         if self.data.exists():

@@ -113,7 +113,7 @@ def _json_snapshots(proc_stdout: str, number: int) -> str:
 
 
 class Keepsake(Tool):
-    """Our CLI, exactly as PRODUCT.md section 5 fixes it."""
+    """Our CLI, exactly as README.md "Command line" fixes it."""
 
     key = "keepsake"
     label = "Keepsake"
@@ -185,7 +185,7 @@ class Keepsake(Tool):
         return _json_snapshots(proc.stdout, number)
 
     def restore(self, snapshot: str, target: Path, paths: list[Path]) -> Command:
-        # Options first: PRODUCT.md's order (SNAPSHOT --target DIR PATH...) is equally
+        # Options first: the README's order (SNAPSHOT --target DIR PATH...) is equally
         # valid, but argparse's parse_args rejects PATHs after an option between
         # positionals; options-first keeps the bench measuring either way.
         argv = [self.binary(), "restore", "--repo", str(self.vault), "--target", str(target)]

@@ -1,7 +1,8 @@
 """An HTTPS server that speaks the subset of Dropbox API v2 Keepsake uses.
 
 The wire format follows what the official SDK 12.2.4 sends and accepts (see
-/work/shared/reference/dropbox-api.md): every call is a POST to ``/2/<route>``;
+https://www.dropbox.com/developers/documentation/http/documentation and
+docs/DROPBOX.md): every call is a POST to ``/2/<route>``;
 RPC arguments are a JSON body, upload and download arguments a ``Dropbox-API-Arg``
 header; success bodies are ``application/json`` exactly (the SDK asserts equality),
 Void results are ``null``, downloads carry ``Dropbox-API-Result``; route errors are
@@ -96,7 +97,8 @@ class Faults:
     def only(cls, kind: str, rate: float, **extra: Any) -> Faults:
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}")
-        return cls(**{kind: rate}, **extra)
+        fields: dict[str, Any] = {kind: rate, **extra}
+        return cls(**fields)
 
     def update(self, values: dict[str, Any]) -> None:
         names = {f.name for f in fields(self)}
@@ -909,7 +911,8 @@ class _TLSServer(ThreadingHTTPServer):
         with self._live_lock:
             self._live.add(tls)
         try:
-            self.RequestHandlerClass(tls, client_address, self)
+            make_handler: Callable[[Any, Any, Any], object] = self.RequestHandlerClass
+            make_handler(tls, client_address, self)
         except (OSError, ssl.SSLError):
             pass
         finally:

@@ -26,9 +26,11 @@ def gc_on_gui_thread() -> Iterator[None]:
     thread. Tests collect between tests, on the main thread."""
     gc.disable()
     from app.main import GUI_SWITCH_INTERVAL_S
-    from app.services.pyside_guard import guard_singletons
+    from app.services.pyside_check import pyside_problem
 
-    guard_singletons()  # as run_gui does: survive PySide6 6.12.0's refcount bug
+    problem = pyside_problem()  # as run_gui does: this PySide6 would crash the tests
+    if problem:
+        pytest.exit(problem, returncode=1)
 
     previous = sys.getswitchinterval()
     sys.setswitchinterval(GUI_SWITCH_INTERVAL_S)  # as run_gui does

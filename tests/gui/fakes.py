@@ -1,4 +1,9 @@
-"""A fake engine for fast service/UI tests (the end-to-end tests use the real one)."""
+"""A fake engine for fast service/UI tests (the end-to-end tests use the real one).
+
+:class:`FakeGateway` is a :class:`app.services.vault.VaultGateway` and
+:class:`FakeVault` a :class:`app.services.vault.VaultLike`; mypy checks both where
+the tests pass them in.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +26,8 @@ from app.core.events import (
     RestoreResult,
 )
 from app.core.models import Entry, EntryType, FileVersion, SnapshotInfo, VaultStats
+from app.services.vault import VaultLike
+from app.store.settings import Retention
 
 
 class FakeVault:
@@ -107,7 +114,7 @@ class FakeVault:
         on_progress: ProgressCallback,
         cancel: CancelToken,
     ) -> RestoreResult:
-        return RestoreResult(0, 0, 0.0)
+        return self._store.restore_result
 
     def restore_file(self, snapshot_id: str, path: str, dest: str, *, cancel: CancelToken) -> None:
         Path(dest).write_bytes(Path(path).read_bytes())
@@ -136,6 +143,8 @@ class FakeGateway:
         self.steps = steps
         self.step_s = step_s
         self.fail_with: Exception | None = None
+        self.restore_result = RestoreResult(0, 0, 0.0)
+        self.removed = 0  # how many backups apply_retention says it thinned
 
     def create(self, repo: str, passphrase: str, cache_root: Path | None) -> tuple[FakeVault, str]:
         Path(repo).mkdir(parents=True, exist_ok=True)
@@ -160,9 +169,9 @@ class FakeGateway:
 
     def apply_retention(
         self,
-        vault: FakeVault,
-        retention: object,
+        vault: VaultLike,
+        retention: Retention,
         on_progress: ProgressCallback,
         cancel: CancelToken,
     ) -> int:
-        return 0
+        return self.removed

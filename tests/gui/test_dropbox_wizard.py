@@ -53,6 +53,7 @@ def test_wizard_connects_dropbox_and_backs_up_into_it(
     page = wiz.dropbox_page
     assert not page.isComplete()
     # "Open Dropbox in my browser" would hand this URL to the desktop's browser.
+    assert page.connector is not None
     url = page.connector.start()
     code = approve_in_browser(url, dropbox_emulator.ca_path)
     page.code.setText(code)
@@ -79,7 +80,7 @@ def test_wizard_connects_dropbox_and_backs_up_into_it(
     assert wiz.currentId() == PageId.DONE
     with qtbot.waitSignal(app.service.jobFinished, timeout=120_000) as blocker:
         finish(wiz)
-    outcome: JobOutcome = blocker.args[0]
+    outcome: JobOutcome[object] = blocker.args[0]
     record = blocker.args[1]
     assert outcome.ok, outcome.message
     assert record.status is JobStatus.OK and record.files_new == 4

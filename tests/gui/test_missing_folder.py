@@ -88,5 +88,6 @@ def test_a_missing_folder_is_named_and_can_be_located_or_removed(
     page.mark_missing()
     assert [r.folder for r in page.missing_rows] == [str(docs)]
     page.missing_rows[0].remove.click()
-    assert app.service.settings.folders == (str(moved),)
+    folders: tuple[str, ...] = app.service.settings.folders  # not the narrowed pair above
+    assert folders == (str(moved),)
     assert app.service.status().state is State.UP_TO_DATE

@@ -16,9 +16,9 @@ from pytestqt.qtbot import QtBot
 
 from app.core.cancel import CancelToken
 from app.core.errors import AppError
-from app.core.events import Phase, Progress, ProgressCallback, Warning_
+from app.core.events import Phase, Progress, ProgressCallback, RestoreResult, Warning_
 from app.services.backups import State
-from app.services.jobs import JobOutcome, JobRunner, Outcome
+from app.services.jobs import JobKind, JobOutcome, JobRunner, Outcome
 from app.services.schedule import INT32_MAX_MS, Scheduler, clamp_ms, next_due, retry_delay
 from app.store.history import HistoryStore, JobRecord, JobStatus
 from app.store.settings import (
@@ -76,10 +76,10 @@ def test_runner_runs_off_the_gui_thread_with_throttled_progress(
         return 42
 
     with qtbot.waitSignal(runner.jobFinished, timeout=10_000) as blocker:
-        assert runner.start("backup", job) is not None
+        assert runner.start(JobKind.BACKUP, job) is not None
         assert runner.busy
-        assert runner.start("backup", job) is None  # one job at a time
-    outcome: JobOutcome = blocker.args[0]
+        assert runner.start(JobKind.BACKUP, job) is None  # one job at a time
+    outcome: JobOutcome[object] = blocker.args[0]
     assert outcome.ok and outcome.result == 42
     assert threads and threads[0] != threading.get_ident()
     assert 1 <= len(progress) <= 10  # ~0.4 s of work at most 5 per second, plus the final
@@ -89,7 +89,7 @@ def test_runner_runs_off_the_gui_thread_with_throttled_progress(
 
 def test_runner_pause_resume_and_cancel_within_a_second(qtbot: QtBot, runner: JobRunner) -> None:
     with qtbot.waitSignal(runner.jobProgress, timeout=5000):
-        runner.start("backup", looping_job())
+        runner.start(JobKind.BACKUP, looping_job())
     with qtbot.waitSignal(runner.pausedChanged, timeout=1000):
         runner.pause()
     assert runner.paused
@@ -114,21 +114,25 @@ def test_runner_turns_errors_into_messages(qtbot: QtBot, runner: JobRunner) -> N
         raise KeyError("internal detail")
 
     with qtbot.waitSignal(runner.jobFinished) as blocker:
-        runner.start("backup", fails)
+        runner.start(JobKind.BACKUP, fails)
     assert blocker.args[0].outcome is Outcome.FAILED
     assert blocker.args[0].message.startswith("The backup drive is full")
     with qtbot.waitSignal(runner.jobFinished) as blocker:
-        runner.start("backup", crashes)
+        runner.start(JobKind.BACKUP, crashes)
     outcome = blocker.args[0]
     assert outcome.outcome is Outcome.FAILED
     assert "internal detail" not in outcome.message and "Traceback" not in outcome.message
     assert "KeyError" in outcome.details  # kept for the log
 
 
+def squarer(i: int) -> Callable[[CancelToken], int]:
+    return lambda _cancel: i * i
+
+
 def test_runner_short_calls_come_back_in_order(qtbot: QtBot, runner: JobRunner) -> None:
     results: list[object] = []
     for i in range(5):
-        runner.call("n", lambda _c, i=i: i * i, lambda o: results.append(o.result))
+        runner.call(JobKind.STATS, squarer(i), lambda o: results.append(o.result))
     qtbot.waitUntil(lambda: len(results) == 5, timeout=5000)
     assert results == [0, 1, 4, 9, 16]
 
@@ -290,6 +294,11 @@ def test_tray_follows_the_state(qtbot: QtBot, tmp_path: Path, cleanup: Cleanup) 
     tray = app.tray
     assert tray is not None
     assert tray.state is State.NOT_SET_UP
+
+    def state() -> State:  # read afresh: mypy would keep the narrowed value
+        assert tray is not None
+        return tray.state
+
     repo = str(tmp_path / "vault")
     with qtbot.waitCallback() as created:
         app.vaults.create(repo, "pw", created)
@@ -298,29 +307,29 @@ def test_tray_follows_the_state(qtbot: QtBot, tmp_path: Path, cleanup: Cleanup) 
             vault=VaultRef(repo), folders=(str(src),), schedule=Schedule(ScheduleMode.MANUAL)
         )
     )
-    assert tray.state is State.WARNING  # set up, but no backup yet
+    assert state() is State.WARNING  # set up, but no backup yet
     with qtbot.waitSignal(app.service.progress, timeout=5000):
         app.service.back_up_now()
-    assert tray.state is State.RUNNING
+    assert state() is State.RUNNING
     qtbot.waitUntil(lambda: "%" in tray.tooltip(), timeout=5000)
     app.service.pause(timedelta(hours=1))
-    assert tray.state is State.PAUSED
+    assert state() is State.PAUSED
     tray.build_menu()
     texts = [a.text() for a in tray.menu.actions()]
     assert "Resume" in texts and "Open Keepsake" in texts and "Quit" in texts
     with qtbot.waitSignal(app.service.jobFinished, timeout=10_000):
         app.service.resume()
-    assert tray.state is State.UP_TO_DATE
+    assert state() is State.UP_TO_DATE
     tray.build_menu()
     texts = [a.text() for a in tray.menu.actions()]
     assert "Back up now" in texts and "Pause for 1 hour" in texts
     clock.now += timedelta(days=4)  # no successful backup for 3+ days: warning
     app.service.scheduler.replan()
-    assert tray.state is State.WARNING
+    assert state() is State.WARNING
     gw.fail_with = AppError("The backup drive is not connected.")
     with qtbot.waitSignal(app.service.jobFinished, timeout=10_000):
         app.service.back_up_now()
-    assert tray.state is State.ERROR
+    assert state() is State.ERROR
     assert "not connected" in tray.tooltip()
 
 
@@ -352,3 +361,45 @@ def test_start_at_login_entries(tmp_path: Path) -> None:
     assert not desktop.exists()
     autostart.set_enabled(True, home=tmp_path, platform="darwin", command=cmd)
     assert autostart.is_enabled(home=tmp_path, platform="darwin")
+
+
+def test_a_failed_outcome_has_no_value(qtbot: QtBot, runner: JobRunner) -> None:
+    outcomes: list[JobOutcome[int]] = []
+
+    def fails(_cancel: CancelToken) -> int:
+        raise AppError("No.")
+
+    runner.call(JobKind.STATS, squarer(3), outcomes.append)
+    runner.call(JobKind.STATS, fails, outcomes.append)
+    qtbot.waitUntil(lambda: len(outcomes) == 2, timeout=5000)
+    assert outcomes[0].kind is JobKind.STATS and outcomes[0].value == 9
+    assert not outcomes[1].ok and outcomes[1].result is None
+    with pytest.raises(ValueError, match="stats did not succeed: No."):
+        _ = outcomes[1].value
+
+
+def test_restores_and_thinning_are_recorded_by_their_result_type(
+    qtbot: QtBot, tmp_path: Path, cleanup: Cleanup
+) -> None:
+    gw = FakeGateway()
+    gw.restore_result = RestoreResult(3, 300, 0.1, warnings=(Warning_("/a", "unreadable"),))
+    gw.removed = 2
+    app = make_app(qtbot, tmp_path, cleanup, gateway=gw)
+    with qtbot.waitCallback() as created:
+        app.vaults.create(str(tmp_path / "vault"), "pw", created)
+    with qtbot.waitSignal(app.service.jobFinished, timeout=5000) as restored:
+        assert app.vaults.restore("snap", str(tmp_path / "out")) is not None
+    outcome, record = restored.args
+    assert outcome.kind is JobKind.RESTORE and outcome.value == gw.restore_result
+    assert (record.kind, record.files_total, record.bytes_total) == ("restore", 3, 300)
+    assert record.status is JobStatus.WARNINGS
+    assert record.message == "1 file could not be read and were skipped."
+    with qtbot.waitSignal(app.service.jobFinished, timeout=5000) as thinned:
+        assert app.vaults.apply_retention(app.service.settings.retention) is not None
+    _, record = thinned.args
+    assert (record.kind, record.status, record.message) == (
+        "forget",
+        JobStatus.OK,
+        "Removed 2 old backups.",
+    )
+    assert [r.kind for r in app.history.recent(10)] == ["forget", "restore"]

@@ -1,4 +1,4 @@
-"""The CLI contract of PRODUCT.md section 5, exercised through real subprocesses."""
+"""The CLI contract (README.md "Command line"), exercised through real subprocesses."""
 
 from __future__ import annotations
 

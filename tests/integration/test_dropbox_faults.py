@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import random
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -59,7 +60,7 @@ def small_tree(root: Path, seed: int) -> Path:
 
 
 def run_roundtrip(
-    emulator: DropboxEmulator, tmp_path: Path, seed: int, **storage_options: object
+    emulator: DropboxEmulator, tmp_path: Path, seed: int, **storage_options: Any
 ) -> None:
     inner = storage_on(
         emulator,

@@ -9,6 +9,7 @@ from app.storage import content_hash as ch
 from app.storage.dropbox.factory import DropboxRetryingStorage
 from tests.dropbox_emulator import DropboxEmulator
 from tests.dropbox_emulator.helpers import storage_on
+from tests.dropbox_emulator.store import FileEntry
 
 pytest_plugins = ["tests.dropbox_conftest"]
 
@@ -43,6 +44,7 @@ def test_300_mib_object_uses_sessions_and_resumes(dropbox_emulator: DropboxEmula
     assert "files/upload" not in calls
     assert storage.stat("data/ff/huge").size == size
     entry = dropbox_emulator.store.entries["/vault/data/ff/huge"]
+    assert isinstance(entry, FileEntry)
     assert entry.content_hash == ch.content_hash(data)
     for offset in (0, 150 * MiB - 10, size - 4096):
         assert storage.get_range("data/ff/huge", offset, 4096) == data[offset : offset + 4096]

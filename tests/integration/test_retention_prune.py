@@ -15,7 +15,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -54,7 +54,7 @@ def stored_bytes(vault_dir: Path, prefix: str = "") -> int:
 
 
 def assert_restores(
-    vault: Vault, snap_id: str, src: Path, want: dict[str, object], out: Path
+    vault: Vault, snap_id: str, src: Path, want: Mapping[str, object], out: Path
 ) -> None:
     result = vault.restore(snap_id, str(out))
     assert not result.warnings, result.warnings
@@ -68,7 +68,7 @@ def test_forget_and_prune_keep_what_they_should_and_free_the_rest(tmp_path: Path
     write(src / "keep.bin", random_bytes(700 * KiB, seed=1))
     write(src / "gone.bin", random_bytes(900 * KiB, seed=2))
     vault, _ = Vault.create(LocalStorage(vault_dir), PASSPHRASE, cache_root=tmp_path / "c0")
-    digests: dict[str, dict[str, object]] = {}
+    digests: dict[str, dict[str, tuple[str, str, int]]] = {}
     with vault:
         s1 = vault.backup([str(src)]).snapshot_id
         (src / "gone.bin").unlink()
@@ -182,7 +182,7 @@ class Prepared:
     vault_dir: Path
     src: Path
     vault: Vault
-    kept: dict[str, dict[str, object]] = field(default_factory=dict)
+    kept: dict[str, dict[str, tuple[str, str, int]]] = field(default_factory=dict)
     packs: set[str] = field(default_factory=set)
     indexes: set[str] = field(default_factory=set)
 

@@ -346,7 +346,7 @@ def test_every_flipped_byte_is_detected(
     template: VaultTemplate, corpus: Corpus, tmp_path: Path
 ) -> None:
     """Random single-byte flips anywhere in config, packs, indexes and snapshots
-    (seeded): check --read-data reports every one (PRODUCT.md section 7)."""
+    (seeded): check --read-data reports every one (docs/RELIABILITY.md)."""
     rng = random.Random(99)
     pristine = tmp_path / "pristine"
     shutil.copytree(corpus.vault, pristine)

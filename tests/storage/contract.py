@@ -128,7 +128,9 @@ class StorageContract:
         assert storage.capabilities == caps  # stable: the engine reads it once per job
 
     def test_put_many_saves_every_item(self, storage: Storage) -> None:
-        items = [(f"index/{i:02x}", os.urandom(50 + i)) for i in range(12)]
+        items: list[tuple[str, bytes | memoryview]] = [
+            (f"index/{i:02x}", os.urandom(50 + i)) for i in range(12)
+        ]
         items.append(("data/00/mv", memoryview(b"from a view")))
         storage.put_many(items)
         for name, data in items:

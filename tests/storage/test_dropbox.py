@@ -32,6 +32,7 @@ from app.storage.factory import open_storage
 from app.storage.limiter import Limiter
 from tests.dropbox_emulator import DropboxEmulator, Faults
 from tests.dropbox_emulator.helpers import storage_on
+from tests.dropbox_emulator.store import FileEntry
 from tests.storage.contract import StorageContract
 
 pytest_plugins = ["tests.dropbox_conftest"]
@@ -235,6 +236,7 @@ def test_session_upload_chunks_and_verifies(
     assert "files/upload" not in calls
     assert storage.get("data/aa/big") == data
     entry = dropbox_emulator.store.entries["/vault/data/aa/big"]
+    assert isinstance(entry, FileEntry)
     assert entry.content_hash == ch.content_hash(data)
 
 

@@ -32,7 +32,7 @@ class TestMemoryStorage(StorageContract):
 
 class TestRetryingLocal(StorageContract):
     @pytest.fixture
-    def storage(self, tmp_path: Path) -> RetryingStorage:
+    def storage(self, tmp_path: Path) -> RetryingStorage[LocalStorage]:
         root = tmp_path / "vault"
         root.mkdir()
         return RetryingStorage(LocalStorage(root), sleep=lambda _s: None)
