@@ -150,10 +150,10 @@ def _wizard(keepsake: Any, shooter: Shooter, tmp: Path, home: Path, folders: lis
     shooter.shoot(wiz, "wizard-3-passphrase")
     wiz.next()
     rec = wiz.recovery_page
-    if not wait_until(lambda: rec.opened is not None or rec.retry.isVisible()):
+    if not wait_until(lambda: rec.opened is not None or wiz.passphrase_page.failed()):
         raise RuntimeError("creating the demo vault timed out")
     if rec.opened is None:
-        raise RuntimeError(rec.status.text())
+        raise RuntimeError(wiz.passphrase_page.status.text())
     rec.confirm.setChecked(True)
     shooter.shoot(wiz, "wizard-4-recovery-key")
     wiz.next()

@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 from app.core.models import SnapshotInfo
 from app.services.backups import NO_KEYRING_MESSAGE, BackupService
 from app.services.jobs import JobOutcome
+from app.services.locations import MIN_FREE_BYTES, check_writable, find_vault_in, holds_vault
 from app.services.vault import OpenedVault
 from app.store.settings import DEFAULT_EXCLUDES, VaultRef
 from app.ui import icons
@@ -147,11 +148,19 @@ class StoragePage(QWizardPage):
         )
         dhint.setContentsMargins(24, 0, 0, 0)
         layout.addWidget(dhint)
+        self.problem = QLabel("")
+        self.problem.setWordWrap(True)
+        self.problem.setObjectName("storageProblem")
+        self.problem.hide()
+        layout.addSpacing(6)
+        layout.addWidget(self.problem)
         layout.addStretch(1)
+        self.min_free = MIN_FREE_BYTES
         self.dropbox.setEnabled(dropbox_available)
         self.dropbox_name.setEnabled(False)
         self.dropbox.toggled.connect(self._toggled)
         self.path.textChanged.connect(self.completeChanged)
+        self.path.textChanged.connect(lambda _: self.problem.hide())
         self.dropbox_name.textChanged.connect(self.completeChanged)
         self.browse = browse
 
@@ -176,16 +185,37 @@ class StoragePage(QWizardPage):
             return bool(self.dropbox_name.text().strip())
         return bool(self.path.text().strip())
 
+    def show_problem(self, text: str) -> None:
+        self.problem.setText(text)
+        self.problem.setVisible(bool(text))
+
     def validatePage(self) -> bool:
+        """Check the folder here, where it can still be changed: a read-only or full
+        drive found only after "Create backup" was a dead end."""
         if self.dropbox.isChecked():
             return True
+        wiz = self.wizard()
         path = Path(self.repo())
-        parent = path if path.exists() else path.parent
-        if not parent.exists():
-            QMessageBox.warning(
-                self, "Folder not found", f"{parent} does not exist. Is the drive connected?"
+        if isinstance(wiz, SetupWizard) and wiz.restoring:
+            # A drive's root picked instead of the backup folder on it: use the one inside.
+            found = find_vault_in(path) if path.is_dir() else None
+            if found is not None and found != path:
+                self.path.setText(str(found))
+            elif found is None and not path.exists():
+                self.show_problem(f"{path} does not exist. Is the drive connected?")
+                return False
+            return True
+        if holds_vault(path):
+            self.show_problem(
+                "This folder already holds a Keepsake backup. To use it, go Back and choose "
+                "“Restore from an existing backup”; or choose another folder."
             )
             return False
+        check = check_writable(path, self.min_free)
+        if not check.ok:
+            self.show_problem(check.problem)
+            return False
+        self.show_problem("")
         return True
 
     def nextId(self) -> int:
@@ -272,10 +302,17 @@ class PassphrasePage(QWizardPage):
             "Your backup is encrypted with it. Keepsake never sees it and cannot reset it: "
             "a few random words you can remember work well."
         )
-        # Leaving this page creates the vault with this passphrase: no way back.
-        self.setCommitPage(True)
-        self.setButtonText(QWizard.WizardButton.CommitButton, "Create backup")
+        # Leaving this page creates the vault. It becomes a commit page (no way back)
+        # only once that worked: after a failure, Back still leads to another place.
+        self.setButtonText(QWizard.WizardButton.NextButton, "Create backup")
+        self.setButtonText(QWizard.WizardButton.CommitButton, "Next")
         self.fields = NewPassphraseFields()
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        self.status.setObjectName("createStatus")
+        self.bar = _busy_bar()
+        self.creating = False
+        self.opened: OpenedVault | None = None
         self.remember = QCheckBox("Remember on this computer (so backups run on their own)")
         self.remember.setChecked(True)
         self.remember_hint = hint(
@@ -286,12 +323,58 @@ class PassphrasePage(QWizardPage):
         layout.addSpacing(6)
         layout.addWidget(self.remember)
         layout.addWidget(self.remember_hint)
+        layout.addSpacing(6)
+        layout.addWidget(self.bar)
+        layout.addWidget(self.status)
         layout.addStretch(1)
         self.fields.first.textChanged.connect(self.completeChanged)
         self.fields.second.textChanged.connect(self.completeChanged)
 
     def isComplete(self) -> bool:
-        return self.fields.valid()
+        return self.opened is not None or (self.fields.valid() and not self.creating)
+
+    def validatePage(self) -> bool:
+        """Create the vault; the wizard moves on when that finished (see _created)."""
+        if self.opened is not None:
+            return True
+        if self.creating:
+            return False
+        wiz = self.wizard()
+        assert isinstance(wiz, SetupWizard)
+        self.creating = True
+        self.fields.setEnabled(False)
+        self.status.setText("Creating your encrypted backup…")
+        self.bar.show()
+        self.completeChanged.emit()
+        wiz.service.vaults.create(wiz.storage_page.repo(), self.fields.passphrase(), self._created)
+        return False
+
+    def _created(self, outcome: JobOutcome[OpenedVault]) -> None:
+        self.creating = False
+        self.bar.hide()
+        self.fields.setEnabled(True)
+        if not outcome.ok:
+            self.status.setText(
+                f"Could not create the backup: {outcome.message} "
+                "Go Back to choose another place, or press Create backup to try again."
+            )
+            self.completeChanged.emit()
+            return
+        self.opened = outcome.value
+        self.status.setText("")
+        self.setCommitPage(True)  # the vault exists: no going back to change its passphrase
+        self.fields.setEnabled(False)
+        wiz = self.wizard()
+        assert isinstance(wiz, SetupWizard)
+        if self.opened is not None:
+            wiz.vault_opened(self.opened)
+            wiz.recovery_page.opened = self.opened
+        self.completeChanged.emit()
+        wiz.next()
+
+    def failed(self) -> bool:
+        """The last attempt to create the vault failed (its reason is in ``status``)."""
+        return not self.creating and self.status.text().startswith("Could not")
 
     def keyring_missing(self, message: str) -> None:
         """No secure keyring: do not offer (or claim) to remember the passphrase."""
@@ -304,7 +387,7 @@ class PassphrasePage(QWizardPage):
 
 
 class RecoveryPage(QWizardPage):
-    """Creates the vault on entry, then shows the recovery key once."""
+    """Shows the recovery key of the vault the passphrase page just created, once."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -313,18 +396,20 @@ class RecoveryPage(QWizardPage):
             "If you forget your passphrase, this key is the only other way into your "
             "backup. It is shown only now: save or print it."
         )
-        self.status = QLabel("Creating your encrypted backup…")
+        self.status = QLabel("Your backup is ready. Here is your recovery key:")
         self.status.setWordWrap(True)
-        self.bar = _busy_bar()
         self.key = QLabel("")
         mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
         mono.setPointSizeF(mono.pointSizeF() * 1.25)
         self.key.setFont(mono)
-        self.key.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.key.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse
+            | Qt.TextInteractionFlag.TextSelectableByKeyboard
+        )
+        self.key.setAccessibleName("Recovery key")
         self.key.setWordWrap(True)
         self.key.setFrameShape(QLabel.Shape.StyledPanel)
         self.key.setMargin(10)
-        self.key.hide()
         self.save_btn = QPushButton("Save to file…")
         self.copy_btn = QPushButton("Copy")
         self.print_btn = QPushButton("Print…")
@@ -339,24 +424,16 @@ class RecoveryPage(QWizardPage):
         for b in (self.kit_btn, self.save_btn, self.copy_btn, self.print_btn):
             row.addWidget(b)
         row.addStretch(1)
-        self.buttons.hide()
         self.confirm = QCheckBox("I have saved my recovery key somewhere safe")
-        self.confirm.hide()
         self.confirm.toggled.connect(self.completeChanged)
-        self.retry = QPushButton("Try again")
-        self.retry.hide()
-        self.retry.clicked.connect(self.initializePage)
         layout = QVBoxLayout(self)
         layout.addWidget(self.status)
-        layout.addWidget(self.bar)
         layout.addWidget(self.key)
         layout.addWidget(self.buttons)
         layout.addSpacing(6)
         layout.addWidget(self.confirm)
-        layout.addWidget(self.retry, 0, Qt.AlignmentFlag.AlignLeft)
         layout.addStretch(1)
         self.opened: OpenedVault | None = None
-        self.creating = False
 
     def wiz(self) -> SetupWizard:
         wiz = self.wizard()
@@ -364,32 +441,7 @@ class RecoveryPage(QWizardPage):
         return wiz
 
     def initializePage(self) -> None:
-        if self.opened is not None or self.creating:
-            return
-        wiz = self.wiz()
-        self.creating = True
-        self.retry.hide()
-        self.status.setText("Creating your encrypted backup…")
-        self.bar.show()
-        wiz.service.vaults.create(
-            wiz.storage_page.repo(), wiz.passphrase_page.fields.passphrase(), self._created
-        )
-
-    def _created(self, outcome: JobOutcome[OpenedVault]) -> None:
-        self.creating = False
-        self.bar.hide()
-        if not outcome.ok:
-            self.status.setText(f"Could not create the backup: {outcome.message}")
-            self.retry.show()
-            return
-        self.opened = outcome.value
-        self.wiz().vault_opened(self.opened)
-        self.status.setText("Your backup is ready. Here is your recovery key:")
-        self.key.setText(self.opened.recovery_key if self.opened else "")
-        self.key.show()
-        self.buttons.show()
-        self.confirm.show()
-        self.completeChanged.emit()
+        self.key.setText(self.recovery_key())
 
     def recovery_key(self) -> str:
         return self.opened.recovery_key if self.opened else ""

@@ -76,10 +76,10 @@ def drive_wizard(
     page.fields.second.setText(PASSPHRASE)
     assert page.isComplete()
     wiz.next()
-    assert wiz.currentId() == PageId.RECOVERY
     rec = wiz.recovery_page
-    qtbot.waitUntil(lambda: rec.opened is not None or rec.retry.isVisible(), timeout=timeout)
-    assert rec.opened is not None, rec.status.text()
+    qtbot.waitUntil(lambda: rec.opened is not None or page.failed(), timeout=timeout)
+    assert rec.opened is not None, page.status.text()
+    assert wiz.currentId() == PageId.RECOVERY
     assert rec.key.text() and rec.key.isVisible()
     assert not rec.isComplete()  # must confirm the key was saved
     rec.confirm.setChecked(True)

@@ -69,8 +69,9 @@ def test_wizard_connects_dropbox_and_backs_up_into_it(
     wiz.passphrase_page.fields.second.setText(PASSPHRASE)
     wiz.next()
     rec = wiz.recovery_page
-    qtbot.waitUntil(lambda: rec.opened is not None or rec.retry.isVisible(), timeout=60_000)
-    assert rec.opened is not None, rec.status.text()
+    created = wiz.passphrase_page
+    qtbot.waitUntil(lambda: rec.opened is not None or created.failed(), timeout=60_000)
+    assert rec.opened is not None, created.status.text()
     rec.confirm.setChecked(True)
     wiz.next()
     wiz.folders_page.editor.set_folders([str(src)])
