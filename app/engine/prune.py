@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 
 REPACK_UNUSED_FRACTION = 0.3
 SMALL_PACK_FRACTION = 0.25
+#: Packs named per index object when prune rewrites the index.
+INDEX_PACKS_PER_OBJECT = 256
 
 
 @dataclass(frozen=True)
@@ -181,10 +183,10 @@ def run_prune(
         old_indexes = sorted(vault.cache.known_indexes())
         vault.cache.begin()
         vault.cache.clear_index()
-        for start in range(0, max(len(surviving), 1), 256):
-            chunk = dict(list(surviving.items())[start : start + 256])
-            if chunk:
-                vault.write_index(chunk)
+        # The whole index anew, stored together (one put_many per batch).
+        items = list(surviving.items())
+        step = INDEX_PACKS_PER_OBJECT
+        vault.write_indexes(dict(items[i : i + step]) for i in range(0, len(items), step))
         vault.cache.commit()
         _delete_all(vault, old_indexes)
         # With the exclusive lock held nobody is writing: any temp file is a leftover

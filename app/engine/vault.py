@@ -14,7 +14,7 @@ import os
 import secrets
 import socket
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -67,6 +67,8 @@ if TYPE_CHECKING:
 
 FORMAT_VERSION = 1
 TREE_CACHE_SIZE = 4096
+#: Sealed index bytes stored per ``put_many`` when several index objects are written.
+INDEX_BATCH_BYTES = 32 * 1024 * 1024
 
 
 def parse_time(text: str) -> datetime:
@@ -333,16 +335,46 @@ class Vault:
 
     def write_index(self, packs: dict[bytes, list[codec.BlobEntry]]) -> int:
         """Store an index object naming ``packs`` (already written); returns its size."""
-        name = f"index/{secrets.token_hex(32)}"
-        sealed = self.cipher.seal_object(
-            T_INDEX, name, codec.encode_payload(codec.encode_index(packs))
-        )
-        self.storage.put(name, sealed)
-        self.cache.add_index(name, packs)
-        if self._blob_ids is not None:
-            for entries in packs.values():
-                self._blob_ids.update(e.id for e in entries)
-        return len(sealed)
+        return self.write_indexes([packs])
+
+    def write_indexes(self, groups: Iterable[dict[bytes, list[codec.BlobEntry]]]) -> int:
+        """Store one index object per group (packs already written); returns the bytes.
+
+        Objects written together go through ``put_many``: prune rewrites the whole
+        index at once, and on a backend that commits a batch in one request (Dropbox
+        serialises commits per folder) that is one commit instead of one per object.
+        Batches are bounded by size so the sealed objects never pile up in memory.
+        """
+        total = 0
+        batch: list[tuple[str, bytes, dict[bytes, list[codec.BlobEntry]]]] = []
+        pending = 0
+        for packs in groups:
+            name = f"index/{secrets.token_hex(32)}"
+            sealed = self.cipher.seal_object(
+                T_INDEX, name, codec.encode_payload(codec.encode_index(packs))
+            )
+            batch.append((name, sealed, packs))
+            pending += len(sealed)
+            if pending >= INDEX_BATCH_BYTES:
+                total += self._store_indexes(batch)
+                batch, pending = [], 0
+        if batch:
+            total += self._store_indexes(batch)
+        return total
+
+    def _store_indexes(
+        self, batch: list[tuple[str, bytes, dict[bytes, list[codec.BlobEntry]]]]
+    ) -> int:
+        if len(batch) == 1:
+            self.storage.put(batch[0][0], batch[0][1])
+        else:
+            self.storage.put_many([(name, sealed) for name, sealed, _packs in batch])
+        for name, _sealed, packs in batch:
+            self.cache.add_index(name, packs)
+            if self._blob_ids is not None:
+                for entries in packs.values():
+                    self._blob_ids.update(e.id for e in entries)
+        return sum(len(sealed) for _name, sealed, _packs in batch)
 
     def _sync_snapshots(self) -> None:
         names = {info.name.split("/", 1)[1] for info in self.storage.list("snapshots/")}

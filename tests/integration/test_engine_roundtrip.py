@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -320,6 +320,50 @@ def test_restore_follows_the_declared_capabilities(tmp_path: Path) -> None:
     result = vault.restore("latest", str(tmp_path / "out"))
     assert result.files_restored == 50
     assert storage.gets == 0 and storage.ranged >= 50  # ranged reads, no whole packs
+
+
+class BatchingStorage(MemoryStorage):
+    """Memory that commits batches, and records the size of each ``put_many``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.batches: list[int] = []
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return Capabilities(connections=1, cheap_ranged_reads=True, batch_put=True)
+
+    def put_many(self, items: Sequence[tuple[str, bytes | bytearray | memoryview]]) -> None:
+        self.batches.append(len(items))
+        super().put_many(items)
+
+
+def test_prune_stores_the_rewritten_index_with_put_many(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    storage = BatchingStorage()
+    created, _ = Vault.create(storage, "pw", cache_root=tmp_path / "c0")
+    small_packs = {**created.config, "pack_size": 256 * 1024}  # one 300 KiB file per pack
+    vault = Vault(storage, created._master, small_packs, tmp_path / "c1")
+    src = tmp_path / "src"
+    for i in range(6):
+        write(src / f"f{i}.bin", random_bytes(300 * 1024, seed=i))
+    vault.backup([str(src)])
+    assert storage.batches == []  # one index object after a backup: a plain put
+    monkeypatch.setattr("app.engine.prune.INDEX_PACKS_PER_OBJECT", 2)
+    vault.prune()
+    packs = len(list(storage.list("data/")))  # six of data, one of folder trees
+    assert packs >= 7
+    objects = -(-packs // 2)  # two packs per index object
+    assert storage.batches == [objects]  # all of them in one batch
+    assert len(list(storage.list("index/"))) == objects
+    monkeypatch.setattr("app.engine.vault.INDEX_BATCH_BYTES", 1)  # every object alone
+    vault.prune()
+    assert storage.batches == [objects]  # one put each, no new batch
+    assert len(list(storage.list("index/"))) == objects
+    result = vault.restore("latest", str(tmp_path / "out"))
+    assert result.files_restored == 6 and not result.warnings
+    assert vault.check(read_data=True).ok
 
 
 def test_renamed_folder_is_not_read_again(tmp_path: Path, vault: Vault) -> None:
