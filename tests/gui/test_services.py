@@ -18,7 +18,7 @@ from app.core.cancel import CancelToken
 from app.core.errors import AppError
 from app.core.events import Phase, Progress, ProgressCallback, RestoreResult, Warning_
 from app.services.backups import State
-from app.services.jobs import JobKind, JobOutcome, JobRunner, Outcome
+from app.services.jobs import PROGRESS_INTERVAL_S, JobKind, JobOutcome, JobRunner, Outcome
 from app.services.schedule import INT32_MAX_MS, Scheduler, clamp_ms, next_due, retry_delay
 from app.store.history import HistoryStore, JobRecord, JobStatus
 from app.store.settings import (
@@ -67,11 +67,15 @@ def test_runner_runs_off_the_gui_thread_with_throttled_progress(
     progress: list[Progress] = []
     runner.jobProgress.connect(progress.append)
 
+    took: list[float] = []
+
     def job(on_progress: ProgressCallback, cancel: CancelToken) -> int:
         threads.append(threading.get_ident())
+        t0 = time.monotonic()
         for i in range(200):
             on_progress(Progress(Phase.BACKING_UP, files_done=i, files_total=200))
             time.sleep(0.002)
+        took.append(time.monotonic() - t0)
         on_progress(Progress(Phase.DONE, 200, 200, final=True))
         return 42
 
@@ -82,7 +86,9 @@ def test_runner_runs_off_the_gui_thread_with_throttled_progress(
     outcome: JobOutcome[object] = blocker.args[0]
     assert outcome.ok and outcome.result == 42
     assert threads and threads[0] != threading.get_ident()
-    assert 1 <= len(progress) <= 10  # ~0.4 s of work at most 5 per second, plus the final
+    # At most 5 per second (one per phase change), plus the final: ~0.4 s of work
+    # gives a handful; a loaded machine stretches the work, not the rate.
+    assert 1 <= len(progress) <= 3 + took[0] / PROGRESS_INTERVAL_S
     assert progress[-1].final
     assert not runner.busy
 
