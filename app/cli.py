@@ -487,7 +487,7 @@ def cmd_gui(args: argparse.Namespace) -> int:
 
 
 def cmd_screenshots(args: argparse.Namespace) -> int:
-    from app.main import render_screenshots
+    from app.devtools.screenshots import render_screenshots
 
     return int(render_screenshots(args.dir))
 

@@ -1,6 +1,6 @@
 """Composition root of the desktop app: paths, logging, settings, keyring, services,
-window, tray. Nothing happens at import time; ``run_gui`` and ``render_screenshots``
-are called by ``app.cli``.
+window, tray. Nothing happens at import time; ``run_gui`` is called by ``app.cli``
+(and ``app.devtools.screenshots`` builds the same app for ``keepsake screenshots``).
 """
 
 from __future__ import annotations
@@ -231,7 +231,8 @@ def refuse_bad_pyside() -> bool:
     return bool(problem)
 
 
-def _make_qapp() -> QApplication:
+def make_qapp() -> QApplication:
+    """The one QApplication, made (and named) if it does not exist yet."""
     existing = QApplication.instance()
     if isinstance(existing, QApplication):
         return existing
@@ -256,7 +257,7 @@ def run_gui(minimized: bool = False) -> int:
     config = AppConfig(autostart=lambda on: autostart.set_enabled(on))
     paths.secure_local_state([config.config_dir, config.cache_dir, config.log_dir])
     setup_logging(config.log_dir)
-    app = _make_qapp()
+    app = make_qapp()
     instance = SingleInstance(paths.runtime_dir())
     if not instance.claim():
         print("Keepsake is already running; showing its window.", file=sys.stderr)
@@ -281,18 +282,3 @@ def run_gui(minimized: bool = False) -> int:
     keepsake.shutdown()
     instance.release()
     return int(code)
-
-
-def render_screenshots(out_dir: str) -> int:
-    """``keepsake screenshots DIR``: every page against a demo vault, as PNG files."""
-    from app.ui.screenshots import render_all
-
-    if refuse_bad_pyside():
-        return 1
-    app = _make_qapp()
-    try:
-        return render_all(app, Path(out_dir), Keepsake, AppConfig)
-    except Exception as exc:
-        log.exception("Screenshots failed")
-        print(f"keepsake: screenshots failed: {exc}", file=sys.stderr)
-        return 1

@@ -186,7 +186,7 @@ def test_gui_disables_core_dumps_before_the_window_exists() -> None:
         "import app.main as m\n"
         "class Stop(Exception): pass\n"
         "def stop(): raise Stop()\n"
-        "m._make_qapp = stop\n"
+        "m.make_qapp = stop\n"
         "try:\n    m.run_gui()\nexcept Stop:\n    pass\n"
     )
     doc = run_report(prelude)

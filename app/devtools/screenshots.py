@@ -1,22 +1,29 @@
 """``keepsake screenshots DIR``: every page of the app, rendered offscreen to PNG
 against a demo vault built on the fly in a temporary folder (real engine, real
-files, nothing from the user's settings, keyring or home)."""
+files, nothing from the user's settings, keyring or home).
+
+Not part of the desktop product (it lived in ``app/ui`` until the UI package was
+kept to what users see); it stays in the shipped ``app`` package because
+``keepsake screenshots DIR`` is a CLI verb and ``make screenshots`` runs it.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
+import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import QEventLoop, QItemSelectionModel, QModelIndex, QRect, QSize, QTimer
 from PySide6.QtGui import QColor, QImage, QLinearGradient, QPainter
 from PySide6.QtWidgets import QApplication, QWidget, QWizard
 
 from app.core.events import Phase, Progress
+from app.main import AppConfig, Keepsake, make_qapp, refuse_bad_pyside
 from app.services.backups import Secrets, State, Status
 from app.store.secrets import MemorySecrets
 from app.ui.wizard import PageId
@@ -102,19 +109,76 @@ class Shooter:
         log.info("wrote %s", path)
 
 
-def render_all(app: QApplication, out_dir: Path, keepsake_cls: Any, config_cls: Any) -> int:
+def render_screenshots(out_dir: str) -> int:
+    """``keepsake screenshots DIR``: every page against a demo vault, as PNG files.
+
+    Returns the process exit status: 1, with a sentence on stderr, when anything
+    goes wrong (never a traceback for the caller to print).
+    """
+    if refuse_bad_pyside():
+        return 1
+    app = make_qapp()
+    try:
+        return render_all(app, Path(out_dir))
+    except Exception as exc:
+        log.exception("Screenshots failed")
+        print(f"keepsake: screenshots failed: {exc}", file=sys.stderr)
+        return 1
+
+
+DEMO_ROOT = Path(tempfile.gettempdir()) / "keepsake-demo"
+
+
+@contextlib.contextmanager
+def demo_root(root: Path = DEMO_ROOT, *, wait: bool = True) -> Iterator[Path]:
+    """An empty ``root`` that only this process uses until the block ends.
+
+    The root is fixed and short so the paths in the pictures read well and stay put
+    from one run to the next; a lock file next to it makes concurrent runs (two
+    ``make screenshots``, parallel test workers) take turns instead of wiping each
+    other's demo vault. With ``wait=False`` a busy root raises ``BlockingIOError``.
+    The lock is advisory (``flock``) where the platform has it; elsewhere runs are
+    not serialised.
+    """
+    root.parent.mkdir(parents=True, exist_ok=True)
+    with open(root.with_name(root.name + ".lock"), "a+b") as lock:
+        _lock(lock.fileno(), wait)
+        try:
+            shutil.rmtree(root, ignore_errors=True)
+            root.mkdir(parents=True)
+            try:
+                yield root
+            finally:
+                shutil.rmtree(root, ignore_errors=True)
+        finally:
+            _unlock(lock.fileno())
+
+
+def _lock(fd: int, wait: bool) -> None:
+    try:
+        import fcntl
+    except ImportError:  # Windows: no flock; one run at a time is up to the caller
+        return
+    fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def _unlock(fd: int) -> None:
+    try:
+        import fcntl
+    except ImportError:
+        return
+    fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+def render_all(app: QApplication, out_dir: Path) -> int:
     """Render every page; returns a process exit status."""
     out_dir.mkdir(parents=True, exist_ok=True)
     shooter = Shooter(out_dir)
-    # A fixed, short demo root so the paths in the pictures read well and stay put.
-    tmp = Path(tempfile.gettempdir()) / "keepsake-demo"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    try:
+    with demo_root() as tmp:
         home = tmp / "home" / "ann"
         folders = make_demo_files(home)
         secrets = MemorySecrets()
-        config = config_cls(
+        config = AppConfig(
             config_dir=tmp / "config",
             cache_dir=tmp / "cache",
             log_dir=tmp / "log",
@@ -123,20 +187,20 @@ def render_all(app: QApplication, out_dir: Path, keepsake_cls: Any, config_cls: 
             autostart=lambda on: None,
             quit_app=lambda: None,
         )
-        keepsake = keepsake_cls(config)
+        keepsake = Keepsake(config)
         try:
             _wizard(keepsake, shooter, tmp, home, folders)
-            _restore_wizard(keepsake_cls, config_cls, shooter, tmp, home)
+            _restore_wizard(shooter, tmp, home)
             _main_window(keepsake, shooter, folders)
         finally:
             keepsake.shutdown()
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     print(f"{len(shooter.written)} screenshots in {out_dir}")
     return 0
 
 
-def _wizard(keepsake: Any, shooter: Shooter, tmp: Path, home: Path, folders: list[Path]) -> None:
+def _wizard(
+    keepsake: Keepsake, shooter: Shooter, tmp: Path, home: Path, folders: list[Path]
+) -> None:
     wiz = keepsake.show_wizard()
     wiz.resize(WIZARD_SIZE)
     shooter.shoot(wiz, "wizard-1-welcome")
@@ -177,12 +241,10 @@ def _wizard(keepsake: Any, shooter: Shooter, tmp: Path, home: Path, folders: lis
         raise RuntimeError("the second demo backup timed out")
 
 
-def _restore_wizard(
-    keepsake_cls: Any, config_cls: Any, shooter: Shooter, tmp: Path, home: Path
-) -> None:
+def _restore_wizard(shooter: Shooter, tmp: Path, home: Path) -> None:
     """The "new computer" path: a second app, fresh settings, the same vault."""
     secrets = MemorySecrets()
-    config = config_cls(
+    config = AppConfig(
         config_dir=tmp / "config2",
         cache_dir=tmp / "cache2",
         log_dir=tmp / "log",
@@ -192,7 +254,7 @@ def _restore_wizard(
         quit_app=lambda: None,
         use_tray=False,
     )
-    other = keepsake_cls(config)
+    other = Keepsake(config)
     try:
         wiz = other.show_wizard()
         wiz.resize(WIZARD_SIZE)
@@ -208,7 +270,7 @@ def _restore_wizard(
         other.shutdown()
 
 
-def _main_window(keepsake: Any, shooter: Shooter, folders: list[Path]) -> None:
+def _main_window(keepsake: Keepsake, shooter: Shooter, folders: list[Path]) -> None:
     window = keepsake.window
     window.resize(WINDOW_SIZE)
     window.show()
