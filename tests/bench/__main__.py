@@ -30,8 +30,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument(
         "--tools",
-        default="keepsake,restic,borg",
-        help="comma-separated subset of keepsake,restic,borg (default: all three)",
+        default="keepsake,keepsake-s3,restic,borg",
+        help="comma-separated subset of keepsake,keepsake-s3,restic,borg (default: all;"
+        " keepsake-s3 is Keepsake with its vault on a loopback S3 server)",
     )
     p.add_argument(
         "--scale",
@@ -112,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
             log(f"wrote {args.output}")
         return 0
 
-    available = peers.ensure_peers([t for t in tools if t != "keepsake"])
+    available = peers.ensure_peers([t for t in tools if not t.startswith("keepsake")])
     for name, ok in available.items():
         if not ok:
             log(

@@ -366,7 +366,7 @@ class Runner:
     def _run(self) -> None:
         cfg = self.cfg
         self.result.machine = machine_info(self.work)
-        if "keepsake" in cfg.tools:
+        if any(t.startswith("keepsake") for t in cfg.tools):
             digest = Keepsake.freeze_source(self.work / "keepsake-src")
             self.result.machine["keepsake commit"] += f" (app/ sources sha256 {digest})"
         active: list[type[Tool]] = []

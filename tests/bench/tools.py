@@ -10,17 +10,21 @@ cache left by a previous run. Temp files go to the same file system as the vault
 from __future__ import annotations
 
 import abc
+import atexit
 import compileall
 import hashlib
+import itertools
 import json
 import os
 import shutil
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
 from tests.bench.measure import last_line, run_quiet
+from tests.s3_server.server import BUCKET, RcloneS3
 
 PASSWORD = "correct horse battery staple bench"
 
@@ -264,7 +268,56 @@ class Borg(Tool):
         return Command(["borg", "extract", f"{self.vault}::{snapshot}", *rel], cwd=target)
 
 
-TOOLS: dict[str, type[Tool]] = {t.key: t for t in (Keepsake, Restic, Borg)}
+class KeepsakeS3(Keepsake):
+    """Keepsake with its vault on S3: ``rclone serve s3`` on loopback, whose folder
+    sits in the same work dir (tmpfs or disk) as the local vaults, so the difference
+    to the local backend is the S3 path itself (HTTP, signing, MD5, boto3)."""
+
+    key = "keepsake-s3"
+    label = "Keepsake S3"
+    server: ClassVar[RcloneS3 | None] = None
+    _serial: ClassVar[Iterator[int]] = itertools.count(1)
+
+    def __init__(self, home: Path) -> None:
+        super().__init__(home)
+        server = self.start_server(home.parent.parent / "s3-server")
+        # Each instance gets its own prefix; ``vault`` is where the server keeps it, so
+        # the harness measures its size like any other vault.
+        self.prefix = f"{home.parent.name}-{home.name}-{next(self._serial)}"
+        self.vault = server.root / BUCKET / self.prefix
+        self.repo = f"s3:{BUCKET}/{self.prefix}"
+
+    @classmethod
+    def start_server(cls, root: Path) -> RcloneS3:
+        if cls.server is None:
+            cls.server = RcloneS3(root)
+            cls.server.start()
+            atexit.register(cls.server.stop)
+        return cls.server
+
+    def extra_env(self) -> dict[str, str]:
+        assert self.server is not None
+        return {**super().extra_env(), **self.server.env()}
+
+    def init(self) -> Command:
+        return Command([self.binary(), "init", "--repo", self.repo])
+
+    def backup(self, paths: list[Path], number: int) -> Command:
+        return Command([self.binary(), "backup", "--repo", self.repo, *map(str, paths), "--json"])
+
+    def snapshot_ref(self, number: int) -> str:
+        argv = [self.binary(), "snapshots", "--repo", self.repo, "--json"]
+        proc = run_quiet(argv, env=self.env(), cwd=self.home)
+        if proc.returncode != 0:
+            raise RuntimeError(f"keepsake snapshots failed: {last_line(proc.stderr)}")
+        return _json_snapshots(proc.stdout, number)
+
+    def restore(self, snapshot: str, target: Path, paths: list[Path]) -> Command:
+        argv = [self.binary(), "restore", "--repo", self.repo, "--target", str(target)]
+        return Command([*argv, snapshot, *map(str, paths)])
+
+
+TOOLS: dict[str, type[Tool]] = {t.key: t for t in (Keepsake, KeepsakeS3, Restic, Borg)}
 
 
 def probe(cls: type[Tool], scratch: Path) -> str | None:
