@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import random
 import re
 import threading
@@ -87,6 +88,46 @@ def _botocore_session(profile: str | None) -> Any:
         else:
             session.register_component("data_loader", _loader)
     return session
+
+
+class ViewReader(io.RawIOBase):
+    """A seekable, read-only file over a memoryview: boto3 sends a pack straight from
+    the engine's buffer instead of a 16 MiB copy per upload in flight."""
+
+    def __init__(self, view: memoryview) -> None:
+        super().__init__()
+        self._view = view
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def __len__(self) -> int:
+        return len(self._view)
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: len(self._view)}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def readinto(self, buffer: Any) -> int:
+        piece = self._view[self._pos : self._pos + len(buffer)]
+        n = len(piece)
+        memoryview(buffer).cast("B")[:n] = piece
+        self._pos += n
+        return n
+
+    def read(self, size: int | None = -1) -> bytes:
+        end = len(self._view) if size is None or size < 0 else self._pos + size
+        piece = self._view[self._pos : end].tobytes()
+        self._pos += len(piece)
+        return piece
 
 
 def make_client(settings: S3Settings, *, pool_size: int, timeouts: tuple[float, float]) -> Any:
@@ -342,15 +383,15 @@ class S3Storage(Storage):
         return data
 
     def _put_object(self, name: str, key: str, view: memoryview) -> None:
-        body = view.tobytes()
+        digest = _b64(_md5(view))
         self._call(
             name,
             lambda: self._client.put_object(
-                Bucket=self._bucket, Key=key, Body=body, ContentMD5=_b64(_md5(body))
+                Bucket=self._bucket, Key=key, Body=ViewReader(view), ContentMD5=digest
             ),
         )
         with self._lock:
-            self.bytes_sent += len(body)
+            self.bytes_sent += len(view)
 
     # -- multipart ------------------------------------------------------------------------
 
@@ -405,7 +446,6 @@ class S3Storage(Storage):
     def _upload_part(
         self, name: str, key: str, upload_id: str, number: int, chunk: memoryview, digest: bytes
     ) -> str:
-        body = chunk.tobytes()
         resp = self._call(
             f"{name} (part {number})",
             lambda: self._client.upload_part(
@@ -413,12 +453,12 @@ class S3Storage(Storage):
                 Key=key,
                 UploadId=upload_id,
                 PartNumber=number,
-                Body=body,
+                Body=ViewReader(chunk),
                 ContentMD5=_b64(digest),
             ),
         )
         with self._lock:
-            self.bytes_sent += len(body)
+            self.bytes_sent += len(chunk)
         return str(resp["ETag"])
 
     def _list_parts(self, name: str, key: str, upload_id: str) -> _Parts:
