@@ -80,7 +80,6 @@ class Keepsake(QObject):
         self.runner = JobRunner("keepsake-vault", self)
         gateway = config.gateway or EngineGateway(
             secret_lookup=config.secrets.get,
-            bandwidth_kib=lambda: self.service.settings.bandwidth_limit_kbps,
         )
         self.vaults = VaultService(self.runner, gateway, config.cache_dir, self)
         self.history = HistoryStore(config.config_dir / HISTORY_FILE)

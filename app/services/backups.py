@@ -118,6 +118,8 @@ class BackupService(QObject):
         self._clock = clock
         self._autostart = autostart
         self._progress: Progress | None = None
+        self._waiting: Progress | None = None  # the storage's last "waiting until"
+        self.vaults.set_upload_limit(self.settings.bandwidth_limit_kbps)
         self._pending_backup = False
         self._pause_timer = QTimer(self)
         self._pause_timer.setSingleShot(True)
@@ -168,6 +170,8 @@ class BackupService(QObject):
     def update_settings(self, settings: Settings) -> None:
         """Persist and publish; the scheduler re-plans with the new schedule."""
         was_set_up = self.settings.is_set_up
+        if settings.bandwidth_limit_kbps != self.settings.bandwidth_limit_kbps:
+            self.vaults.set_upload_limit(settings.bandwidth_limit_kbps)  # also mid-backup
         self.settings = settings
         self._store.save(settings)
         self.settingsChanged.emit(settings)
@@ -373,13 +377,35 @@ class BackupService(QObject):
 
     @Slot(object)
     def _on_progress(self, progress: Progress) -> None:
+        progress = self._with_wait(progress)
         self._progress = progress
         self.progress.emit(progress)
         self._emit_status()
 
+    def _with_wait(self, progress: Progress) -> Progress:
+        """While the storage waits (429 Retry-After), the job's progress keeps coming
+        (files already read are counted): show it as WAITING until the resume time,
+        so "resuming at 14:05" stays up instead of flickering away."""
+        if progress.phase is Phase.WAITING:
+            self._waiting = progress
+            base = self._progress or progress
+            return replace(
+                base, phase=Phase.WAITING, resume_at=progress.resume_at, message=progress.message
+            )
+        wait = self._waiting
+        if wait is None or progress.final:
+            return progress
+        if wait.resume_at is not None and self._clock() < wait.resume_at:
+            return replace(
+                progress, phase=Phase.WAITING, resume_at=wait.resume_at, message=wait.message
+            )
+        self._waiting = None
+        return progress
+
     @Slot(object)
     def _on_job_finished(self, outcome: JobOutcome[object]) -> None:
         self._progress = None
+        self._waiting = None
         record: JobRecord | None = None
         if outcome.kind.recorded:
             record = self._record(outcome)

@@ -9,13 +9,13 @@ from __future__ import annotations
 import importlib
 import logging
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from app.core.cancel import CancelToken
 from app.core.events import ProgressCallback
-from app.services.vault import VaultLike
+from app.services.vault import VaultLike, WaitListener
 from app.store.settings import Retention
 
 if TYPE_CHECKING:  # imported lazily at run time, so the app starts fast
@@ -73,14 +73,26 @@ class EngineGateway:
     ``app.main`` passes it to ``VaultService``).
     """
 
-    def __init__(
-        self,
-        secret_lookup: Callable[[str], str | None] | None = None,
-        bandwidth_kib: Callable[[], int] = lambda: 0,
-    ) -> None:
+    def __init__(self, secret_lookup: Callable[[str], str | None] | None = None) -> None:
+        from app.storage.limiter import Limiter
+
         self._secret_lookup = secret_lookup
-        self._bandwidth_kib = bandwidth_kib  # read on the worker: an int, set by the GUI
+        # One upload limit for every storage this app opens; Settings changes its rate
+        # at run time (set_upload_limit), also in the middle of a backup.
+        self._limiter = Limiter()
+        self._wait_listener: WaitListener | None = None
         prewarm(ENGINE_MODULES)
+
+    def set_upload_limit(self, kib_per_s: int) -> None:
+        self._limiter.set_rate(kib_per_s * 1024.0 if kib_per_s > 0 else None)
+
+    def set_wait_listener(self, listener: WaitListener | None) -> None:
+        self._wait_listener = listener
+
+    def _on_wait(self, resume_at: datetime, message: str) -> None:
+        listener = self._wait_listener
+        if listener is not None:
+            listener(resume_at, message)
 
     def prepare(self, repo: str) -> None:
         """On the GUI thread, before a job: import what opening ``repo`` will need."""
@@ -92,7 +104,9 @@ class EngineGateway:
     def _storage(self, repo: str) -> Storage:
         from app.storage.factory import open_storage
 
-        return open_storage(repo, secret_lookup=self._secret_lookup)
+        return open_storage(
+            repo, secret_lookup=self._secret_lookup, limiter=self._limiter, on_wait=self._on_wait
+        )
 
     def create(self, repo: str, passphrase: str, cache_root: Path | None) -> tuple[VaultLike, str]:
         from app.engine.vault import Vault

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Protocol, TypeVar
 
@@ -21,7 +22,14 @@ from PySide6.QtCore import QObject, Signal
 
 from app.core.cancel import CancelToken
 from app.core.errors import AppError
-from app.core.events import BackupResult, CheckResult, ProgressCallback, RestoreResult
+from app.core.events import (
+    BackupResult,
+    CheckResult,
+    Phase,
+    Progress,
+    ProgressCallback,
+    RestoreResult,
+)
 from app.core.models import Entry, FileVersion, SnapshotInfo, VaultStats
 from app.services.jobs import JobKind, JobOutcome, JobRunner
 from app.store.settings import Retention
@@ -29,7 +37,9 @@ from app.store.settings import Retention
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+R = TypeVar("R")
 
+WaitListener = Callable[[datetime, str], None]
 Done = Callable[[JobOutcome[T]], None]
 
 
@@ -118,6 +128,16 @@ class VaultGateway(Protocol):
         """Forget what ``retention`` does not keep, then prune; returns how many went."""
         ...
 
+    def set_upload_limit(self, kib_per_s: int) -> None:
+        """Upload at most ``kib_per_s`` KiB/s (0: no limit), from now on: also the
+        backup that is running. Called on the GUI thread."""
+        ...
+
+    def set_wait_listener(self, listener: WaitListener | None) -> None:
+        """``listener(resume_at, message)`` hears, from any thread, that the storage
+        is waiting because the service asked to slow down (429 Retry-After)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class OpenedVault:
@@ -145,6 +165,31 @@ class VaultService(QObject):
         self._vault: VaultLike | None = None  # touched on the worker thread only
         self._opened: OpenedVault | None = None  # GUI-thread view of it
         self.repo = ""
+        # The running long job's progress callback: the storage's "waiting until"
+        # news (from its own threads) joins the job's progress there.
+        self._job_progress: ProgressCallback | None = None
+        gateway.set_wait_listener(self._storage_waits)
+
+    def set_upload_limit(self, kib_per_s: int) -> None:
+        self._gateway.set_upload_limit(kib_per_s)
+
+    def _storage_waits(self, resume_at: datetime, message: str) -> None:
+        """From a storage thread: tell the running job's progress we are waiting."""
+        report = self._job_progress
+        if report is not None:
+            report(Progress(Phase.WAITING, resume_at=resume_at, message=message))
+
+    def _start(
+        self, kind: JobKind, work: Callable[[ProgressCallback, CancelToken], R]
+    ) -> int | None:
+        def tracked(on_progress: ProgressCallback, cancel: CancelToken) -> R:
+            self._job_progress = on_progress
+            try:
+                return work(on_progress, cancel)
+            finally:
+                self._job_progress = None
+
+        return self.runner.start(kind, tracked)
 
     @property
     def opened(self) -> OpenedVault | None:
@@ -232,7 +277,7 @@ class VaultService(QObject):
                 paths, excludes=excludes, on_progress=on_progress, cancel=cancel
             )
 
-        return self.runner.start(JobKind.BACKUP, work)
+        return self._start(JobKind.BACKUP, work)
 
     def restore(self, snapshot_id: str, target: str, paths: Sequence[str] = ()) -> int | None:
         paths = tuple(paths)
@@ -242,7 +287,7 @@ class VaultService(QObject):
                 snapshot_id, target, paths, on_progress=on_progress, cancel=cancel
             )
 
-        return self.runner.start(JobKind.RESTORE, work)
+        return self._start(JobKind.RESTORE, work)
 
     def check(self, read_data: bool = False) -> int | None:
         def work(on_progress: ProgressCallback, cancel: CancelToken) -> CheckResult:
@@ -250,7 +295,7 @@ class VaultService(QObject):
                 read_data=read_data, on_progress=on_progress, cancel=cancel
             )
 
-        return self.runner.start(JobKind.CHECK, work)
+        return self._start(JobKind.CHECK, work)
 
     # -- short calls -------------------------------------------------------------
 
@@ -288,4 +333,4 @@ class VaultService(QObject):
                 self._vault_or_raise(), retention, on_progress, cancel
             )
 
-        return self.runner.start(JobKind.FORGET, work)
+        return self._start(JobKind.FORGET, work)

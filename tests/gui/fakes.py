@@ -26,7 +26,7 @@ from app.core.events import (
     RestoreResult,
 )
 from app.core.models import Entry, EntryType, FileVersion, SnapshotInfo, VaultStats
-from app.services.vault import VaultLike
+from app.services.vault import VaultLike, WaitListener
 from app.store.settings import Retention
 
 
@@ -145,6 +145,8 @@ class FakeGateway:
         self.fail_with: Exception | None = None
         self.restore_result = RestoreResult(0, 0, 0.0)
         self.removed = 0  # how many backups apply_retention says it thinned
+        self.upload_limit_kib = 0
+        self.wait_listener: WaitListener | None = None
 
     def create(self, repo: str, passphrase: str, cache_root: Path | None) -> tuple[FakeVault, str]:
         Path(repo).mkdir(parents=True, exist_ok=True)
@@ -175,3 +177,9 @@ class FakeGateway:
         cancel: CancelToken,
     ) -> int:
         return self.removed
+
+    def set_upload_limit(self, kib_per_s: int) -> None:
+        self.upload_limit_kib = kib_per_s
+
+    def set_wait_listener(self, listener: WaitListener | None) -> None:
+        self.wait_listener = listener
