@@ -26,9 +26,9 @@ Cleanup = list[Callable[[], object]]
 def test_wizard_connects_dropbox_and_backs_up_into_it(
     qtbot: QtBot,
     tmp_path: Path,
-    cleanup: Cleanup,
     dropbox_emulator: DropboxEmulator,
     dropbox_env: dict[str, str],
+    cleanup: Cleanup,  # after the emulator: the app shuts down before it stops
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # No static token: the app must use the refresh token the wizard obtains.

@@ -11,7 +11,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 from pytestqt.qtbot import QtBot
 
 from app.core.events import Phase, Progress
@@ -53,8 +52,9 @@ def _write(path: Path, size: int) -> None:
 
 
 def test_upload_limit_paces_the_backup_and_changes_while_it_runs(
-    qtbot: QtBot, tmp_path: Path, cleanup: Cleanup, dropbox_env: dict[str, str]
+    qtbot: QtBot, tmp_path: Path, dropbox_env: dict[str, str], cleanup: Cleanup
 ) -> None:
+    # dropbox_env before cleanup: the emulator stops after the app shut down.
     src = tmp_path / "home" / "Pictures"
     _write(src / "a.jpg", 768 * KiB)
     app = _dropbox_app(qtbot, tmp_path, cleanup, src)
@@ -91,9 +91,9 @@ def test_upload_limit_paces_the_backup_and_changes_while_it_runs(
 def test_a_429_shows_when_the_backup_resumes(
     qtbot: QtBot,
     tmp_path: Path,
-    cleanup: Cleanup,
     dropbox_env: dict[str, str],
     dropbox_emulator: DropboxEmulator,
+    cleanup: Cleanup,
 ) -> None:
     src = tmp_path / "home" / "Documents"
     _write(src / "letter.txt", 64 * KiB)
