@@ -1,0 +1,89 @@
+"""The wizard's shared parts: page ids, the Dropbox connector protocol, the busy
+bar, and :class:`WizardBase`, the contract between the pages and the wizard.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import IntEnum
+from typing import Protocol
+
+from PySide6.QtWidgets import (
+    QProgressBar,
+    QWidget,
+    QWizard,
+)
+
+from app.services.backups import BackupService
+from app.services.jobs import JobOutcome
+from app.services.vault import OpenedVault
+from app.store.settings import Schedule
+
+
+class DropboxConnect(Protocol):
+    """What the Dropbox page needs (``app.services.dropbox.DropboxConnector``)."""
+
+    def start(self) -> str: ...
+
+    def finish(self, code: str, done: Callable[[JobOutcome[str]], None]) -> None: ...
+
+
+class PageId(IntEnum):
+    WELCOME = 0
+    STORAGE = 1
+    DROPBOX = 2
+    PASSPHRASE = 3
+    RECOVERY = 4
+    UNLOCK = 5
+    FOLDERS = 6
+    SCHEDULE = 7
+    DONE = 8
+
+
+def busy_bar() -> QProgressBar:
+    """The indeterminate bar a page shows while a slow step runs."""
+    bar = QProgressBar()
+    bar.setRange(0, 0)
+    bar.setTextVisible(False)
+    bar.setMaximumHeight(8)
+    bar.hide()
+    return bar
+
+
+class WizardBase(QWizard):
+    """What the pages ask of the wizard they sit on; :class:`SetupWizard` answers.
+
+    The pages live in their own modules and know the wizard only through this
+    class, so the wizard module can import every page without an import cycle.
+    """
+
+    def __init__(self, service: BackupService, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.service = service
+
+    @property
+    def restoring(self) -> bool:
+        """True on the "Restore from an existing backup" path."""
+        raise NotImplementedError
+
+    def repo(self) -> str:
+        """Where the backup is (a folder path or ``dropbox:NAME``), as chosen so far."""
+        raise NotImplementedError
+
+    def where(self) -> str:
+        """``repo()`` as people read it."""
+        raise NotImplementedError
+
+    def vault_opened(self, opened: OpenedVault) -> None:
+        """A page created or unlocked the vault."""
+        raise NotImplementedError
+
+    def show_recovery_key(self, opened: OpenedVault) -> None:
+        """Hand a just-created vault (and its recovery key) to the recovery page."""
+        raise NotImplementedError
+
+    def chosen_folders(self) -> list[str]:
+        raise NotImplementedError
+
+    def chosen_schedule(self) -> Schedule:
+        raise NotImplementedError

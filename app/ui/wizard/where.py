@@ -1,0 +1,245 @@
+"""Where the backup goes: the welcome page (new backup or restore), the storage page
+(a folder or Dropbox, checked before anything is written) and the Dropbox sign-in.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QRadioButton,
+    QVBoxLayout,
+    QWizardPage,
+)
+
+from app.services.jobs import JobOutcome
+from app.services.locations import MIN_FREE_BYTES, check_writable, find_vault_in, holds_vault
+from app.ui.widgets import hint
+from app.ui.wizard.base import DropboxConnect, PageId, WizardBase, busy_bar
+
+
+class WelcomePage(QWizardPage):
+    def __init__(self) -> None:
+        super().__init__()
+        self.setTitle("Welcome to Keepsake")
+        self.setSubTitle(
+            "Keepsake keeps encrypted copies of your photos and documents, so a broken "
+            "or stolen computer never takes them with it."
+        )
+        self.new = QRadioButton("Back up this computer")
+        self.restore = QRadioButton("Restore from an existing backup")
+        self.new.setChecked(True)
+        group = QButtonGroup(self)
+        group.addButton(self.new)
+        group.addButton(self.restore)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.new)
+        layout.addWidget(hint("Set up a new, encrypted backup. This takes about two minutes."))
+        layout.addSpacing(10)
+        layout.addWidget(self.restore)
+        layout.addWidget(
+            hint(
+                "For a new computer: open a backup made earlier with Keepsake, using its "
+                "passphrase or recovery key, and get your files back."
+            )
+        )
+        layout.addStretch(1)
+
+    def nextId(self) -> int:
+        return PageId.STORAGE
+
+
+class StoragePage(QWizardPage):
+    def __init__(self, home: Path, dropbox_available: bool) -> None:
+        super().__init__()
+        self.setTitle("Where should the backup live?")
+        self.setSubTitle("Everything is encrypted on this computer before it is stored.")
+        self.local = QRadioButton("A folder or external drive")
+        self.dropbox = QRadioButton("Dropbox")
+        group = QButtonGroup(self)
+        group.addButton(self.local)
+        group.addButton(self.dropbox)
+        self.local.setChecked(True)
+        self.path = QLineEdit(str(home / "Keepsake Backup"))
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        self.dropbox_name = QLineEdit("Keepsake")
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.local)
+        row = QHBoxLayout()
+        row.setContentsMargins(24, 0, 0, 0)
+        row.addWidget(self.path, 1)
+        row.addWidget(browse)
+        layout.addLayout(row)
+        local_hint = hint(
+            "Best on an external drive or a network share: a backup on the same disk "
+            "does not survive that disk failing."
+        )
+        local_hint.setContentsMargins(24, 0, 0, 0)
+        layout.addWidget(local_hint)
+        layout.addSpacing(10)
+        layout.addWidget(self.dropbox)
+        drow = QHBoxLayout()
+        drow.setContentsMargins(24, 0, 0, 0)
+        drow.addWidget(QLabel("Folder name in Dropbox:"))
+        drow.addWidget(self.dropbox_name, 1)
+        layout.addLayout(drow)
+        dhint = hint(
+            "Keepsake only sees its own folder in your Dropbox (Apps/Keepsake)."
+            if dropbox_available
+            else "Dropbox support is not available in this build."
+        )
+        dhint.setContentsMargins(24, 0, 0, 0)
+        layout.addWidget(dhint)
+        self.problem = QLabel("")
+        self.problem.setWordWrap(True)
+        self.problem.setObjectName("storageProblem")
+        self.problem.hide()
+        layout.addSpacing(6)
+        layout.addWidget(self.problem)
+        layout.addStretch(1)
+        self.min_free = MIN_FREE_BYTES
+        self.dropbox.setEnabled(dropbox_available)
+        self.dropbox_name.setEnabled(False)
+        self.dropbox.toggled.connect(self._toggled)
+        self.path.textChanged.connect(self.completeChanged)
+        self.path.textChanged.connect(lambda _: self.problem.hide())
+        self.dropbox_name.textChanged.connect(self.completeChanged)
+        self.browse = browse
+
+    def _toggled(self, dropbox: bool) -> None:
+        self.dropbox_name.setEnabled(dropbox)
+        self.path.setEnabled(not dropbox)
+        self.browse.setEnabled(not dropbox)
+        self.completeChanged.emit()
+
+    def _browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Choose where to keep the backup")
+        if folder:
+            self.path.setText(folder)
+
+    def repo(self) -> str:
+        if self.dropbox.isChecked():
+            return f"dropbox:{self.dropbox_name.text().strip()}"
+        return str(Path(self.path.text().strip()).expanduser())
+
+    def isComplete(self) -> bool:
+        if self.dropbox.isChecked():
+            return bool(self.dropbox_name.text().strip())
+        return bool(self.path.text().strip())
+
+    def show_problem(self, text: str) -> None:
+        self.problem.setText(text)
+        self.problem.setVisible(bool(text))
+
+    def validatePage(self) -> bool:
+        """Check the folder here, where it can still be changed: a read-only or full
+        drive found only after "Create backup" was a dead end."""
+        if self.dropbox.isChecked():
+            return True
+        wiz = self.wizard()
+        path = Path(self.repo())
+        if isinstance(wiz, WizardBase) and wiz.restoring:
+            # A drive's root picked instead of the backup folder on it: use the one inside.
+            found = find_vault_in(path) if path.is_dir() else None
+            if found is not None and found != path:
+                self.path.setText(str(found))
+            elif found is None and not path.exists():
+                self.show_problem(f"{path} does not exist. Is the drive connected?")
+                return False
+            return True
+        if holds_vault(path):
+            self.show_problem(
+                "This folder already holds a Keepsake backup. To use it, go Back and choose "
+                "“Restore from an existing backup”; or choose another folder."
+            )
+            return False
+        check = check_writable(path, self.min_free)
+        if not check.ok:
+            self.show_problem(check.problem)
+            return False
+        self.show_problem("")
+        return True
+
+    def nextId(self) -> int:
+        wiz = self.wizard()
+        restoring = isinstance(wiz, WizardBase) and wiz.restoring
+        if self.dropbox.isChecked():
+            return PageId.DROPBOX
+        return PageId.UNLOCK if restoring else PageId.PASSPHRASE
+
+
+class DropboxPage(QWizardPage):
+    def __init__(self, connector: DropboxConnect | None) -> None:
+        super().__init__()
+        self.connector = connector
+        self.setTitle("Connect your Dropbox")
+        self.setSubTitle(
+            "Allow Keepsake to use its own folder in your Dropbox, then paste the code "
+            "Dropbox shows you."
+        )
+        self.open = QPushButton("Open Dropbox in my browser")
+        self.open.clicked.connect(self._open)
+        self.code = QLineEdit()
+        self.code.setPlaceholderText("Paste the code here")
+        self.connect_btn = QPushButton("Connect")
+        self.connect_btn.clicked.connect(self._connect)
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        self.bar = busy_bar()
+        self.connected = False
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("1. Sign in to Dropbox and press Allow:"))
+        layout.addWidget(self.open, 0, Qt.AlignmentFlag.AlignLeft)
+        layout.addSpacing(8)
+        layout.addWidget(QLabel("2. Paste the code Dropbox gives you:"))
+        row = QHBoxLayout()
+        row.addWidget(self.code, 1)
+        row.addWidget(self.connect_btn)
+        layout.addLayout(row)
+        layout.addWidget(self.bar)
+        layout.addWidget(self.status)
+        layout.addStretch(1)
+
+    def _open(self) -> None:
+        if self.connector is None:
+            return
+        try:
+            url = self.connector.start()
+        except Exception as exc:  # the SDK's errors vary; say it plainly
+            self.status.setText(f"Could not start the Dropbox sign-in: {exc}")
+            return
+        QDesktopServices.openUrl(QUrl(url))
+        self.status.setText("Your browser opened Dropbox. Come back here with the code.")
+
+    def _connect(self) -> None:
+        if self.connector is None or not self.code.text().strip():
+            return
+        self.bar.show()
+        self.connect_btn.setEnabled(False)
+        self.connector.finish(self.code.text().strip(), self._finished)
+
+    def _finished(self, outcome: JobOutcome[str]) -> None:
+        self.bar.hide()
+        self.connect_btn.setEnabled(True)
+        self.connected = outcome.ok
+        self.status.setText(
+            "Connected to Dropbox." if outcome.ok else f"Could not connect: {outcome.message}"
+        )
+        self.completeChanged.emit()
+
+    def isComplete(self) -> bool:
+        return self.connected
+
+    def nextId(self) -> int:
+        wiz = self.wizard()
+        restoring = isinstance(wiz, WizardBase) and wiz.restoring
+        return PageId.UNLOCK if restoring else PageId.PASSPHRASE
