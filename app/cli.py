@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 if TYPE_CHECKING:
     from app.core.events import Progress
     from app.engine.vault import Vault
+    from app.storage.base import Storage
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -140,7 +141,7 @@ def _desktop_repo() -> str | None:
     return str(repo) if repo else None
 
 
-def _open_storage(repo: str) -> Any:
+def _open_storage(repo: str) -> Storage:
     from app.storage.factory import open_storage
     from app.store.secrets import get_secret
 

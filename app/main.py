@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from io import TextIOWrapper
 from pathlib import Path
 from types import TracebackType
 
@@ -182,7 +183,7 @@ class Keepsake(QObject):
 class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
     """The log names backed-up files and folders: each log file is created 0600."""
 
-    def _open(self):  # type: ignore[no-untyped-def]
+    def _open(self) -> TextIOWrapper:
         paths.create_private_file(Path(self.baseFilename))
         return super()._open()
 

@@ -13,13 +13,16 @@ import importlib.util
 import logging
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from app.core.cancel import CancelToken
 from app.core.errors import AppError
 from app.services.gateway import DROPBOX_MODULES, prewarm
 from app.services.jobs import JobKind, JobOutcome, JobRunner
 from app.store.secrets import DROPBOX_REFRESH_TOKEN
+
+if TYPE_CHECKING:  # imported when the user connects, so the SDK never slows start-up
+    from app.storage.dropbox.auth import ConnectFlow
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +39,7 @@ class DropboxConnector:
         self._runner = runner
         self._save_secret = save_secret
         self._app_key = app_key
-        self._flow: Any = None
+        self._flow: ConnectFlow | None = None
 
     @staticmethod
     def available() -> bool:
