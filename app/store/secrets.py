@@ -5,7 +5,7 @@ Names used: ``dropbox-refresh-token``, ``dropbox-access-token``,
 A missing or broken keyring backend reads as "no secret" and writes raise
 ``AppError`` with advice, so the app still works by asking for the passphrase.
 
-Only a real OS keyring may hold a secret (PRODUCT.md section 8): the ``keyring``
+Only a real OS keyring may hold a secret (README.md, "Where things live"): the ``keyring``
 package falls back, on a Linux desktop without Secret Service, to whatever else is
 installed - ``keyrings.alt``'s plaintext file (base64 only), the null backend that
 drops every write, the fail backend. Those are refused here: reads ignore them,

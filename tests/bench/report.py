@@ -191,13 +191,13 @@ def _scan_targets(
     km = _scan_wall(k, mid) if mid else None
     peers = [(p.label, _scan_wall(p, mid)) for p in (restic, borg) if p is not None and mid]
     if km is None or mid is None:
-        out.append(Target("PRODUCT.md: no-change backup of 20,000 files", "not measured", None))
+        out.append(Target("Product target: no-change backup of 20,000 files", "not measured", None))
     else:
         met = km.median < 1.0 and all(pw is None or km.median < pw.median for _, pw in peers)
         vs = ", ".join(f"{name} {pw.median:.3f} s" for name, pw in peers if pw is not None)
         out.append(
             Target(
-                f"PRODUCT.md: no-change backup of {mid:,} files well under 1 s, faster than peers",
+                f"Product target: no-change backup of {mid:,} files well under 1 s, faster than peers",
                 f"{km.median:.3f} s" + (f" ({vs})" if vs else ""),
                 met,
             )

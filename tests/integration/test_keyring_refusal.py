@@ -1,4 +1,4 @@
-"""Secrets only in a real OS keyring (issue 11 item 13, PRODUCT.md section 8): the
+"""Secrets only in a real OS keyring (issue 11 item 13; README.md, "Where things live"): the
 plaintext, null and fail backends that ``keyring`` falls back to are refused, a
 chain of backends never falls through to a plaintext file, and ``connect dropbox``
 says so before the user signs in."""
