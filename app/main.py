@@ -105,7 +105,11 @@ class Keepsake(QObject):
         tray_ok = config.use_tray and Tray.available()
         self.tray: Tray | None = Tray(self.service, self) if config.use_tray else None
         self.window = MainWindow(
-            self.service, home=config.home, log_dir=config.log_dir, tray_available=tray_ok
+            self.service,
+            home=config.home,
+            log_dir=config.log_dir,
+            state_dir=config.config_dir,
+            tray_available=tray_ok,
         )
         self.wizard: SetupWizard | None = None
         self.window.quitRequested.connect(self.quit)

@@ -58,6 +58,13 @@ TRAY_GLYPHS = {
         '<path d="M20 30 L32 18 L44 30" fill="none" stroke="#fff" stroke-width="7" '
         'stroke-linecap="round" stroke-linejoin="round"/>',
     ),
+    # restoring: a downward arrow (files coming back), not the backup's upward one
+    "restoring": (
+        "#2870c8",
+        '<path d="M32 18 L32 44" stroke="#fff" stroke-width="7" stroke-linecap="round"/>'
+        '<path d="M20 34 L32 46 L44 34" fill="none" stroke="#fff" stroke-width="7" '
+        'stroke-linecap="round" stroke-linejoin="round"/>',
+    ),
     # paused: two bars
     "paused": (
         "#6b7280",

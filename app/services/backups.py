@@ -61,6 +61,7 @@ class Status:
     next_run: datetime | None = None
     progress: Progress | None = None
     paused_until: datetime | None = None
+    job: JobKind | None = None  # the job running (or paused) now
 
     @property
     def percent(self) -> int | None:
@@ -552,9 +553,10 @@ class BackupService(QObject):
                 else "Working"
             )
             if self.runner.paused:
-                return mk(State.PAUSED, f"{verb} paused", progress=self._progress)
+                paused = mk(State.PAUSED, f"{verb} paused", progress=self._progress)
+                return replace(paused, job=kind)
             pct = f" {int(self._progress.fraction * 100)}%" if self._progress else ""
-            return mk(State.RUNNING, f"{verb}…{pct}", progress=self._progress)
+            return replace(mk(State.RUNNING, f"{verb}…{pct}", progress=self._progress), job=kind)
         if paused_until is not None:
             return mk(State.PAUSED, "Backups paused")
         now = self._clock()

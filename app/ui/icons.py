@@ -7,7 +7,8 @@ from importlib import resources
 
 from PySide6.QtGui import QIcon, QPixmap
 
-from app.services.backups import State
+from app.services.backups import State, Status
+from app.services.jobs import JobKind
 
 APP_SIZES = (16, 22, 24, 32, 48, 64, 128, 256, 512)
 TRAY_SIZES = (16, 22, 24, 32, 48, 64)
@@ -38,8 +39,24 @@ def app_icon() -> QIcon:
 
 
 @cache
-def state_icon(state: State) -> QIcon:
+def tray_icon(name: str) -> QIcon:
     icon = QIcon()
     for size in TRAY_SIZES:
-        icon.addPixmap(_pixmap(f"tray-{TRAY_FILE[state]}-{size}.png"))
+        icon.addPixmap(_pixmap(f"tray-{name}-{size}.png"))
     return icon
+
+
+def state_icon(state: State) -> QIcon:
+    return tray_icon(TRAY_FILE[state])
+
+
+def status_icon_name(status: Status) -> str:
+    """The tray icon's file name for ``status``: a restore shows files coming down,
+    not the backup's upload arrow."""
+    if status.job is JobKind.RESTORE and status.state in (State.RUNNING,):
+        return "restoring"
+    return TRAY_FILE[status.state]
+
+
+def status_icon(status: Status) -> QIcon:
+    return tray_icon(status_icon_name(status))

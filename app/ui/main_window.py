@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, QUrl, Signal
+from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QUrl, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -41,6 +41,7 @@ class MainWindow(QMainWindow):
         *,
         home: Path,
         log_dir: Path,
+        state_dir: Path | None = None,
         tray_available: bool,
         parent: QWidget | None = None,
     ) -> None:
@@ -51,6 +52,9 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Keepsake")
         self.setWindowIcon(icons.app_icon())
         self.resize(880, 600)
+        # Size and place are the user's: kept across runs in the config folder.
+        self._geometry_file = state_dir / "window.ini" if state_dir is not None else None
+        self._restore_geometry()
         self.setMinimumSize(720, 500)
 
         self.overview = OverviewPage(service)
@@ -167,11 +171,35 @@ class MainWindow(QMainWindow):
 
     # -- closing -----------------------------------------------------------------------
 
+    def _restore_geometry(self) -> None:
+        path = self._geometry_file
+        if path is None or not path.is_file():
+            return
+        data = QSettings(str(path), QSettings.Format.IniFormat).value("geometry")
+        if isinstance(data, QByteArray) and not data.isEmpty():
+            self.restoreGeometry(data)
+
+    def save_geometry(self) -> None:
+        """Remember size and position (called when the window closes or hides)."""
+        path = self._geometry_file
+        if path is None or not self.isVisible():
+            return
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            store = QSettings(str(path), QSettings.Format.IniFormat)
+            store.setValue("geometry", self.saveGeometry())
+            store.sync()
+            path.chmod(0o600)
+        except OSError:
+            pass  # a read-only config folder: the next start uses the default size
+
     def quit_now(self) -> None:
+        self.save_geometry()
         self._force_quit = True
         self.close()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        self.save_geometry()
         if self._force_quit:
             event.accept()
             return

@@ -177,7 +177,7 @@ class OverviewPage(QWidget):
     def show_status(self, status: Status) -> None:
         self._status = status
         now = datetime.now(UTC)
-        self.icon.setPixmap(icons.state_icon(status.state).pixmap(64, 64))
+        self.icon.setPixmap(icons.status_icon(status).pixmap(64, 64))
         self.headline.setText(status.headline)
         self.detail.setText(status.detail)
         self.detail.setVisible(bool(status.detail))

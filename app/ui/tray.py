@@ -33,6 +33,7 @@ class Tray(QObject):
         self.icon.setContextMenu(self.menu)
         self.icon.activated.connect(self._activated)
         self.state: State = State.NOT_SET_UP
+        self.icon_name = icons.TRAY_FILE[State.NOT_SET_UP]
         service.statusChanged.connect(self.show_status)
         service.notify.connect(self.notify)
         self.show_status(service.status())
@@ -49,8 +50,10 @@ class Tray(QObject):
         self.icon.hide()
 
     def show_status(self, status: Status) -> None:
-        if status.state is not self.state:
-            self.icon.setIcon(icons.state_icon(status.state))
+        name = icons.status_icon_name(status)
+        if name != self.icon_name:
+            self.icon.setIcon(icons.tray_icon(name))
+            self.icon_name = name
         self.state = status.state
         tip = f"Keepsake: {status.headline}"
         if status.state is State.UP_TO_DATE and status.last_success is not None:
@@ -68,7 +71,7 @@ class Tray(QObject):
         status = self.service.status()
         header = QAction(status.headline, self.menu)
         header.setEnabled(False)
-        header.setIcon(icons.state_icon(status.state))
+        header.setIcon(icons.status_icon(status))
         self.menu.addAction(header)
         if status.detail and status.state in (State.ERROR, State.WARNING):
             detail = QAction(

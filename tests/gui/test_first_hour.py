@@ -7,11 +7,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from PySide6.QtCore import QRect
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from app.main import AppConfig, Keepsake
 from app.services.backups import Secrets
+from app.services.jobs import JobKind
 from app.services.schedule import Scheduler
 from app.store import autostart
 from app.store.history import JobStatus
@@ -246,3 +248,46 @@ def test_gui_errors_give_no_command_line_advice(
     text = page.status.text()
     assert "no Keepsake vault" in text
     assert "keepsake init" not in text and "'keepsake" not in text, text
+
+
+def test_restore_shows_the_download_icon_not_the_upload_one(
+    qtbot: QtBot, tmp_path: Path, cleanup: Cleanup
+) -> None:
+    app = make_app(qtbot, tmp_path, cleanup)
+    app.start()
+    wiz = drive_wizard(qtbot, app, tmp_path / "vault", [documents(tmp_path)])
+    backup_icons: list[str] = []
+    restore_icons: list[str] = []
+    tray = app.tray
+    assert tray is not None
+
+    def record(_: object) -> None:
+        job = app.runner.current_kind
+        if job is JobKind.BACKUP:
+            backup_icons.append(tray.icon_name)
+        elif job is JobKind.RESTORE:
+            restore_icons.append(tray.icon_name)
+
+    app.service.statusChanged.connect(record)
+    with qtbot.waitSignal(app.service.jobFinished, timeout=60_000):
+        finish(wiz)
+    target = tmp_path / "restored"
+    with qtbot.waitSignal(app.service.jobFinished, timeout=60_000) as blocker:
+        app.service.vaults.restore("latest", str(target))
+    assert blocker.args[0].ok, blocker.args[0].message
+    assert backup_icons and set(backup_icons) == {"running"}
+    assert restore_icons and set(restore_icons) == {"restoring"}
+
+
+def test_window_size_and_position_are_remembered(
+    qtbot: QtBot, tmp_path: Path, cleanup: Cleanup
+) -> None:
+    app = make_app(qtbot, tmp_path, cleanup, use_tray=False)
+    app.window.show()
+    app.window.setGeometry(QRect(50, 40, 740, 530))
+    qtbot.waitUntil(lambda: app.window.width() == 740)
+    app.shutdown()
+    again = make_app(qtbot, tmp_path, cleanup, use_tray=False)
+    again.window.show()
+    assert (again.window.width(), again.window.height()) == (740, 530)
+    assert (again.window.geometry().x(), again.window.geometry().y()) == (50, 40)
