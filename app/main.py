@@ -115,6 +115,7 @@ class Keepsake(QObject):
         self.window.quitRequested.connect(self.quit)
         if self.tray is not None:
             self.tray.openRequested.connect(self.show_window)
+            self.tray.pageRequested.connect(self.show_page)
             self.tray.quitRequested.connect(self.quit)
         self._quitting = False
         self._shut_down = False
@@ -161,6 +162,15 @@ class Keepsake(QObject):
             self.show_wizard()
         else:
             self.window.bring_to_front()
+
+    def show_page(self, page: str) -> None:
+        """A clicked notification: the window, on the page it is about."""
+        if not self.service.settings.is_set_up:
+            self.show_wizard()
+            return
+        if page in self.window.PAGES:
+            self.window.show_page(page)
+        self.window.bring_to_front()
 
     def quit(self) -> None:
         if self._quitting:

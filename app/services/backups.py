@@ -37,8 +37,8 @@ NO_KEYRING_MESSAGE = (
     "never keeps the passphrase in a plain file."
 )
 
-STALE_AFTER = timedelta(days=3)
-LONG_FIRST_BACKUP_S = 120.0
+# Failures that mean the backup's place itself is gone (drive unplugged, share down).
+LOCATION_MISSING_CODES = frozenset({"vault_not_found", "storage_unavailable"})
 RETENTION_EVERY = timedelta(days=1)
 
 
@@ -94,7 +94,9 @@ class BackupService(QObject):
     jobFinished = Signal(object, object)  # JobOutcome[object], JobRecord | None
     settingsChanged = Signal(object)  # Settings
     passphraseNeeded = Signal(str)  # why
-    notify = Signal(str, str, str)  # title, message, level: info|warning|error
+    # title, message, level (info|warning|error), and the window page that helps
+    # ("Overview", "Folders", "Settings", ...): clicking the notification opens it.
+    notify = Signal(str, str, str, str)
 
     def __init__(
         self,
@@ -142,7 +144,7 @@ class BackupService(QObject):
         self.runner.pausedChanged.connect(lambda _: self._emit_status())
         self._stale_timer = QTimer(self)
         self._stale_timer.setInterval(15 * 60 * 1000)
-        self._stale_timer.timeout.connect(self._check_stale)
+        self._stale_timer.timeout.connect(self.check_stale)
         self._stale_notified = False
         # Old backups are thinned a little after a successful backup, when idle.
         self._retention_timer = QTimer(self)
@@ -157,7 +159,7 @@ class BackupService(QObject):
         if self.settings.is_set_up:
             self.scheduler.start()
             self._stale_timer.start()
-            self._check_stale()
+            self.check_stale()
         self._emit_status()
 
     def shutdown(self) -> None:
@@ -347,6 +349,7 @@ class BackupService(QObject):
                 "Keepsake needs your passphrase",
                 "A scheduled backup is waiting. Open Keepsake and unlock the vault.",
                 "warning",
+                "Overview",
             )
             self._pending_backup = True
             self.passphraseNeeded.emit("")
@@ -489,18 +492,37 @@ class BackupService(QObject):
         return missing_folders(self.settings.folders)
 
     def _notify_backup(self, outcome: JobOutcome[object], record: JobRecord | None) -> None:
+        """What a desktop user expects to hear about without looking: the first backup
+        done, a failure with its reason, the backup's location gone, a folder gone."""
         if outcome.outcome is Outcome.FAILED:
-            self.notify.emit("Backup failed", outcome.message, "error")
-        elif outcome.ok and record is not None:
-            first = self.history.count() <= 1 or (
-                len([r for r in self.history.recent(50, "backup") if r.status.succeeded]) == 1
-            )
-            if first and record.duration_s >= LONG_FIRST_BACKUP_S:
+            gone = self.missing_folders()
+            if outcome.error_code == "path_not_found" and gone:  # every folder is missing
+                self.notify.emit("A folder is missing", describe_missing(gone), "error", "Folders")
+            elif outcome.error_code in LOCATION_MISSING_CODES:
+                vault = self.settings.vault
+                where = (vault.description or vault.repo) if vault else "the backup location"
                 self.notify.emit(
-                    "Your first backup is complete",
-                    "Keepsake will now keep your files backed up automatically.",
-                    "info",
+                    "Backup location not found",
+                    f"{where} is not available: {outcome.message}",
+                    "error",
+                    "Overview",
                 )
+            else:
+                self.notify.emit("Backup failed", outcome.message, "error", "Overview")
+            return
+        if not outcome.ok or record is None:
+            return
+        missing = [w.path for w in record.warnings if w.path in set(self.settings.folders)]
+        if missing:
+            self.notify.emit("A folder is missing", describe_missing(missing), "warning", "Folders")
+        successes = [r for r in self.history.recent(2, "backup") if r.status.succeeded]
+        if len(successes) == 1:
+            self.notify.emit(
+                "Your first backup is complete",
+                "Keepsake will now keep your files backed up automatically.",
+                "info",
+                "Overview",
+            )
 
     def apply_retention_now(self) -> bool:
         """Thin old backups now (normally done a little after a backup, once a day)."""
@@ -518,11 +540,26 @@ class BackupService(QObject):
             return
         self.apply_retention_now()
 
-    def _check_stale(self) -> None:
-        status = self.status()
-        if status.state is State.WARNING and not self._stale_notified:
+    def stale_after(self) -> timedelta:
+        return timedelta(days=max(1, self.settings.stale_after_days))
+
+    def check_stale(self) -> None:
+        """Once per stale spell: no successful backup for the configured days."""
+        last_ok = self.history.last_success("backup")
+        if last_ok is None or self._stale_notified:
+            return
+        now = self._clock()
+        if now - last_ok.finished > self.stale_after():
+            import humanize
+
             self._stale_notified = True
-            self.notify.emit("Backups are out of date", status.detail, "warning")
+            ago = humanize.naturaldelta(now - last_ok.finished)
+            self.notify.emit(
+                "Backups are out of date",
+                f"No successful backup for {ago}.",
+                "warning",
+                "Overview",
+            )
 
     # -- status --------------------------------------------------------------------
 
@@ -568,7 +605,7 @@ class BackupService(QObject):
             return mk(State.ERROR, "Last backup failed", last.message)
         if last_ok is None:
             return mk(State.WARNING, "No backup yet", "Press Back up now to make the first backup.")
-        if now - last_ok.finished > STALE_AFTER:
+        if now - last_ok.finished > self.stale_after():
             import humanize
 
             ago = humanize.naturaldelta(now - last_ok.finished)

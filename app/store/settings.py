@@ -112,6 +112,7 @@ class Settings:
     retention: Retention = field(default_factory=Retention)
     bandwidth_limit_kbps: int = 0  # 0 = unlimited
     start_at_login: bool = True
+    stale_after_days: int = 3  # warn when no backup succeeded for this long
     remember_passphrase: bool = True
     tray_hint_shown: bool = False
     dropbox_app_key: str = ""
@@ -178,6 +179,7 @@ def _from_json(data: dict[str, Any]) -> Settings:
         retention=retention,
         bandwidth_limit_kbps=max(0, int(data.get("bandwidth_limit_kbps", 0))),
         start_at_login=bool(data.get("start_at_login", True)),
+        stale_after_days=max(1, min(365, int(data.get("stale_after_days", 3)))),
         remember_passphrase=bool(data.get("remember_passphrase", True)),
         tray_hint_shown=bool(data.get("tray_hint_shown", False)),
         dropbox_app_key=str(data.get("dropbox_app_key", "")),

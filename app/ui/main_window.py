@@ -212,6 +212,7 @@ class MainWindow(QMainWindow):
                     "Keepsake is still running",
                     "Backups continue in the background. Open Keepsake from its icon in the tray.",
                     "info",
+                    "Overview",
                 )
                 self.service.update_settings(settings.with_(tray_hint_shown=True))
             return

@@ -46,7 +46,15 @@ class SettingsPage(QWidget):
         # schedule
         self.schedule = ScheduleEditor()
         sched_box = QGroupBox("Schedule")
-        QVBoxLayout(sched_box).addWidget(self.schedule)
+        sched_layout = QVBoxLayout(sched_box)
+        sched_layout.addWidget(self.schedule)
+        self.stale_days = _spin(1, 365, " days")
+        self.stale_days.setAccessibleName("Warn after days without a backup")
+        stale_row = QHBoxLayout()
+        stale_row.addWidget(QLabel("Warn me when no backup succeeded for"))
+        stale_row.addWidget(self.stale_days)
+        stale_row.addStretch(1)
+        sched_layout.addLayout(stale_row)
 
         # storage
         self.where = QLabel("")
@@ -110,6 +118,7 @@ class SettingsPage(QWidget):
         self.schedule.changed.connect(self._save)
         for spin in (
             self.bandwidth,
+            self.stale_days,
             self.keep_all,
             self.keep_daily,
             self.keep_weekly,
@@ -128,6 +137,7 @@ class SettingsPage(QWidget):
             vault = s.vault
             self.where.setText((vault.description or vault.repo) if vault else "Not set up")
             self.bandwidth.setValue(s.bandwidth_limit_kbps)
+            self.stale_days.setValue(s.stale_after_days)
             self.keep_all.setValue(s.retention.keep_all_hours)
             self.keep_daily.setValue(s.retention.keep_daily_days)
             self.keep_weekly.setValue(s.retention.keep_weekly_weeks)
@@ -150,6 +160,7 @@ class SettingsPage(QWidget):
             self.service.settings.with_(
                 schedule=self.schedule.schedule(),
                 bandwidth_limit_kbps=self.bandwidth.value(),
+                stale_after_days=self.stale_days.value(),
                 retention=Retention(
                     keep_all_hours=self.keep_all.value(),
                     keep_daily_days=self.keep_daily.value(),

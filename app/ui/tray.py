@@ -22,6 +22,7 @@ class Tray(QObject):
     """Owns the QSystemTrayIcon; ``openRequested``/``quitRequested`` go to the app."""
 
     openRequested = Signal()
+    pageRequested = Signal(str)  # a notification was clicked: open this page
     quitRequested = Signal()
 
     def __init__(self, service: BackupService, parent: QObject | None = None) -> None:
@@ -32,6 +33,9 @@ class Tray(QObject):
         self.menu.aboutToShow.connect(self.build_menu)
         self.icon.setContextMenu(self.menu)
         self.icon.activated.connect(self._activated)
+        self.icon.messageClicked.connect(self._message_clicked)
+        self.last_notification: tuple[str, str, str, str] | None = None
+        self._click_page = "Overview"
         self.state: State = State.NOT_SET_UP
         self.icon_name = icons.TRAY_FILE[State.NOT_SET_UP]
         service.statusChanged.connect(self.show_status)
@@ -105,6 +109,12 @@ class Tray(QObject):
         ):
             self.openRequested.emit()
 
-    def notify(self, title: str, message: str, level: str = "info") -> None:
+    def notify(self, title: str, message: str, level: str = "info", page: str = "") -> None:
+        """Show a desktop notification; clicking it opens ``page`` in the window."""
+        self.last_notification = (title, message, level, page)
+        self._click_page = page or "Overview"
         if self.icon.isVisible() and QSystemTrayIcon.supportsMessages():
             self.icon.showMessage(title, message, LEVEL_ICON.get(level, LEVEL_ICON["info"]), 10_000)
+
+    def _message_clicked(self) -> None:
+        self.pageRequested.emit(self._click_page)

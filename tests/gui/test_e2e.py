@@ -147,8 +147,8 @@ def test_failing_backup_shows_a_clear_message(
     shutil.rmtree(tmp_path / "vault")
     with qtbot.waitSignal(app.service.notify, timeout=30_000) as note:
         app.service.back_up_now()
-    title, message, level = note.args
-    assert (title, level) == ("Backup failed", "error")
+    title, message, level, page = note.args
+    assert (title, level, page) == ("Backup location not found", "error", "Overview")
     status = app.service.status()
     assert status.state is State.ERROR
     assert app.tray is not None and app.tray.state is State.ERROR
