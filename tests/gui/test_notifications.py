@@ -77,9 +77,7 @@ def test_first_backup_failure_and_missing_location_notify(
     assert str(tmp_path / "vault") in message
 
 
-def test_no_backup_for_days_is_configurable(
-    qtbot: QtBot, tmp_path: Path, cleanup: Cleanup
-) -> None:
+def test_no_backup_for_days_is_configurable(qtbot: QtBot, tmp_path: Path, cleanup: Cleanup) -> None:
     clock = Clock()
     app, notes, _src = _set_up(qtbot, tmp_path, cleanup, clock)
     notes.clear()
