@@ -345,13 +345,28 @@ def _main_window(keepsake: Keepsake, shooter: Shooter, folders: list[Path]) -> N
         tray.menu.adjustSize()
         shooter.shoot(tray.menu, "tray-menu")
         _tray_states(shooter)
+        # A backed-up folder unplugged: named in the tray menu and on the Overview.
+        gone = folders[-1]
+        moved = gone.rename(gone.with_name(gone.name + " (unplugged)"))
+        try:
+            tray.show_status(keepsake.service.status())
+            tray.build_menu()
+            tray.menu.adjustSize()
+            shooter.shoot(tray.menu, "tray-menu-folder-missing")
+            window.show_page("Folders")
+            window.folders.mark_missing()
+            shooter.shoot(window, "folders-missing")
+        finally:
+            moved.rename(gone)
 
 
 def _tray_states(shooter: Shooter) -> None:
     """All tray icons on a light and a dark panel, to check they read on both."""
     from app.ui import icons
 
-    states = [State.UP_TO_DATE, State.RUNNING, State.PAUSED, State.WARNING, State.ERROR]
+    names = [icons.TRAY_FILE[s] for s in (State.UP_TO_DATE, State.RUNNING)]
+    names += ["restoring"] + [icons.TRAY_FILE[s] for s in (State.PAUSED, State.WARNING)]
+    states = [*names, icons.TRAY_FILE[State.ERROR]]
     cell, pad = 40, 12
     image = QImage(
         pad + len(states) * (cell + pad), 2 * (cell + pad) + pad, QImage.Format.Format_ARGB32
@@ -361,7 +376,7 @@ def _tray_states(shooter: Shooter) -> None:
         y = pad + row * (cell + pad)
         painter.fillRect(0, y - pad // 2, image.width(), cell + pad, QColor(colour))
         for i, state in enumerate(states):
-            pm = icons.state_icon(state).pixmap(24, 24)
+            pm = icons.tray_icon(state).pixmap(24, 24)
             painter.drawPixmap(pad + i * (cell + pad) + (cell - 24) // 2, y + (cell - 24) // 2, pm)
     painter.end()
     path = shooter.out_dir / "tray-icons.png"

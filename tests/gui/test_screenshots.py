@@ -28,6 +28,8 @@ EXPECTED = {
     "settings",
     "activity",
     "tray-menu",
+    "tray-menu-folder-missing",
+    "folders-missing",
     "tray-icons",
 }
 
