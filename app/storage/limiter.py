@@ -37,6 +37,7 @@ S = TypeVar("S", bound=Storage)
 #: any sensible rate, large enough that the bookkeeping costs nothing.
 PIECE = 64 * 1024
 _MIN_BURST = 64 * 1024
+_MAX_WAIT = 60.0
 
 
 class Limiter:
@@ -142,7 +143,9 @@ class Limiter:
                 start = self._clock()
                 delay = owed / rate
                 if self._sleep is None:
-                    self._cond.wait_for(functools.partial(self._changed, self._changes), delay)
+                    # Capped: a tiny rate must not overflow the timeout; we re-plan anyway.
+                    wake = functools.partial(self._changed, self._changes)
+                    self._cond.wait_for(wake, min(delay, _MAX_WAIT))
             if self._sleep is not None:
                 self._sleep(delay)
             owed -= (self._clock() - start) * rate
