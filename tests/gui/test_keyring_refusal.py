@@ -37,6 +37,10 @@ def first_backup(qtbot: QtBot, tmp_path: Path, cleanup: Cleanup) -> Keepsake:
     (src / "a.txt").write_text("hello\n")
     app = make_app(qtbot, tmp_path, cleanup, os_keyring=True)
     app.start()
+    assert app.wizard is not None
+    storage = app.wizard.storage_page
+    assert not storage.dropbox.isEnabled()  # its sign-in could not be kept
+    assert "secure system keyring" in storage.dropbox_hint.text()
     wiz = drive_wizard(qtbot, app, tmp_path / "vault", [src])
     page = wiz.passphrase_page
     assert not page.remember.isChecked() and not page.remember.isEnabled()

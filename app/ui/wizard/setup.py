@@ -67,6 +67,7 @@ class SetupWizard(WizardBase):
             self.setPage(pid, page)
         self.setStartId(PageId.WELCOME)
         if not service.can_remember():
+            self.storage_page.keyring_missing()
             self.passphrase_page.keyring_missing(NO_KEYRING_MESSAGE)
             self.unlock_page.keyring_missing(NO_KEYRING_MESSAGE)
         self.opened: OpenedVault | None = None

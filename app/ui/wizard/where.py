@@ -99,6 +99,7 @@ class StoragePage(QWizardPage):
         )
         dhint.setContentsMargins(24, 0, 0, 0)
         layout.addWidget(dhint)
+        self.dropbox_hint = dhint
         self.problem = QLabel("")
         self.problem.setWordWrap(True)
         self.problem.setObjectName("storageProblem")
@@ -114,6 +115,16 @@ class StoragePage(QWizardPage):
         self.path.textChanged.connect(lambda _: self.problem.hide())
         self.dropbox_name.textChanged.connect(self.completeChanged)
         self.browse = browse
+
+    def keyring_missing(self) -> None:
+        """The Dropbox sign-in lives only in a real OS keyring: without one, say so
+        here rather than after the user signed in."""
+        self.dropbox.setEnabled(False)
+        self.local.setChecked(True)
+        self.dropbox_hint.setText(
+            "Dropbox needs a secure system keyring (GNOME Keyring, KWallet, macOS Keychain "
+            "or Windows Credential Manager) to keep the sign-in; this computer has none."
+        )
 
     def _toggled(self, dropbox: bool) -> None:
         self.dropbox_name.setEnabled(dropbox)
