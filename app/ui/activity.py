@@ -25,6 +25,7 @@ class ActivityPage(QWidget):
         super().__init__(parent)
         self.service = service
         self.tree = QTreeWidget()
+        self.tree.setAccessibleName("Backups and restores")
         self.tree.setHeaderLabels(["When", "What", "Took", "Result"])
         self.tree.setRootIsDecorated(True)
         self.tree.setUniformRowHeights(True)

@@ -64,6 +64,7 @@ class MainWindow(QMainWindow):
         self.activity = ActivityPage(service)
         self.stack = QStackedWidget()
         self.sidebar = QListWidget()
+        self.sidebar.setAccessibleName("Pages")
         self.sidebar.setIconSize(QSize(20, 20))
         self.sidebar.setFixedWidth(170)
         self.sidebar.setSpacing(2)

@@ -108,6 +108,7 @@ class SettingsPage(QWidget):
         layout.addWidget(self.message)
         layout.addStretch(1)
         scroll = QScrollArea()
+        scroll.setAccessibleName("Settings")
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         scroll.setWidget(inner)

@@ -68,6 +68,7 @@ class FolderListEditor(QWidget):
         super().__init__(parent)
         self._home = home
         self.list = QListWidget()
+        self.list.setAccessibleName("Folders to back up")
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.list.setMinimumHeight(110)
         add = QPushButton("Add folder…")
@@ -87,6 +88,7 @@ class FolderListEditor(QWidget):
         row.addLayout(buttons)
 
         self.excludes = QPlainTextEdit()
+        self.excludes.setAccessibleName("Patterns to skip, one per line")
         self.excludes.setPlaceholderText("**/cache")
         self.excludes.setTabChangesFocus(True)
         self.excludes.setMaximumHeight(96)
@@ -153,9 +155,11 @@ class ScheduleEditor(QWidget):
         self.daily = QRadioButton("Every day at")
         self.manual = QRadioButton("Only when I press Back up now")
         self.hours = QSpinBox()
+        self.hours.setAccessibleName("Hours between backups")
         self.hours.setRange(2, 24)
         self.hours.setSuffix(" hours")
         self.time = QTimeEdit()
+        self.time.setAccessibleName("Time of the daily backup")
         self.time.setDisplayFormat("HH:mm")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

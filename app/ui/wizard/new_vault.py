@@ -141,6 +141,7 @@ class RecoveryPage(QWizardPage):
             | Qt.TextInteractionFlag.TextSelectableByKeyboard
         )
         self.key.setAccessibleName("Recovery key")
+        self.key.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # reachable with Tab, read out
         self.key.setWordWrap(True)
         self.key.setFrameShape(QLabel.Shape.StyledPanel)
         self.key.setMargin(10)
@@ -176,6 +177,8 @@ class RecoveryPage(QWizardPage):
 
     def initializePage(self) -> None:
         self.key.setText(self.recovery_key())
+        # A screen reader says the name: the key itself, not only what it is.
+        self.key.setAccessibleName(f"Recovery key: {self.recovery_key()}")
 
     def recovery_key(self) -> str:
         return self.opened.recovery_key if self.opened else ""

@@ -32,6 +32,7 @@ class UnlockPage(QWizardPage):
         group.addButton(self.use_pass)
         group.addButton(self.use_key)
         self.secret = QLineEdit()
+        self.secret.setAccessibleName("Passphrase or recovery key")
         self.secret.setEchoMode(QLineEdit.EchoMode.Password)
         self.remember = QCheckBox("Remember the passphrase on this computer")
         self.remember.setChecked(True)
