@@ -8,6 +8,10 @@ and on Linux also ``prctl(PR_SET_DUMPABLE, 0)``, which additionally stops crash
 collectors that ignore the limit (a ``core_pattern`` pipe) and other processes of
 the same user from attaching with ptrace or reading ``/proc/<pid>/mem``.
 Windows has neither; Windows Error Reporting is outside a process's control.
+
+``KEEPSAKE_ALLOW_DEBUGGER=1`` keeps the process attachable (profilers such as
+py-spy read its memory the way a debugger does; ``make bench --profile`` sets it);
+core dumps stay off. Whoever can set the environment can already run code as you.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import logging
+import os
 import sys
 
 log = logging.getLogger(__name__)
@@ -45,7 +50,7 @@ def disable_core_dumps() -> list[str]:
             resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         except (ValueError, OSError) as exc:
             problems.append(f"RLIMIT_CORE: {exc}")
-    if sys.platform.startswith("linux"):
+    if sys.platform.startswith("linux") and not os.environ.get("KEEPSAKE_ALLOW_DEBUGGER"):
         libc = _libc()
         if libc is None or libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:
             errno = ctypes.get_errno() if libc is not None else 0

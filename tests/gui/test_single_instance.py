@@ -105,9 +105,13 @@ def squatter() -> Iterator[str]:
     another local user (or anyone) could plant it before Keepsake starts."""
     path = f"/tmp/keepsake-{getpass.getuser()}"
     if os.path.exists(path):
-        pytest.skip(f"{path} exists (a real Keepsake may be running)")
+        pytest.skip(f"{path} exists (a real Keepsake or another test run has it)")
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.bind(path)
+    try:
+        sock.bind(path)
+    except OSError:  # another run took it between the check and now
+        sock.close()
+        pytest.skip(f"{path} was just taken by another process")
     sock.listen(8)
     yield path
     sock.close()

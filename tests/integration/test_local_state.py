@@ -150,11 +150,12 @@ REPORT = (
 OFF = None if sys.platform != "linux" else 0  # PR_GET_DUMPABLE where it exists
 
 
-def run_report(prelude: str) -> dict[str, object]:
+def run_report(prelude: str, **env: str) -> dict[str, object]:
     """Run ``prelude`` then print the process's core-dump state as seen from inside."""
     code = "import resource\nresource.setrlimit(resource.RLIMIT_CORE, (1 << 20, 1 << 20))\n"
     result = subprocess.run(
         [sys.executable, "-c", code + prelude + REPORT],
+        env={**os.environ, **env},
         capture_output=True,
         text=True,
         timeout=120,
@@ -192,3 +193,13 @@ def test_gui_disables_core_dumps_before_the_window_exists() -> None:
     doc = run_report(prelude)
     assert doc["limit"] == [0, 0]
     assert doc["dumpable"] == OFF
+
+
+def test_a_profiler_may_attach_but_core_dumps_stay_off() -> None:
+    """``KEEPSAKE_ALLOW_DEBUGGER`` (set by ``make bench --profile`` for py-spy)."""
+    doc = run_report(
+        "from app.cli import main\nmain(['snapshots', '--repo', '/nonexistent/v'])\n",
+        KEEPSAKE_ALLOW_DEBUGGER="1",
+    )
+    assert doc["limit"] == [0, 0]
+    assert doc["dumpable"] == (1 if sys.platform == "linux" else None)
