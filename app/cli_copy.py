@@ -14,7 +14,7 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-from app.cli import EXIT_OK, UsageError, _err, _open_storage, new_passphrase
+from app.cli import EXIT_OK, EXIT_SKIPPED, UsageError, _err, _open_storage, new_passphrase
 
 if TYPE_CHECKING:
     from app.engine.vault import Vault
@@ -65,4 +65,6 @@ def run_copy(args: argparse.Namespace, source: Vault) -> int:
     print("('keepsake check --repo NEWREPO'), then delete the old vault everywhere,")
     print("including Dropbox's deleted-file history and any copies of the old drive.")
     _err(f"note: the old vault at {source.description} is unchanged until you delete it")
-    return EXIT_OK
+    for warning in result.skipped:
+        _err(f"skipped {warning.path}: {warning.message}")
+    return EXIT_SKIPPED if result.skipped else EXIT_OK

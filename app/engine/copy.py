@@ -24,12 +24,14 @@ Memory: 64 bytes per distinct blob for the id map, plus one pack buffer.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from app.core.cancel import NEVER_CANCELLED, CancelToken
-from app.core.errors import VaultCorruptError
+from app.core.errors import AppError, VaultCorruptError
+from app.core.events import Warning_
 from app.engine import codec
 from app.engine.crypto import B_DATA, B_TREE
 from app.engine.locks import VaultLock
@@ -42,6 +44,11 @@ class CopyResult:
     snapshots: int
     blobs: int
     bytes_copied: int
+    skipped: tuple[Warning_, ...] = ()  # damaged files, folders or snapshots left out
+
+
+def _join(folder: str, name: bytes) -> str:
+    return folder.rstrip("/") + "/" + os.fsdecode(name)
 
 
 class _Copier:
@@ -51,14 +58,22 @@ class _Copier:
         self.cancel = cancel
         self.packer = Packer(dest.storage, dest.cipher, target_size=dest.pack_size)
         self.ids: dict[bytes, bytes] = {}  # source blob id -> destination blob id
+        self.bad: set[bytes] = set()  # source blobs and trees that failed to verify
         self.present = set(dest.blob_ids())
         self.bytes_copied = 0
+        self.skipped: list[Warning_] = []
 
     def blob(self, old_id: bytes, kind: int) -> bytes:
         new_id = self.ids.get(old_id)
         if new_id is not None:
             return new_id
-        plain = self.source.read_blob(old_id, kind)  # verified: never copies bad bytes
+        if old_id in self.bad:
+            raise VaultCorruptError(f"Blob {old_id.hex()[:16]} is damaged.")
+        try:
+            plain = self.source.read_blob(old_id, kind)  # verified: never copies bad bytes
+        except VaultCorruptError:
+            self.bad.add(old_id)
+            raise
         new_id = self.store(plain, kind)
         self.ids[old_id] = new_id
         return new_id
@@ -72,47 +87,71 @@ class _Copier:
             self.bytes_copied += len(plain)
         return new_id
 
-    def tree(self, root: bytes) -> bytes:
-        """Copy the tree ``root`` and everything below it; returns its new id.
+    def skip(self, path: str, exc: Exception) -> None:
+        message = exc.message if isinstance(exc, AppError) else str(exc)
+        self.skipped.append(Warning_(path, f"not copied: {message}"))
+
+    def tree(self, root: bytes, root_path: str = "/") -> bytes | None:
+        """Copy the tree ``root`` and everything below it; returns its new id, or
+        None when ``root`` itself is damaged.
 
         Post-order over an explicit stack: a folder's tree is written once all its
-        subfolders have their new ids (no recursion, so any depth works).
+        subfolders have their new ids (no recursion, so any depth works). A damaged
+        file or folder is left out of its parent and named in ``skipped`` (once,
+        under the first path it was met at: trees are shared between snapshots).
         """
         done = self.ids
         open_trees: set[bytes] = set()  # on the current path: seeing one again is a cycle
-        stack: list[tuple[bytes, list[dict[str, Any]] | None]] = [(root, None)]
+        stack: list[tuple[bytes, list[dict[str, Any]] | None, str]] = [(root, None, root_path)]
         while stack:
             self.cancel.check()
-            tree_id, nodes = stack.pop()
-            if tree_id in done:
+            tree_id, nodes, path = stack.pop()
+            if tree_id in done or tree_id in self.bad:
                 continue
             if nodes is None:
-                if tree_id in open_trees:
-                    raise VaultCorruptError(f"Folder {tree_id.hex()[:16]} contains itself.")
-                nodes = self.source.load_tree(tree_id)
-                pending = [
-                    bytes.fromhex(str(n["subtree"]))
-                    for n in nodes
-                    if n.get("type") == "dir" and bytes.fromhex(str(n["subtree"])) not in done
-                ]
+                try:
+                    if tree_id in open_trees:
+                        raise VaultCorruptError(f"Folder {tree_id.hex()[:16]} contains itself.")
+                    nodes = self.source.load_tree(tree_id)
+                    pending = [
+                        (
+                            bytes.fromhex(str(n["subtree"])),
+                            _join(path, codec.decode_name(n, "name")),
+                        )
+                        for n in nodes
+                        if n.get("type") == "dir"
+                    ]
+                except (VaultCorruptError, KeyError, ValueError) as exc:
+                    self.bad.add(tree_id)
+                    self.skip(path, exc)
+                    continue
+                pending = [(t, p) for t, p in pending if t not in done and t not in self.bad]
                 if pending:
                     open_trees.add(tree_id)
-                    stack.append((tree_id, nodes))
-                    stack.extend((sub, None) for sub in pending)
+                    stack.append((tree_id, nodes, path))
+                    stack.extend((sub, None, sub_path) for sub, sub_path in pending)
                     continue
             rewritten: list[dict[str, Any]] = []
             for node in nodes:
                 new = dict(node)
                 if node.get("type") == "dir":
-                    new["subtree"] = done[bytes.fromhex(str(node["subtree"]))].hex()
+                    sub = bytes.fromhex(str(node["subtree"]))
+                    if sub in self.bad:
+                        continue  # named when it failed
+                    new["subtree"] = done[sub].hex()
                 elif node.get("type") == "file":
-                    new["content"] = [
-                        self.blob(bytes.fromhex(h), B_DATA).hex() for h in node.get("content", [])
-                    ]
+                    try:
+                        new["content"] = [
+                            self.blob(bytes.fromhex(h), B_DATA).hex()
+                            for h in node.get("content", [])
+                        ]
+                    except (VaultCorruptError, ValueError) as exc:
+                        self.skip(_join(path, codec.decode_name(node, "name")), exc)
+                        continue
                 rewritten.append(new)
             done[tree_id] = self.store(codec.encode_tree(rewritten), B_TREE)
             open_trees.discard(tree_id)
-        return done[root]
+        return done.get(root)
 
     def commit(self) -> None:
         """Packs first, then the index naming them (FORMAT.md write ordering)."""
@@ -130,10 +169,11 @@ def copy_vault(
     cancel: CancelToken = NEVER_CANCELLED,
 ) -> CopyResult:
     """Copy every readable snapshot of ``source`` into ``dest`` (new keys), oldest
-    first. A damaged blob stops the copy with the engine's error: nothing wrong is
-    ever copied, and an interrupted copy leaves ``dest`` a valid vault holding the
-    snapshots copied so far. Holds a shared lock on both vaults, so a prune cannot
-    delete data under it."""
+    first. Every blob is verified on reading, so nothing wrong is ever copied: a
+    damaged file or folder is left out and named in ``CopyResult.skipped`` (a
+    snapshot whose root is damaged too). An interrupted copy leaves ``dest`` a valid
+    vault holding the snapshots copied so far. Holds a shared lock on both vaults,
+    so a prune cannot delete data under it."""
     snaps = source.snapshots()
     docs = source.cache.snapshot_docs()
     with (
@@ -144,7 +184,15 @@ def copy_vault(
         try:
             for number, snap in enumerate(snaps, 1):
                 doc: dict[str, Any] = json.loads(docs[snap.id])
-                doc["tree"] = copier.tree(bytes.fromhex(snap.tree)).hex()
+                tree = copier.tree(bytes.fromhex(snap.tree))
+                if tree is None:
+                    copier.skipped.append(
+                        Warning_(
+                            f"snapshot {snap.id[:8]}", "not copied: its folder list is damaged"
+                        )
+                    )
+                    continue
+                doc["tree"] = tree.hex()
                 copier.commit()
                 dest_lock.ensure_held()  # as backup: commit only with proof of the lock
                 dest.write_snapshot(doc)
@@ -152,4 +200,5 @@ def copy_vault(
                     on_snapshot(number, len(snaps))
         finally:
             copier.packer.close()
-    return CopyResult(len(snaps), len(copier.ids), copier.bytes_copied)
+    copied = len(snaps) - sum(w.path.startswith("snapshot ") for w in copier.skipped)
+    return CopyResult(copied, len(copier.ids), copier.bytes_copied, tuple(copier.skipped))

@@ -130,3 +130,43 @@ def test_passwd_keeps_master_keys_and_copy_locks_the_old_passphrase_out(tmp_path
     again = run(tmp_path, "backup", "--repo", str(new_vault), str(src), "--json", password=NEWEST)
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout)["bytes_added"] < 64 * 1024  # only folder listings
+
+
+def test_copy_leaves_out_damaged_files_and_names_them(tmp_path: Path) -> None:
+    """Nothing damaged is copied; everything else is, and the damage is named."""
+    from app.engine.copy import copy_vault
+    from app.engine.packer import pack_name
+    from app.engine.vault import Vault
+    from app.storage.local import LocalStorage
+
+    src = tmp_path / "src"
+    write(src / "docs" / "a.txt", b"will be damaged\n")
+    write(src / "docs" / "b.txt", b"stays intact\n")
+    write(src / "c.txt", b"also intact\n")
+    old_dir, new_dir = tmp_path / "old", tmp_path / "new"
+    old_dir.mkdir()
+    new_dir.mkdir()
+    source, _ = Vault.create(LocalStorage(old_dir), OLD, cache_root=tmp_path / "c1")
+    with source:
+        source.backup([str(src)], hostname="laptop")
+        found = source.cache.lookup_blob(source.cipher.blob_id(b"will be damaged\n"))
+        assert found is not None
+        _, pack, offset, _, _ = found
+        pack_file = old_dir / pack_name(pack)
+        data = bytearray(pack_file.read_bytes())
+        data[offset + 20] ^= 0x01
+        pack_file.write_bytes(bytes(data))
+        dest, _ = Vault.create(
+            LocalStorage(new_dir), NEW, cache_root=tmp_path / "c2", like=source.config
+        )
+        with dest:
+            result = copy_vault(source, dest)
+            assert result.snapshots == 1
+            assert [w.path for w in result.skipped] == [str(src / "docs" / "a.txt")]
+            out = tmp_path / "out"
+            restored = dest.restore("latest", str(out))
+            assert not restored.warnings
+    root = restored_root(out, src)
+    assert (root / "docs" / "b.txt").read_bytes() == b"stays intact\n"
+    assert (root / "c.txt").read_bytes() == b"also intact\n"
+    assert not (root / "docs" / "a.txt").exists()
