@@ -18,7 +18,7 @@ QT_RUNTIME_DEBS := libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-keysym
 TEST_DEBS := $(QT_RUNTIME_DEBS) xvfb
 APT_INSTALL := DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends
 
-.PHONY: venv run test lint unit bench screenshots installer clean system-deps-test system-deps-run
+.PHONY: venv run test lint unit bench screenshots translations installer clean system-deps-test system-deps-run
 
 venv: $(STAMP)
 
@@ -74,6 +74,12 @@ bench: venv
 
 screenshots: $(APP_STAMP) system-deps-run
 	QT_QPA_PLATFORM=offscreen $(BIN)/keepsake screenshots docs/screenshots
+
+# Refresh the translators' files from the UI source (user-visible strings in self.tr).
+TS_SOURCES = $(filter-out app/ui/versions%,$(wildcard app/ui/*.py app/ui/wizard/*.py))
+translations: venv
+	$(BIN)/pyside6-lupdate $(TS_SOURCES) -target-language de_DE -no-obsolete -locations none \
+		-ts app/resources/translations/keepsake_de.ts
 
 installer: venv system-deps-run
 	$(BIN)/python installers/build.py

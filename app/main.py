@@ -36,6 +36,7 @@ from app.store.history import HistoryStore
 from app.store.settings import SettingsStore
 from app.ui import icons
 from app.ui.dialogs import CrashDialog, crash_report
+from app.ui.i18n import install_translators
 from app.ui.main_window import MainWindow
 from app.ui.tray import Tray
 from app.ui.wizard import SetupWizard
@@ -260,6 +261,7 @@ def make_qapp() -> QApplication:
     app.setDesktopFileName("keepsake")
     app.setWindowIcon(icons.app_icon())
     app.setQuitOnLastWindowClosed(False)
+    install_translators(app)
     return app
 
 

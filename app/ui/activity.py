@@ -25,7 +25,7 @@ class ActivityPage(QWidget):
         super().__init__(parent)
         self.service = service
         self.tree = QTreeWidget()
-        self.tree.setAccessibleName("Backups and restores")
+        self.tree.setAccessibleName(self.tr("Backups and restores"))
         self.tree.setHeaderLabels(["When", "What", "Took", "Result"])
         self.tree.setRootIsDecorated(True)
         self.tree.setUniformRowHeights(True)
@@ -35,7 +35,7 @@ class ActivityPage(QWidget):
         for col in (0, 1, 2):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         layout = QVBoxLayout(self)
-        layout.addWidget(heading("Activity"))
+        layout.addWidget(heading(self.tr("Activity")))
         layout.addWidget(self.tree, 1)
         service.jobFinished.connect(lambda *_: self.reload())
         self.reload()

@@ -71,12 +71,12 @@ class NewPassphraseFields(QWidget):
         self.second.setEchoMode(QLineEdit.EchoMode.Password)
         self.hint = QLabel(" ")
         self.hint.setWordWrap(True)
-        show = QCheckBox("Show passphrase")
+        show = QCheckBox(self.tr("Show passphrase"))
         show.toggled.connect(self._show)
         form = QFormLayout(self)
         form.setContentsMargins(0, 0, 0, 0)
-        form.addRow("Passphrase:", self.first)
-        form.addRow("Type it again:", self.second)
+        form.addRow(self.tr("Passphrase:"), self.first)
+        form.addRow(self.tr("Type it again:"), self.second)
         form.addRow("", self.hint)
         form.addRow("", show)
         self.first.textChanged.connect(self._update)
@@ -106,7 +106,7 @@ class UnlockDialog(QDialog):
 
     def __init__(self, where: str, problem: str = "", parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Unlock your backup")
+        self.setWindowTitle(self.tr("Unlock your backup"))
         layout = QVBoxLayout(self)
         intro = QLabel(f"Type the passphrase of your backup in <b>{where}</b>.")
         intro.setWordWrap(True)
@@ -118,13 +118,13 @@ class UnlockDialog(QDialog):
         self.field = QLineEdit()
         self.field.setEchoMode(QLineEdit.EchoMode.Password)
         layout.addWidget(self.field)
-        self.remember = QCheckBox("Remember on this computer (in the system keyring)")
+        self.remember = QCheckBox(self.tr("Remember on this computer (in the system keyring)"))
         self.remember.setChecked(True)
         layout.addWidget(self.remember)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Unlock")
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText(self.tr("Unlock"))
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
@@ -137,11 +137,13 @@ class UnlockDialog(QDialog):
 class ChangePassphraseDialog(QDialog):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Change passphrase")
+        self.setWindowTitle(self.tr("Change passphrase"))
         layout = QVBoxLayout(self)
         text = QLabel(
-            "Choose a new passphrase for this backup. Your recovery key keeps working, "
-            "and other computers will need the new passphrase."
+            self.tr(
+                "Choose a new passphrase for this backup. Your recovery key keeps working, "
+                "and other computers will need the new passphrase."
+            )
         )
         text.setWordWrap(True)
         layout.addWidget(text)
@@ -151,7 +153,7 @@ class ChangePassphraseDialog(QDialog):
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
         self.ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
-        self.ok.setText("Change passphrase")
+        self.ok.setText(self.tr("Change passphrase"))
         self.ok.setEnabled(False)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
@@ -183,7 +185,7 @@ class CrashDialog(QDialog):
 
     def __init__(self, report: str, log_dir: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Keepsake ran into a problem")
+        self.setWindowTitle(self.tr("Keepsake ran into a problem"))
         layout = QVBoxLayout(self)
         intro = QLabel(
             "Something went wrong inside Keepsake. Your backups are safe; the app keeps "
@@ -196,7 +198,7 @@ class CrashDialog(QDialog):
         self.text.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         layout.addWidget(self.text)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        copy = QPushButton("Copy report")
+        copy = QPushButton(self.tr("Copy report"))
         copy.clicked.connect(lambda: QApplication.clipboard().setText(report))
         buttons.addButton(copy, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.rejected.connect(self.reject)

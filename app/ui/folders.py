@@ -42,9 +42,9 @@ class MissingFolderRow(QWidget):
         name = Path(folder).name or folder
         self.label = QLabel(f"<b>{name}</b> is missing ({folder})")
         self.label.setWordWrap(True)
-        self.locate = QPushButton("Locate…")
+        self.locate = QPushButton(self.tr("Locate…"))
         self.locate.setAccessibleName(f"Locate {name}")
-        self.remove = QPushButton("Remove")
+        self.remove = QPushButton(self.tr("Remove"))
         self.remove.setAccessibleName(f"Stop backing up {name}")
         self.locate.clicked.connect(lambda: page.locate(folder))
         self.remove.clicked.connect(lambda: page.remove_missing(folder))
@@ -64,8 +64,8 @@ class FoldersPage(QWidget):
         # Replaced in tests; returns "" when the user cancels.
         self.choose_folder: Callable[[str], str] = self._ask_folder
         self.editor = FolderListEditor(home)
-        self.save = QPushButton("Save changes")
-        self.revert = QPushButton("Undo changes")
+        self.save = QPushButton(self.tr("Save changes"))
+        self.revert = QPushButton(self.tr("Undo changes"))
         self.state = QLabel("")
         self.save.clicked.connect(self._save)
         self.revert.clicked.connect(lambda: self.load(service.settings))
@@ -77,9 +77,9 @@ class FoldersPage(QWidget):
         self.missing_box = QVBoxLayout()
         self.missing_rows: list[MissingFolderRow] = []
         layout = QVBoxLayout(self)
-        layout.addWidget(heading("Folders"))
+        layout.addWidget(heading(self.tr("Folders")))
         layout.addWidget(
-            hint("Changes apply from the next backup. Earlier backups keep what they had.")
+            hint(self.tr("Changes apply from the next backup. Earlier backups keep what they had."))
         )
         layout.addLayout(self.missing_box)
         layout.addWidget(self.editor, 1)
@@ -146,7 +146,7 @@ class FoldersPage(QWidget):
         """Stop backing up a folder that is gone (earlier backups keep it)."""
         folders = tuple(f for f in self.service.settings.folders if f != folder)
         if not folders:
-            self.state.setText("Choose at least one folder.")
+            self.state.setText(self.tr("Choose at least one folder."))
             return
         self.service.update_settings(self.service.settings.with_(folders=folders))
         self.state.setText(f"{Path(folder).name} is no longer backed up.")
@@ -160,7 +160,7 @@ class FoldersPage(QWidget):
         self.revert.setEnabled(dirty)
         self.state.setText("")
         if dirty and not self.editor.folders():
-            self.state.setText("Choose at least one folder.")
+            self.state.setText(self.tr("Choose at least one folder."))
 
     def _save(self) -> None:
         self.service.update_settings(

@@ -49,7 +49,7 @@ class MainWindow(QMainWindow):
         self.service = service
         self.log_dir = log_dir
         self.tray_available = tray_available
-        self.setWindowTitle("Keepsake")
+        self.setWindowTitle(self.tr("Keepsake"))
         self.setWindowIcon(icons.app_icon())
         self.resize(880, 600)
         # Size and place are the user's: kept across runs in the config folder.
@@ -64,7 +64,7 @@ class MainWindow(QMainWindow):
         self.activity = ActivityPage(service)
         self.stack = QStackedWidget()
         self.sidebar = QListWidget()
-        self.sidebar.setAccessibleName("Pages")
+        self.sidebar.setAccessibleName(self.tr("Pages"))
         self.sidebar.setIconSize(QSize(20, 20))
         self.sidebar.setFixedWidth(170)
         self.sidebar.setSpacing(2)
@@ -100,23 +100,23 @@ class MainWindow(QMainWindow):
 
     def _menus(self) -> None:
         bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
-        self.backup_action = QAction("&Back up now", self)
+        file_menu = bar.addMenu(self.tr("&File"))
+        self.backup_action = QAction(self.tr("&Back up now"), self)
         self.backup_action.setShortcut(QKeySequence("Ctrl+B"))
         self.backup_action.triggered.connect(self.service.back_up_now)
         file_menu.addAction(self.backup_action)
         file_menu.addSeparator()
-        close = QAction("&Close window", self)
+        close = QAction(self.tr("&Close window"), self)
         close.setShortcut(QKeySequence.StandardKey.Close)
         close.triggered.connect(self.close)
         file_menu.addAction(close)
-        quit_action = QAction("&Quit Keepsake", self)
+        quit_action = QAction(self.tr("&Quit Keepsake"), self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.quitRequested)
         file_menu.addAction(quit_action)
-        help_menu = bar.addMenu("&Help")
-        help_menu.addAction("Open &log folder").triggered.connect(self.open_log_folder)
-        help_menu.addAction("&About Keepsake").triggered.connect(self._about)
+        help_menu = bar.addMenu(self.tr("&Help"))
+        help_menu.addAction(self.tr("Open &log folder")).triggered.connect(self.open_log_folder)
+        help_menu.addAction(self.tr("&About Keepsake")).triggered.connect(self._about)
 
     def show_page(self, name: str) -> None:
         self.sidebar.setCurrentRow(self.PAGES.index(name))
@@ -138,7 +138,7 @@ class MainWindow(QMainWindow):
 
         QMessageBox.about(
             self,
-            "About Keepsake",
+            self.tr("About Keepsake"),
             f"<b>Keepsake {__version__}</b><p>Encrypted, incremental backups of your photos "
             "and documents. Licensed under the GPL 3.0 or later.</p>",
         )
@@ -219,9 +219,11 @@ class MainWindow(QMainWindow):
             return
         answer = QMessageBox.question(
             self,
-            "Quit Keepsake?",
-            "There is no system tray here, so closing the window quits Keepsake and "
-            "scheduled backups will not run until you open it again.",
+            self.tr("Quit Keepsake?"),
+            self.tr(
+                "There is no system tray here, so closing the window quits Keepsake and "
+                "scheduled backups will not run until you open it again."
+            ),
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
         )
         if answer == QMessageBox.StandardButton.Yes:

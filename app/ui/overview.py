@@ -84,11 +84,11 @@ class OverviewPage(QWidget):
         texts.addStretch(1)
         top.addLayout(texts, 1)
 
-        self.backup_btn = QPushButton("Back up now")
+        self.backup_btn = QPushButton(self.tr("Back up now"))
         self.backup_btn.setDefault(True)
-        self.pause_btn = QPushButton("Pause")
-        self.resume_btn = QPushButton("Resume")
-        self.cancel_btn = QPushButton("Cancel")
+        self.pause_btn = QPushButton(self.tr("Pause"))
+        self.resume_btn = QPushButton(self.tr("Resume"))
+        self.cancel_btn = QPushButton(self.tr("Cancel"))
         self.backup_btn.clicked.connect(service.back_up_now)
         self.pause_btn.clicked.connect(lambda: service.pause())
         self.resume_btn.clicked.connect(service.resume)
@@ -99,7 +99,7 @@ class OverviewPage(QWidget):
         buttons.addStretch(1)
 
         # live progress
-        self.progress_box = QGroupBox("Progress")
+        self.progress_box = QGroupBox(self.tr("Progress"))
         self.phase = QLabel("")
         self.bar = QProgressBar()
         self.bar.setRange(0, 1000)
@@ -111,18 +111,18 @@ class OverviewPage(QWidget):
         self.eta = QLabel("")
         pform = QFormLayout()
         pform.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        pform.addRow("Files:", self.files)
-        pform.addRow("Data:", self.bytes)
-        pform.addRow("Now:", self.current)
-        pform.addRow("Speed:", self.speed)
-        pform.addRow("Time left:", self.eta)
+        pform.addRow(self.tr("Files:"), self.files)
+        pform.addRow(self.tr("Data:"), self.bytes)
+        pform.addRow(self.tr("Now:"), self.current)
+        pform.addRow(self.tr("Speed:"), self.speed)
+        pform.addRow(self.tr("Time left:"), self.eta)
         pl = QVBoxLayout(self.progress_box)
         pl.addWidget(self.phase)
         pl.addWidget(self.bar)
         pl.addLayout(pform)
 
         # facts
-        self.facts_box = QGroupBox("Backup")
+        self.facts_box = QGroupBox(self.tr("Backup"))
         self.last = QLabel("")
         self.last.setWordWrap(True)
         self.next = QLabel("")
@@ -130,10 +130,10 @@ class OverviewPage(QWidget):
         self.vault_size = QLabel("—")
         form = QFormLayout(self.facts_box)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        form.addRow("Last backup:", self.last)
-        form.addRow("Next backup:", self.next)
-        form.addRow("Stored in:", self.where)
-        form.addRow("Vault size:", self.vault_size)
+        form.addRow(self.tr("Last backup:"), self.last)
+        form.addRow(self.tr("Next backup:"), self.next)
+        form.addRow(self.tr("Stored in:"), self.where)
+        form.addRow(self.tr("Vault size:"), self.vault_size)
 
         line = QFrame()
         line.setFrameShape(QFrame.Shape.HLine)
@@ -195,7 +195,7 @@ class OverviewPage(QWidget):
             self.show_progress(status.progress)
         last = status.last_backup
         if last is None:
-            self.last.setText("Never")
+            self.last.setText(self.tr("Never"))
         else:
             self.last.setText(
                 f"{fmt.when(last.finished, now).capitalize()} ({fmt.stamp(last.finished)})"
@@ -207,7 +207,7 @@ class OverviewPage(QWidget):
         elif status.next_run is None:
             self.next.setText(settings.schedule.describe())
         elif status.next_run <= now:
-            self.next.setText("Soon")
+            self.next.setText(self.tr("Soon"))
         else:
             self.next.setText(
                 f"{fmt.when(status.next_run, now).capitalize()} ({settings.schedule.describe()})"

@@ -45,13 +45,13 @@ class SettingsPage(QWidget):
 
         # schedule
         self.schedule = ScheduleEditor()
-        sched_box = QGroupBox("Schedule")
+        sched_box = QGroupBox(self.tr("Schedule"))
         sched_layout = QVBoxLayout(sched_box)
         sched_layout.addWidget(self.schedule)
         self.stale_days = _spin(1, 365, " days")
-        self.stale_days.setAccessibleName("Warn after days without a backup")
+        self.stale_days.setAccessibleName(self.tr("Warn after days without a backup"))
         stale_row = QHBoxLayout()
-        stale_row.addWidget(QLabel("Warn me when no backup succeeded for"))
+        stale_row.addWidget(QLabel(self.tr("Warn me when no backup succeeded for")))
         stale_row.addWidget(self.stale_days)
         stale_row.addStretch(1)
         sched_layout.addLayout(stale_row)
@@ -61,36 +61,36 @@ class SettingsPage(QWidget):
         self.where.setWordWrap(True)
         self.bandwidth = _spin(0, 1_000_000, " KB/s", "Unlimited")
         self.bandwidth.setSingleStep(100)
-        storage_box = QGroupBox("Storage")
+        storage_box = QGroupBox(self.tr("Storage"))
         sform = QFormLayout(storage_box)
-        sform.addRow("Backup is stored in:", self.where)
-        sform.addRow("Upload speed limit:", self.bandwidth)
+        sform.addRow(self.tr("Backup is stored in:"), self.where)
+        sform.addRow(self.tr("Upload speed limit:"), self.bandwidth)
 
         # retention
         self.keep_all = _spin(1, 24 * 14, " hours")
         self.keep_daily = _spin(0, 3650, " days")
         self.keep_weekly = _spin(0, 520, " weeks")
         self.keep_monthly = _spin(0, 1200, " months", "forever")
-        ret_box = QGroupBox("Old backups")
+        ret_box = QGroupBox(self.tr("Old backups"))
         rform = QFormLayout(ret_box)
         rform.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
-        rform.addRow("Keep every backup for:", self.keep_all)
-        rform.addRow("Then one a day for:", self.keep_daily)
-        rform.addRow("Then one a week for:", self.keep_weekly)
-        rform.addRow("Then one a month for:", self.keep_monthly)
-        rform.addRow(hint("Older backups are thinned out once a day, after a backup."))
+        rform.addRow(self.tr("Keep every backup for:"), self.keep_all)
+        rform.addRow(self.tr("Then one a day for:"), self.keep_daily)
+        rform.addRow(self.tr("Then one a week for:"), self.keep_weekly)
+        rform.addRow(self.tr("Then one a month for:"), self.keep_monthly)
+        rform.addRow(hint(self.tr("Older backups are thinned out once a day, after a backup.")))
 
         # this computer
-        self.login = QCheckBox("Start Keepsake when I log in")
-        self.remember = QCheckBox("Remember the passphrase on this computer")
-        self.change = QPushButton("Change passphrase…")
+        self.login = QCheckBox(self.tr("Start Keepsake when I log in"))
+        self.remember = QCheckBox(self.tr("Remember the passphrase on this computer"))
+        self.change = QPushButton(self.tr("Change passphrase…"))
         self.change.clicked.connect(self._change_passphrase)
-        pc_box = QGroupBox("This computer")
+        pc_box = QGroupBox(self.tr("This computer"))
         pl = QVBoxLayout(pc_box)
         pl.addWidget(self.login)
         pl.addWidget(self.remember)
         self.remember_hint = hint(
-            "Without it, Keepsake asks for the passphrase before each scheduled backup."
+            self.tr("Without it, Keepsake asks for the passphrase before each scheduled backup.")
         )
         pl.addWidget(self.remember_hint)
         row = QHBoxLayout()
@@ -102,13 +102,13 @@ class SettingsPage(QWidget):
 
         inner = QWidget()
         layout = QVBoxLayout(inner)
-        layout.addWidget(heading("Settings"))
+        layout.addWidget(heading(self.tr("Settings")))
         for box in (sched_box, storage_box, ret_box, pc_box):
             layout.addWidget(box)
         layout.addWidget(self.message)
         layout.addStretch(1)
         scroll = QScrollArea()
-        scroll.setAccessibleName("Settings")
+        scroll.setAccessibleName(self.tr("Settings"))
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         scroll.setWidget(inner)
@@ -201,7 +201,7 @@ class SettingsPage(QWidget):
                 self.load(self.service.settings)
             elif outcome.ok:
                 self.service.update_settings(self.service.settings.with_(remember_passphrase=True))
-                self.message.setText("The passphrase is remembered in the system keyring.")
+                self.message.setText(self.tr("The passphrase is remembered in the system keyring."))
             else:
                 self.message.setText(outcome.message)
                 self.load(self.service.settings)
@@ -219,15 +219,17 @@ class SettingsPage(QWidget):
 
         def done(outcome: JobOutcome[None]) -> None:
             if not outcome.ok:
-                QMessageBox.warning(self, "Passphrase not changed", outcome.message)
+                QMessageBox.warning(self, self.tr("Passphrase not changed"), outcome.message)
                 return
             vault = self.service.settings.vault
             if vault is not None and self.service.settings.remember_passphrase:
                 self.service.remember_passphrase(vault.repo, new)
             self.message.setText(
-                "Passphrase changed. Use the new one on your other computers. The backup's "
-                "keys are unchanged, so a kept copy of the old key file still opens it with "
-                "the old passphrase: see 'Changing the passphrase' in the user guide."
+                self.tr(
+                    "Passphrase changed. Use the new one on your other computers. The backup's "
+                    "keys are unchanged, so a kept copy of the old key file still opens it with "
+                    "the old passphrase: see 'Changing the passphrase' in the user guide."
+                )
             )
 
         self.service.vaults.change_passphrase(new, done)

@@ -89,18 +89,18 @@ class Tray(QObject):
             last.setEnabled(False)
             self.menu.addAction(last)
         self.menu.addSeparator()
-        now = self.menu.addAction("Back up now")
+        now = self.menu.addAction(self.tr("Back up now"))
         now.setEnabled(status.state not in (State.RUNNING, State.NOT_SET_UP, State.PAUSED))
         now.triggered.connect(self.service.back_up_now)
         if status.state is State.PAUSED:
-            self.menu.addAction("Resume").triggered.connect(self.service.resume)
+            self.menu.addAction(self.tr("Resume")).triggered.connect(self.service.resume)
         else:
-            pause = self.menu.addAction("Pause for 1 hour")
+            pause = self.menu.addAction(self.tr("Pause for 1 hour"))
             pause.setEnabled(status.state is not State.NOT_SET_UP)
             pause.triggered.connect(lambda: self.service.pause(timedelta(hours=1)))
         self.menu.addSeparator()
-        self.menu.addAction("Open Keepsake").triggered.connect(self.openRequested)
-        self.menu.addAction("Quit").triggered.connect(self.quitRequested)
+        self.menu.addAction(self.tr("Open Keepsake")).triggered.connect(self.openRequested)
+        self.menu.addAction(self.tr("Quit")).triggered.connect(self.quitRequested)
 
     def _activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
         if reason in (

@@ -31,15 +31,17 @@ from app.ui.wizard.base import PageId, WizardBase, busy_bar
 class PassphrasePage(QWizardPage):
     def __init__(self) -> None:
         super().__init__()
-        self.setTitle("Choose a passphrase")
+        self.setTitle(self.tr("Choose a passphrase"))
         self.setSubTitle(
-            "Your backup is encrypted with it. Keepsake never sees it and cannot reset it: "
-            "a few random words you can remember work well."
+            self.tr(
+                "Your backup is encrypted with it. Keepsake never sees it and cannot reset it: "
+                "a few random words you can remember work well."
+            )
         )
         # Leaving this page creates the vault. It becomes a commit page (no way back)
         # only once that worked: after a failure, Back still leads to another place.
-        self.setButtonText(QWizard.WizardButton.NextButton, "Create backup")
-        self.setButtonText(QWizard.WizardButton.CommitButton, "Next")
+        self.setButtonText(QWizard.WizardButton.NextButton, self.tr("Create backup"))
+        self.setButtonText(QWizard.WizardButton.CommitButton, self.tr("Next"))
         self.fields = NewPassphraseFields()
         self.status = QLabel("")
         self.status.setWordWrap(True)
@@ -47,10 +49,12 @@ class PassphrasePage(QWizardPage):
         self.bar = busy_bar()
         self.creating = False
         self.opened: OpenedVault | None = None
-        self.remember = QCheckBox("Remember on this computer (so backups run on their own)")
+        self.remember = QCheckBox(
+            self.tr("Remember on this computer (so backups run on their own)")
+        )
         self.remember.setChecked(True)
         self.remember_hint = hint(
-            "It is kept in the system keyring, never in a file. You can change this later."
+            self.tr("It is kept in the system keyring, never in a file. You can change this later.")
         )
         layout = QVBoxLayout(self)
         layout.addWidget(self.fields)
@@ -77,7 +81,7 @@ class PassphrasePage(QWizardPage):
         assert isinstance(wiz, WizardBase)
         self.creating = True
         self.fields.setEnabled(False)
-        self.status.setText("Creating your encrypted backup…")
+        self.status.setText(self.tr("Creating your encrypted backup…"))
         self.bar.show()
         self.completeChanged.emit()
         wiz.service.vaults.create(wiz.repo(), self.fields.passphrase(), self._created)
@@ -125,12 +129,14 @@ class RecoveryPage(QWizardPage):
 
     def __init__(self) -> None:
         super().__init__()
-        self.setTitle("Your recovery key")
+        self.setTitle(self.tr("Your recovery key"))
         self.setSubTitle(
-            "If you forget your passphrase, this key is the only other way into your "
-            "backup. It is shown only now: save or print it."
+            self.tr(
+                "If you forget your passphrase, this key is the only other way into your "
+                "backup. It is shown only now: save or print it."
+            )
         )
-        self.status = QLabel("Your backup is ready. Here is your recovery key:")
+        self.status = QLabel(self.tr("Your backup is ready. Here is your recovery key:"))
         self.status.setWordWrap(True)
         self.key = QLabel("")
         mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
@@ -140,15 +146,15 @@ class RecoveryPage(QWizardPage):
             Qt.TextInteractionFlag.TextSelectableByMouse
             | Qt.TextInteractionFlag.TextSelectableByKeyboard
         )
-        self.key.setAccessibleName("Recovery key")
+        self.key.setAccessibleName(self.tr("Recovery key"))
         self.key.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # reachable with Tab, read out
         self.key.setWordWrap(True)
         self.key.setFrameShape(QLabel.Shape.StyledPanel)
         self.key.setMargin(10)
-        self.save_btn = QPushButton("Save to file…")
-        self.copy_btn = QPushButton("Copy")
-        self.print_btn = QPushButton("Print…")
-        self.kit_btn = QPushButton("Save recovery kit (PDF)…")
+        self.save_btn = QPushButton(self.tr("Save to file…"))
+        self.copy_btn = QPushButton(self.tr("Copy"))
+        self.print_btn = QPushButton(self.tr("Print…"))
+        self.kit_btn = QPushButton(self.tr("Save recovery kit (PDF)…"))
         self.save_btn.clicked.connect(self._save)
         self.copy_btn.clicked.connect(self._copy)
         self.print_btn.clicked.connect(self._print)
@@ -159,7 +165,7 @@ class RecoveryPage(QWizardPage):
         for b in (self.kit_btn, self.save_btn, self.copy_btn, self.print_btn):
             row.addWidget(b)
         row.addStretch(1)
-        self.confirm = QCheckBox("I have saved my recovery key somewhere safe")
+        self.confirm = QCheckBox(self.tr("I have saved my recovery key somewhere safe"))
         self.confirm.toggled.connect(self.completeChanged)
         layout = QVBoxLayout(self)
         layout.addWidget(self.status)
@@ -188,7 +194,9 @@ class RecoveryPage(QWizardPage):
 
     def _copy(self) -> None:
         QGuiApplication.clipboard().setText(self.recovery_key())
-        self.status.setText("Copied. Paste it into a password manager or a note you keep safe.")
+        self.status.setText(
+            self.tr("Copied. Paste it into a password manager or a note you keep safe.")
+        )
 
     def _save(self) -> None:
         path, _ = QFileDialog.getSaveFileName(

@@ -20,8 +20,10 @@ from app.ui.wizard.base import PageId, WizardBase
 class FoldersPage(QWizardPage):
     def __init__(self, home: Path) -> None:
         super().__init__()
-        self.setTitle("What should Keepsake back up?")
-        self.setSubTitle("Pictures and Documents are a good start. You can change this later.")
+        self.setTitle(self.tr("What should Keepsake back up?"))
+        self.setSubTitle(
+            self.tr("Pictures and Documents are a good start. You can change this later.")
+        )
         self.editor = FolderListEditor(home)
         self.editor.set_folders(suggested_folders(home))
         self.editor.set_excludes(DEFAULT_EXCLUDES)
@@ -39,10 +41,12 @@ class FoldersPage(QWizardPage):
 class SchedulePage(QWizardPage):
     def __init__(self) -> None:
         super().__init__()
-        self.setTitle("How often?")
+        self.setTitle(self.tr("How often?"))
         self.setSubTitle(
-            "Backups run in the background and only send what changed. If the computer is "
-            "off or asleep at the time, the backup runs soon after it wakes up."
+            self.tr(
+                "Backups run in the background and only send what changed. If the computer is "
+                "off or asleep at the time, the backup runs soon after it wakes up."
+            )
         )
         self.editor = ScheduleEditor()
         layout = QVBoxLayout(self)
@@ -56,11 +60,11 @@ class SchedulePage(QWizardPage):
 class DonePage(QWizardPage):
     def __init__(self) -> None:
         super().__init__()
-        self.setTitle("All set")
+        self.setTitle(self.tr("All set"))
         self.summary = QLabel("")
         self.summary.setWordWrap(True)
         self.summary.setTextFormat(Qt.TextFormat.RichText)
-        self.restore_all = QCheckBox("Restore all files from the latest backup now")
+        self.restore_all = QCheckBox(self.tr("Restore all files from the latest backup now"))
         self.restore_all.setChecked(True)
         layout = QVBoxLayout(self)
         layout.addWidget(self.summary)
@@ -74,7 +78,7 @@ class DonePage(QWizardPage):
         folders = "".join(f"<li>{f}</li>" for f in wiz.chosen_folders())
         sched = wiz.chosen_schedule().describe()
         if wiz.restoring:
-            self.setSubTitle("Your backup is unlocked on this computer.")
+            self.setSubTitle(self.tr("Your backup is unlocked on this computer."))
             text = (
                 f"<p>Backup: <b>{wiz.where()}</b></p>"
                 f"<p>From now on Keepsake backs up:</p><ul>{folders}</ul>"
@@ -84,7 +88,7 @@ class DonePage(QWizardPage):
                 "clear the box below and use <b>Versions</b>.</p>"
             )
         else:
-            self.setSubTitle("Press Finish to start your first backup.")
+            self.setSubTitle(self.tr("Press Finish to start your first backup."))
             text = (
                 f"<p>Backup: <b>{wiz.where()}</b></p><p>Folders:</p><ul>{folders}</ul>"
                 f"<p>Schedule: {sched}.</p>"

@@ -38,7 +38,7 @@ class SetupWizard(WizardBase):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(service, parent)
-        self.setWindowTitle("Set up Keepsake")
+        self.setWindowTitle(self.tr("Set up Keepsake"))
         self.setWindowIcon(icons.app_icon())
         self.setWizardStyle(QWizard.WizardStyle.ModernStyle)
         self.setOption(QWizard.WizardOption.NoBackButtonOnStartPage, True)
@@ -71,7 +71,7 @@ class SetupWizard(WizardBase):
             self.passphrase_page.keyring_missing(NO_KEYRING_MESSAGE)
             self.unlock_page.keyring_missing(NO_KEYRING_MESSAGE)
         self.opened: OpenedVault | None = None
-        self.setButtonText(QWizard.WizardButton.FinishButton, "Finish")
+        self.setButtonText(QWizard.WizardButton.FinishButton, self.tr("Finish"))
 
     @property
     def restoring(self) -> bool:
@@ -127,7 +127,7 @@ class SetupWizard(WizardBase):
         )
         problem = service.remember_passphrase(repo, passphrase if remember else None)
         if problem:
-            QMessageBox.warning(self, "Passphrase not remembered", problem)
+            QMessageBox.warning(self, self.tr("Passphrase not remembered"), problem)
             settings = settings.with_(remember_passphrase=False)
         service.update_settings(settings)
         if self.restoring and self.done_page.restore_all.isChecked():

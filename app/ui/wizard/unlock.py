@@ -23,18 +23,18 @@ class UnlockPage(QWizardPage):
 
     def __init__(self) -> None:
         super().__init__()
-        self.setTitle("Unlock your backup")
-        self.setSubTitle("Type the passphrase you chose when you set up Keepsake.")
-        self.use_pass = QRadioButton("Passphrase")
-        self.use_key = QRadioButton("Recovery key (from your recovery kit)")
+        self.setTitle(self.tr("Unlock your backup"))
+        self.setSubTitle(self.tr("Type the passphrase you chose when you set up Keepsake."))
+        self.use_pass = QRadioButton(self.tr("Passphrase"))
+        self.use_key = QRadioButton(self.tr("Recovery key (from your recovery kit)"))
         self.use_pass.setChecked(True)
         group = QButtonGroup(self)
         group.addButton(self.use_pass)
         group.addButton(self.use_key)
         self.secret = QLineEdit()
-        self.secret.setAccessibleName("Passphrase or recovery key")
+        self.secret.setAccessibleName(self.tr("Passphrase or recovery key"))
         self.secret.setEchoMode(QLineEdit.EchoMode.Password)
-        self.remember = QCheckBox("Remember the passphrase on this computer")
+        self.remember = QCheckBox(self.tr("Remember the passphrase on this computer"))
         self.remember.setChecked(True)
         self.remember_hint = hint("")
         self.remember_hint.hide()
@@ -81,7 +81,7 @@ class UnlockPage(QWizardPage):
         self.opening = True
         self.completeChanged.emit()
         self.bar.show()
-        self.status.setText("Opening your backup… this takes a few seconds.")
+        self.status.setText(self.tr("Opening your backup… this takes a few seconds."))
         if self.use_key.isChecked():
             wiz.service.vaults.open(wiz.repo(), recovery_key=secret, done=self._done)
         else:
@@ -100,7 +100,7 @@ class UnlockPage(QWizardPage):
         assert isinstance(wiz, WizardBase)
         if self.opened is not None:
             wiz.vault_opened(self.opened)
-        self.status.setText("Unlocked.")
+        self.status.setText(self.tr("Unlocked."))
         wiz.next()
 
     def nextId(self) -> int:

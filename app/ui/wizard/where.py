@@ -29,26 +29,32 @@ from app.ui.wizard.base import DropboxConnect, PageId, WizardBase, busy_bar
 class WelcomePage(QWizardPage):
     def __init__(self) -> None:
         super().__init__()
-        self.setTitle("Welcome to Keepsake")
+        self.setTitle(self.tr("Welcome to Keepsake"))
         self.setSubTitle(
-            "Keepsake keeps encrypted copies of your photos and documents, so a broken "
-            "or stolen computer never takes them with it."
+            self.tr(
+                "Keepsake keeps encrypted copies of your photos and documents, so a broken "
+                "or stolen computer never takes them with it."
+            )
         )
-        self.new = QRadioButton("Back up this computer")
-        self.restore = QRadioButton("Restore from an existing backup")
+        self.new = QRadioButton(self.tr("Back up this computer"))
+        self.restore = QRadioButton(self.tr("Restore from an existing backup"))
         self.new.setChecked(True)
         group = QButtonGroup(self)
         group.addButton(self.new)
         group.addButton(self.restore)
         layout = QVBoxLayout(self)
         layout.addWidget(self.new)
-        layout.addWidget(hint("Set up a new, encrypted backup. This takes about two minutes."))
+        layout.addWidget(
+            hint(self.tr("Set up a new, encrypted backup. This takes about two minutes."))
+        )
         layout.addSpacing(10)
         layout.addWidget(self.restore)
         layout.addWidget(
             hint(
-                "For a new computer: open a backup made earlier with Keepsake, using its "
-                "passphrase or recovery key, and get your files back."
+                self.tr(
+                    "For a new computer: open a backup made earlier with Keepsake, using its "
+                    "passphrase or recovery key, and get your files back."
+                )
             )
         )
         layout.addStretch(1)
@@ -60,20 +66,20 @@ class WelcomePage(QWizardPage):
 class StoragePage(QWizardPage):
     def __init__(self, home: Path, dropbox_available: bool) -> None:
         super().__init__()
-        self.setTitle("Where should the backup live?")
-        self.setSubTitle("Everything is encrypted on this computer before it is stored.")
-        self.local = QRadioButton("A folder or external drive")
-        self.dropbox = QRadioButton("Dropbox")
+        self.setTitle(self.tr("Where should the backup live?"))
+        self.setSubTitle(self.tr("Everything is encrypted on this computer before it is stored."))
+        self.local = QRadioButton(self.tr("A folder or external drive"))
+        self.dropbox = QRadioButton(self.tr("Dropbox"))
         group = QButtonGroup(self)
         group.addButton(self.local)
         group.addButton(self.dropbox)
         self.local.setChecked(True)
         self.path = QLineEdit(str(home / "Keepsake Backup"))
-        self.path.setAccessibleName("Backup folder")
-        browse = QPushButton("Browse…")
+        self.path.setAccessibleName(self.tr("Backup folder"))
+        browse = QPushButton(self.tr("Browse…"))
         browse.clicked.connect(self._browse)
         self.dropbox_name = QLineEdit("Keepsake")
-        self.dropbox_name.setAccessibleName("Folder name in Dropbox")
+        self.dropbox_name.setAccessibleName(self.tr("Folder name in Dropbox"))
         layout = QVBoxLayout(self)
         layout.addWidget(self.local)
         row = QHBoxLayout()
@@ -82,8 +88,10 @@ class StoragePage(QWizardPage):
         row.addWidget(browse)
         layout.addLayout(row)
         local_hint = hint(
-            "Best on an external drive or a network share: a backup on the same disk "
-            "does not survive that disk failing."
+            self.tr(
+                "Best on an external drive or a network share: a backup on the same disk "
+                "does not survive that disk failing."
+            )
         )
         local_hint.setContentsMargins(24, 0, 0, 0)
         layout.addWidget(local_hint)
@@ -91,7 +99,7 @@ class StoragePage(QWizardPage):
         layout.addWidget(self.dropbox)
         drow = QHBoxLayout()
         drow.setContentsMargins(24, 0, 0, 0)
-        drow.addWidget(QLabel("Folder name in Dropbox:"))
+        drow.addWidget(QLabel(self.tr("Folder name in Dropbox:")))
         drow.addWidget(self.dropbox_name, 1)
         layout.addLayout(drow)
         dhint = hint(
@@ -124,8 +132,10 @@ class StoragePage(QWizardPage):
         self.dropbox.setEnabled(False)
         self.local.setChecked(True)
         self.dropbox_hint.setText(
-            "Dropbox needs a secure system keyring (GNOME Keyring, KWallet, macOS Keychain "
-            "or Windows Credential Manager) to keep the sign-in; this computer has none."
+            self.tr(
+                "Dropbox needs a secure system keyring (GNOME Keyring, KWallet, macOS Keychain "
+                "or Windows Credential Manager) to keep the sign-in; this computer has none."
+            )
         )
 
     def _toggled(self, dropbox: bool) -> None:
@@ -194,27 +204,29 @@ class DropboxPage(QWizardPage):
     def __init__(self, connector: DropboxConnect | None) -> None:
         super().__init__()
         self.connector = connector
-        self.setTitle("Connect your Dropbox")
+        self.setTitle(self.tr("Connect your Dropbox"))
         self.setSubTitle(
-            "Allow Keepsake to use its own folder in your Dropbox, then paste the code "
-            "Dropbox shows you."
+            self.tr(
+                "Allow Keepsake to use its own folder in your Dropbox, then paste the code "
+                "Dropbox shows you."
+            )
         )
-        self.open = QPushButton("Open Dropbox in my browser")
+        self.open = QPushButton(self.tr("Open Dropbox in my browser"))
         self.open.clicked.connect(self._open)
         self.code = QLineEdit()
-        self.code.setAccessibleName("Code from Dropbox")
-        self.code.setPlaceholderText("Paste the code here")
-        self.connect_btn = QPushButton("Connect")
+        self.code.setAccessibleName(self.tr("Code from Dropbox"))
+        self.code.setPlaceholderText(self.tr("Paste the code here"))
+        self.connect_btn = QPushButton(self.tr("Connect"))
         self.connect_btn.clicked.connect(self._connect)
         self.status = QLabel("")
         self.status.setWordWrap(True)
         self.bar = busy_bar()
         self.connected = False
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel("1. Sign in to Dropbox and press Allow:"))
+        layout.addWidget(QLabel(self.tr("1. Sign in to Dropbox and press Allow:")))
         layout.addWidget(self.open, 0, Qt.AlignmentFlag.AlignLeft)
         layout.addSpacing(8)
-        layout.addWidget(QLabel("2. Paste the code Dropbox gives you:"))
+        layout.addWidget(QLabel(self.tr("2. Paste the code Dropbox gives you:")))
         row = QHBoxLayout()
         row.addWidget(self.code, 1)
         row.addWidget(self.connect_btn)
@@ -232,7 +244,7 @@ class DropboxPage(QWizardPage):
             self.status.setText(f"Could not start the Dropbox sign-in: {exc}")
             return
         QDesktopServices.openUrl(QUrl(url))
-        self.status.setText("Your browser opened Dropbox. Come back here with the code.")
+        self.status.setText(self.tr("Your browser opened Dropbox. Come back here with the code."))
 
     def _connect(self) -> None:
         if self.connector is None or not self.code.text().strip():

@@ -1,0 +1,670 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="de_DE">
+<context>
+    <name>ActivityPage</name>
+    <message>
+        <source>Backups and restores</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Activity</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>ChangePassphraseDialog</name>
+    <message>
+        <source>Change passphrase</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Choose a new passphrase for this backup. Your recovery key keeps working, and other computers will need the new passphrase.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>CrashDialog</name>
+    <message>
+        <source>Keepsake ran into a problem</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Copy report</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>DonePage</name>
+    <message>
+        <source>All set</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Restore all files from the latest backup now</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Your backup is unlocked on this computer.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Press Finish to start your first backup.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>DropboxPage</name>
+    <message>
+        <source>Connect your Dropbox</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Allow Keepsake to use its own folder in your Dropbox, then paste the code Dropbox shows you.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Open Dropbox in my browser</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Code from Dropbox</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Paste the code here</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Connect</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>1. Sign in to Dropbox and press Allow:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>2. Paste the code Dropbox gives you:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Your browser opened Dropbox. Come back here with the code.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>FolderListEditor</name>
+    <message>
+        <source>Folders to back up</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Add folder…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Remove</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Patterns to skip, one per line</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>**/cache</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&lt;b&gt;Folders to back up&lt;/b&gt;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&lt;b&gt;Skip&lt;/b&gt; (one pattern per line)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Caches, temporary files and trash folders are skipped by default.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>FoldersPage</name>
+    <message>
+        <source>Save changes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Undo changes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Folders</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Changes apply from the next backup. Earlier backups keep what they had.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Choose at least one folder.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>What should Keepsake back up?</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Pictures and Documents are a good start. You can change this later.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>MainWindow</name>
+    <message>
+        <source>Keepsake</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Pages</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;File</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Back up now</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Close window</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Quit Keepsake</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Help</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Open &amp;log folder</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;About Keepsake</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>About Keepsake</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Quit Keepsake?</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>There is no system tray here, so closing the window quits Keepsake and scheduled backups will not run until you open it again.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>MissingFolderRow</name>
+    <message>
+        <source>Locate…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Remove</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>NewPassphraseFields</name>
+    <message>
+        <source>Show passphrase</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Passphrase:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Type it again:</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>OverviewPage</name>
+    <message>
+        <source>Back up now</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Pause</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Resume</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Progress</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Files:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Data:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Now:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Speed:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Time left:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Backup</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Last backup:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Next backup:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Stored in:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Vault size:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Never</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Soon</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>PassphrasePage</name>
+    <message>
+        <source>Choose a passphrase</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Your backup is encrypted with it. Keepsake never sees it and cannot reset it: a few random words you can remember work well.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Create backup</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Next</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Remember on this computer (so backups run on their own)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>It is kept in the system keyring, never in a file. You can change this later.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Creating your encrypted backup…</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>RecoveryPage</name>
+    <message>
+        <source>Your recovery key</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>If you forget your passphrase, this key is the only other way into your backup. It is shown only now: save or print it.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Your backup is ready. Here is your recovery key:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Recovery key</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Save to file…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Copy</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Print…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Save recovery kit (PDF)…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>I have saved my recovery key somewhere safe</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Copied. Paste it into a password manager or a note you keep safe.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>ScheduleEditor</name>
+    <message>
+        <source>Every hour (recommended)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Every</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Every day at</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Only when I press Back up now</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Hours between backups</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source> hours</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Time of the daily backup</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>SchedulePage</name>
+    <message>
+        <source>How often?</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Backups run in the background and only send what changed. If the computer is off or asleep at the time, the backup runs soon after it wakes up.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>SettingsPage</name>
+    <message>
+        <source>Schedule</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Warn after days without a backup</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Warn me when no backup succeeded for</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Storage</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Backup is stored in:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Upload speed limit:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Old backups</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Keep every backup for:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Then one a day for:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Then one a week for:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Then one a month for:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Older backups are thinned out once a day, after a backup.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Start Keepsake when I log in</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Remember the passphrase on this computer</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Change passphrase…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>This computer</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Without it, Keepsake asks for the passphrase before each scheduled backup.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Settings</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The passphrase is remembered in the system keyring.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Passphrase not changed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Passphrase changed. Use the new one on your other computers. The backup&apos;s keys are unchanged, so a kept copy of the old key file still opens it with the old passphrase: see &apos;Changing the passphrase&apos; in the user guide.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>SetupWizard</name>
+    <message>
+        <source>Set up Keepsake</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Finish</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Passphrase not remembered</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>StoragePage</name>
+    <message>
+        <source>Where should the backup live?</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Everything is encrypted on this computer before it is stored.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>A folder or external drive</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Dropbox</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Backup folder</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Browse…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Folder name in Dropbox</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Best on an external drive or a network share: a backup on the same disk does not survive that disk failing.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Folder name in Dropbox:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Dropbox needs a secure system keyring (GNOME Keyring, KWallet, macOS Keychain or Windows Credential Manager) to keep the sign-in; this computer has none.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>Tray</name>
+    <message>
+        <source>Back up now</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Resume</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Pause for 1 hour</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Open Keepsake</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Quit</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>UnlockDialog</name>
+    <message>
+        <source>Unlock your backup</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Remember on this computer (in the system keyring)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Unlock</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>UnlockPage</name>
+    <message>
+        <source>Unlock your backup</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Type the passphrase you chose when you set up Keepsake.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Passphrase</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Recovery key (from your recovery kit)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Passphrase or recovery key</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Remember the passphrase on this computer</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Opening your backup… this takes a few seconds.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Unlocked.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>WelcomePage</name>
+    <message>
+        <source>Welcome to Keepsake</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Keepsake keeps encrypted copies of your photos and documents, so a broken or stolen computer never takes them with it.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Back up this computer</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Restore from an existing backup</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Set up a new, encrypted backup. This takes about two minutes.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>For a new computer: open a backup made earlier with Keepsake, using its passphrase or recovery key, and get your files back.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+</TS>

@@ -1,0 +1,45 @@
+"""Languages: every user-visible string of the UI goes through ``self.tr`` (Qt's
+translation machinery), so a translator works from ``keepsake_<lang>.ts`` alone.
+
+``make translations`` refreshes the ``.ts`` files from the source with
+``pyside6-lupdate``; a translator fills them in Qt Linguist, and
+``pyside6-lrelease`` turns each into the ``.qm`` file loaded here at start-up for the
+user's language (with Qt's own strings: the wizard's Back/Next/Cancel buttons).
+"""
+
+from __future__ import annotations
+
+import logging
+from importlib import resources
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QTranslator
+
+log = logging.getLogger(__name__)
+
+
+def translations_dir() -> Path:
+    return Path(str(resources.files("app").joinpath("resources", "translations")))
+
+
+def install_translators(
+    app: QCoreApplication, locale: QLocale | None = None, directory: Path | None = None
+) -> list[QTranslator]:
+    """Load Keepsake's and Qt's translations for ``locale`` (the system's by default).
+
+    Missing files are normal (English, or a language nobody translated yet): the
+    source strings are shown. Returns the installed translators (the caller may
+    remove them again, as tests do)."""
+    locale = locale or QLocale.system()
+    directory = directory or translations_dir()
+    installed: list[QTranslator] = []
+    for name, where in (
+        ("keepsake", str(directory)),
+        ("qtbase", QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)),
+    ):
+        translator = QTranslator(app)
+        if translator.load(locale, name, "_", where):
+            app.installTranslator(translator)
+            installed.append(translator)
+            log.info("Loaded %s translations for %s", name, locale.name())
+    return installed

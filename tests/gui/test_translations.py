@@ -1,0 +1,86 @@
+"""Issue 12 item 12: user-visible strings go through Qt's translation machinery, and
+the ``.ts`` file a translator starts from is what ``pyside6-lupdate`` makes of the
+source today."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QCoreApplication, QLocale
+from pytestqt.qtbot import QtBot
+
+from app.ui.i18n import install_translators, translations_dir
+from tests.gui.helpers import make_app
+
+Cleanup = list[Callable[[], object]]
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+def _messages(ts: Path) -> set[tuple[str, str]]:
+    root = ET.parse(ts).getroot()
+    return {
+        (ctx.findtext("name") or "", msg.findtext("source") or "")
+        for ctx in root.iter("context")
+        for msg in ctx.iter("message")
+    }
+
+
+def _sources() -> list[str]:
+    ui = ROOT / "app" / "ui"
+    files = sorted([*ui.glob("*.py"), *(ui / "wizard").glob("*.py")])
+    return [str(f) for f in files if not f.name.startswith("versions")]
+
+
+@pytest.mark.skipif(not (BIN / "pyside6-lupdate").exists(), reason="no pyside6-lupdate")
+def test_the_ts_file_is_up_to_date_with_the_source(tmp_path: Path) -> None:
+    committed = translations_dir() / "keepsake_de.ts"
+    fresh = tmp_path / "fresh.ts"
+    subprocess.run(
+        [str(BIN / "pyside6-lupdate"), *_sources(), "-locations", "none", "-ts", str(fresh)],
+        check=True,
+        capture_output=True,
+    )
+    new = _messages(fresh)
+    assert ("OverviewPage", "Back up now") in new
+    assert ("WelcomePage", "Welcome to Keepsake") in new
+    assert len(new) > 120
+    assert _messages(committed) == new, "run `make translations`"
+
+
+@pytest.mark.skipif(not (BIN / "pyside6-lrelease").exists(), reason="no pyside6-lrelease")
+def test_a_translation_shows_in_the_window_and_the_wizard(
+    qtbot: QtBot, tmp_path: Path, cleanup: Cleanup
+) -> None:
+    ts = (translations_dir() / "keepsake_de.ts").read_text(encoding="utf-8")
+    for source, german in (
+        ("Back up now", "Jetzt sichern"),
+        ("Welcome to Keepsake", "Willkommen bei Keepsake"),
+    ):
+        ts = ts.replace(
+            f'<source>{source}</source>\n        <translation type="unfinished"></translation>',
+            f"<source>{source}</source>\n        <translation>{german}</translation>",
+        )
+    (tmp_path / "keepsake_de.ts").write_text(ts, encoding="utf-8")
+    subprocess.run(
+        [str(BIN / "pyside6-lrelease"), str(tmp_path / "keepsake_de.ts")],
+        check=True,
+        capture_output=True,
+    )
+    assert (tmp_path / "keepsake_de.qm").exists()
+    app = QCoreApplication.instance()
+    assert app is not None
+    installed = install_translators(app, QLocale("de_DE"), tmp_path)
+    try:
+        assert installed, "the German translation did not load"
+        keepsake = make_app(qtbot, tmp_path, cleanup, use_tray=False)
+        assert keepsake.window.overview.backup_btn.text() == "Jetzt sichern"
+        assert keepsake.show_wizard().welcome_page.title() == "Willkommen bei Keepsake"
+    finally:
+        for translator in installed:
+            app.removeTranslator(translator)
