@@ -58,6 +58,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("gui", "Open the desktop app.", repo=False)
     p.add_argument("--minimized", action="store_true", help="start in the tray")
+    p.add_argument(
+        "--browse",
+        nargs="?",
+        const="",
+        metavar="REPO",
+        help="browse and restore from any vault, without changing this computer's settings",
+    )
     add("init", "Create a new vault.")
     p = add("backup", "Back up files and folders.")
     p.add_argument("paths", nargs="+", metavar="PATH")
@@ -150,6 +157,18 @@ def _open_storage(repo: str) -> Storage:
         _err(f"{message} Waiting until {local}.")
 
     return open_storage(repo, on_wait=on_wait, secret_lookup=get_secret)
+
+
+def _gui_passphrase(repo: str) -> str:
+    """Env, password file or keyring; "" lets the window ask (no terminal prompt)."""
+    if os.environ.get("KEEPSAKE_PASSWORD") or os.environ.get("KEEPSAKE_PASSWORD_FILE"):
+        return _passphrase(repo)
+    try:
+        from app.store.secrets import get_secret, passphrase_secret_name
+
+        return get_secret(passphrase_secret_name(repo)) or ""
+    except Exception:
+        return ""
 
 
 def _passphrase(repo: str, *, confirm: bool = False) -> str:
@@ -482,6 +501,14 @@ def cmd_connect(args: argparse.Namespace) -> int:
 
 
 def cmd_gui(args: argparse.Namespace) -> int:
+    browse = getattr(args, "browse", None)
+    if browse is not None:
+        from app.main import run_browse
+
+        repo = browse or os.environ.get("KEEPSAKE_REPO") or _desktop_repo()
+        if not repo:
+            raise UsageError("no vault given: use --browse REPO or set KEEPSAKE_REPO")
+        return int(run_browse(repo, _gui_passphrase(repo)))
     from app.main import run_gui
 
     return int(run_gui(minimized=bool(getattr(args, "minimized", False))))

@@ -16,12 +16,14 @@ from io import TextIOWrapper
 from pathlib import Path
 from types import TracebackType
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app.core import paths
 from app.core.process import disable_core_dumps
 from app.services.backups import BackupService, Secrets
+from app.services.browse_gateway import EngineBrowseFactory
+from app.services.browser import BrowserService, SessionFactory
 from app.services.dropbox import DropboxConnector
 from app.services.gateway import EngineGateway
 from app.services.gc_guard import GuiThreadGc
@@ -35,6 +37,7 @@ from app.store.history import FILE_NAME as HISTORY_FILE
 from app.store.history import HistoryStore
 from app.store.settings import SettingsStore
 from app.ui import icons
+from app.ui.browse_window import BrowseWindow
 from app.ui.dialogs import CrashDialog, crash_report
 from app.ui.i18n import install_translators
 from app.ui.main_window import MainWindow
@@ -66,6 +69,7 @@ class AppConfig:
     home: Path = field(default_factory=Path.home)
     secrets: Secrets = field(default_factory=keyring_secrets)
     gateway: VaultGateway | None = None
+    browse_factory: SessionFactory | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     scheduler_factory: Callable[..., Scheduler] | None = None
     autostart: Callable[[bool], None] | None = None
@@ -105,8 +109,12 @@ class Keepsake(QObject):
         )
         tray_ok = config.use_tray and Tray.available()
         self.tray: Tray | None = Tray(self.service, self) if config.use_tray else None
+        self.browser = BrowserService(
+            self.vaults, config.browse_factory or EngineBrowseFactory(), self
+        )
         self.window = MainWindow(
             self.service,
+            browser=self.browser,
             home=config.home,
             log_dir=config.log_dir,
             state_dir=config.config_dir,
@@ -186,6 +194,7 @@ class Keepsake(QObject):
             return
         self._shut_down = True
         self.service.shutdown()
+        self.browser.shutdown()
         self.runner.shutdown()
         if self.tray is not None:
             self.tray.hide()
@@ -297,4 +306,66 @@ def run_gui(minimized: bool = False) -> int:
     code = app.exec()
     keepsake.shutdown()
     instance.release()
+    return int(code)
+
+
+class BrowseApp(QObject):
+    """``keepsake gui --browse REPO``: its own vault thread, vault and browser; no
+    settings, history or scheduler, so this computer's backup is left alone."""
+
+    def __init__(
+        self,
+        repo: str,
+        *,
+        cache_dir: Path | None = None,
+        gateway: VaultGateway | None = None,
+        browse_factory: SessionFactory | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.runner = JobRunner("keepsake-browse-vault", self)
+        gateway = gateway or EngineGateway(secret_lookup=secrets.get_secret)
+        self.vaults = VaultService(self.runner, gateway, cache_dir or paths.cache_dir(), self)
+        self.browser = BrowserService(self.vaults, browse_factory or EngineBrowseFactory(), self)
+        self.window = BrowseWindow(self.vaults, self.browser, repo, on_close=self.shutdown)
+        self._shut_down = False
+
+    def shutdown(self) -> None:
+        if self._shut_down:
+            return
+        self._shut_down = True
+        self.browser.shutdown()
+        self.vaults.close()
+        self.runner.shutdown()
+
+
+def browse_window(repo: str, passphrase: str) -> BrowseWindow:
+    """The window of ``keepsake gui --browse REPO``, shown, its vault unlocking
+    (the Versions page fills when it is open). An empty passphrase asks for one."""
+    _make_qapp()
+    session = BrowseApp(repo)
+    window = session.window
+    window.session = session  # lives as long as the window
+    window.show()
+    if passphrase:
+        window.unlock(passphrase)
+    else:
+        QTimer.singleShot(0, window.ask_secret)
+    return window
+
+
+def run_browse(repo: str, passphrase: str) -> int:
+    """``keepsake gui --browse REPO``: one window, quits when it closes."""
+    config = AppConfig()
+    setup_logging(config.log_dir)
+    app = _make_qapp()
+    install_excepthook(config.log_dir)
+    sys.setswitchinterval(GUI_SWITCH_INTERVAL_S)
+    collector = GuiThreadGc(parent=app)
+    collector.start()
+    app.setQuitOnLastWindowClosed(True)
+    window = browse_window(repo, passphrase)
+    code = app.exec()
+    if isinstance(window.session, BrowseApp):
+        window.session.shutdown()
     return int(code)

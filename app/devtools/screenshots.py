@@ -18,7 +18,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from PySide6.QtCore import QEventLoop, QItemSelectionModel, QModelIndex, QRect, QSize, QTimer
+from PySide6.QtCore import QEventLoop, QModelIndex, QRect, QSize, QTimer
 from PySide6.QtGui import QColor, QImage, QLinearGradient, QPainter
 from PySide6.QtWidgets import QApplication, QWidget, QWizard
 
@@ -234,7 +234,11 @@ def _wizard(
         raise RuntimeError("the demo backup timed out")
     # a second backup with a few changes, so Versions and Activity have history
     _photo(folders[0] / "2026 Garden" / "IMG_4416.jpg", 200)
-    (folders[1] / "Letters" / "To the council.txt").write_text("Dear council, again\n" * 220)
+    _photo(folders[0] / "2026 Garden" / "IMG_4412.jpg", 300)  # edited: two versions
+    (folders[1] / "Letters" / "To the council.txt").write_text(
+        "Dear council,\n\nThe oak on Mill Lane is ours to keep.\n" * 40
+    )
+    (folders[1] / "Budget.ods").unlink()  # a deleted file for the version browser
     done.clear()
     keepsake.service.back_up_now()
     if not wait_until(lambda: bool(done)):
@@ -310,27 +314,8 @@ def _main_window(keepsake: Keepsake, shooter: Shooter, folders: list[Path]) -> N
     shooter.shoot(window, "folders")
 
     window.show_page("Versions")
-    page = window.versions
-    page.reload()
-    wait_until(lambda: page.snapshots.count() >= 2 and page.model.rowCount() > 0, 20_000)
-
-    def loaded(index: QModelIndex) -> bool:
-        first_child = page.model.index(0, 0, index)
-        return bool(first_child.isValid() and first_child.data() != "Loading…")
-
-    first = page.model.index(0, 0)
-    page.tree.expand(first)
-    wait_until(lambda: loaded(first), 20_000)
-    child = page.model.index(0, 0, first)
-    page.tree.expand(child)
-    wait_until(lambda: loaded(child), 20_000)
-    chosen = page.model.index(1, 0, child)
-    page.tree.selectionModel().select(
-        chosen,
-        QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows,
-    )
-    page.tree.setCurrentIndex(chosen)
-    shooter.shoot(window, "versions")
+    _versions(window.versions, shooter, folders)
+    window.show_page("Versions")
 
     window.show_page("Settings")
     shooter.shoot(window, "settings")
@@ -358,6 +343,47 @@ def _main_window(keepsake: Keepsake, shooter: Shooter, folders: list[Path]) -> N
             shooter.shoot(window, "folders-missing")
         finally:
             moved.rename(gone)
+
+
+def _versions(page: Any, shooter: Shooter, folders: list[Path]) -> None:
+    """History with an image preview, search results, deleted files, time travel."""
+    if not wait_until(lambda: page.browser.ready and page.browser.indexed, 30_000):
+        raise RuntimeError("the version browser did not load")
+    page.select_path(str(folders[0] / "2026 Garden" / "IMG_4412.jpg"))
+    wait_until(lambda: page.history_model.rowCount() == 2 and page.preview.shows_image(), 20_000)
+    shooter.shoot(page.window(), "versions")
+    page.search.setText("img_44")
+    wait_until(lambda: page.search_result is not None, 20_000)
+    wait_until(lambda: _all_loaded(page), 20_000)
+    shooter.shoot(page.window(), "versions-search")
+    page.search.clear()
+    wait_until(lambda: page.search_result is None, 20_000)
+    page.show_deleted.setChecked(True)
+    page.select_path(str(folders[1] / "Budget.ods"))
+    wait_until(lambda: page.history_model.rowCount() == 2, 20_000)
+    shooter.shoot(page.window(), "versions-deleted")
+    page.show_deleted.setChecked(False)
+    page.show_backup(0)
+    page.select_path(str(folders[1] / "Letters" / "To the council.txt"))
+    wait_until(lambda: page.preview.currentWidget() is page.preview.text, 20_000)
+    shooter.shoot(page.window(), "versions-timeline")
+    page.back_to_now()
+
+
+def _all_loaded(page: Any) -> bool:
+    """Every folder the search opened has its rows."""
+    model = page.model
+    stack = [QModelIndex()]
+    while stack:
+        parent = stack.pop()
+        for row in range(model.rowCount(parent)):
+            index = model.index(row, 0, parent)
+            entry = model.entry(index)
+            if entry is not None and entry.is_dir:
+                if not model.is_loaded(entry.node):
+                    return False
+                stack.append(index)
+    return True
 
 
 def _tray_states(shooter: Shooter) -> None:

@@ -169,6 +169,9 @@ class VaultService(QObject):
         # news (from its own threads) joins the job's progress there.
         self._job_progress: ProgressCallback | None = None
         gateway.set_wait_listener(self._storage_waits)
+        # Called on the worker thread with each vault right after it opened, before
+        # ``openedChanged`` (the version browser makes its own reader there).
+        self.open_hooks: list[Callable[[VaultLike], None]] = []
 
     def set_upload_limit(self, kib_per_s: int) -> None:
         self._gateway.set_upload_limit(kib_per_s)
@@ -230,6 +233,7 @@ class VaultService(QObject):
             self._close_on_worker()
             vault, key = self._gateway.create(repo, passphrase, self._cache_root)
             self._vault = vault
+            self._run_open_hooks(vault)
             return OpenedVault(vault.id, vault.description, key)
 
         self.runner.call(JobKind.CREATE, work, self._set_opened(repo, done))
@@ -248,9 +252,21 @@ class VaultService(QObject):
             self._close_on_worker()
             vault = self._gateway.open(repo, passphrase, recovery_key, self._cache_root)
             self._vault = vault
+            self._run_open_hooks(vault)
             return OpenedVault(vault.id, vault.description)
 
         self.runner.call(JobKind.OPEN, work, self._set_opened(repo, done))
+
+    def _run_open_hooks(self, vault: VaultLike) -> None:
+        for hook in self.open_hooks:
+            try:
+                hook(vault)
+            except Exception:
+                log.exception("A hook on opening the vault failed")
+
+    def with_vault(self, kind: str, fn: Callable[[VaultLike], object], done: Done) -> None:
+        """Run ``fn(vault)`` on the worker thread (after any job before it)."""
+        self.runner.call(kind, lambda _: fn(self._vault_or_raise()), done)
 
     def _close_on_worker(self) -> None:
         vault, self._vault = self._vault, None

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.services.backups import BackupService
+from app.services.browser import BrowserService
 from app.services.jobs import JobOutcome
 from app.services.vault import OpenedVault
 from app.ui import icons
@@ -39,6 +40,7 @@ class MainWindow(QMainWindow):
         self,
         service: BackupService,
         *,
+        browser: BrowserService,
         home: Path,
         log_dir: Path,
         state_dir: Path | None = None,
@@ -59,7 +61,7 @@ class MainWindow(QMainWindow):
 
         self.overview = OverviewPage(service)
         self.folders = FoldersPage(service, home)
-        self.versions = VersionsPage(service)
+        self.versions = VersionsPage(browser, unlock=lambda: service.ensure_open())
         self.settings_page = SettingsPage(service)
         self.activity = ActivityPage(service)
         self.stack = QStackedWidget()

@@ -77,17 +77,12 @@ def test_wizard_first_backup_then_back_up_now(
         app.window.overview.backup_btn.click()
     outcome, record = blocker.args
     assert outcome.ok and record.files_changed == 1
-    # Versions lists both backups and the files of the newest
+    # Versions: the timeline spans both backups; doc1.txt has two distinct versions
     page = app.window.versions
-    page.reload()
-    qtbot.waitUntil(lambda: page.snapshots.count() == 2, timeout=10_000)
-    newest = app.service.history.last("backup")
-    assert newest is not None
-    qtbot.waitUntil(lambda: page.tree_snapshot == newest.snapshot_id, timeout=10_000)
-    assert page.model.rowCount() == 1
-    root = page.model.index(0, 0)
-    page.tree.expand(root)
-    qtbot.waitUntil(lambda: page.model.rowCount(root) == 5, timeout=10_000)
+    qtbot.waitUntil(lambda: page.browser.ready and page.timeline.maximum() == 1, timeout=10_000)
+    page.select_path(str(src / "doc1.txt"))
+    qtbot.waitUntil(lambda: page.history_model.rowCount() == 2, timeout=10_000)
+    assert [v.change.value for v in page.history_model.rows] == ["changed", "added"]
     # the activity log shows both runs
     assert app.window.activity.tree.topLevelItemCount() == 2
     # retention (normally a little after a backup, at most daily) runs as a job

@@ -1,0 +1,123 @@
+"""The selected file's distinct versions, newest first (or a folder's backups)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QMimeData,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+)
+from PySide6.QtGui import QBrush, QColor
+
+from app.core.browse import History
+from app.core.models import Change, FileVersion
+from app.ui import fmt
+from app.ui.versions.tree_model import files_mime
+
+AnyIndex = QModelIndex | QPersistentModelIndex
+_NO_INDEX = QModelIndex()  # the invisible root, as a default argument
+Stager = Callable[[list[tuple[str, str]]], list[Path]]
+
+CHANGE_WORDS = {
+    Change.ADDED: "Added",
+    Change.CHANGED: "Changed",
+    Change.UNCHANGED: "Unchanged",
+    Change.DELETED: "Deleted",
+}
+
+
+class HistoryModel(QAbstractTableModel):
+    HEADERS = ("Backed up", "Size", "Modified", "What changed")
+
+    def __init__(self, stage: Stager, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._stage = stage
+        self.history: History | None = None
+        self.rows: list[FileVersion] = []
+        self._grey = QBrush(QColor(128, 128, 128))
+
+    def set_history(self, history: History | None) -> None:
+        self.beginResetModel()
+        self.history = history
+        self.rows = history.versions if history is not None else []
+        self.endResetModel()
+
+    def version(self, index: AnyIndex) -> FileVersion | None:
+        if index.isValid() and 0 <= index.row() < len(self.rows):
+            return self.rows[index.row()]
+        return None
+
+    def rowCount(self, parent: AnyIndex = _NO_INDEX) -> int:
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: AnyIndex = _NO_INDEX) -> int:
+        return 0 if parent.isValid() else len(self.HEADERS)
+
+    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        v = self.version(index)
+        if v is None:
+            return None
+        column = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            if column == 0:
+                return fmt.stamp(v.time)
+            if v.change is Change.DELETED:
+                return "" if column < 3 else "Deleted"
+            if column == 1:
+                return "" if self.history and self.history.is_dir else fmt.size(v.size)
+            if column == 2:
+                return (
+                    fmt.stamp(v.mtime)
+                    if v.mtime and not (self.history and self.history.is_dir)
+                    else ""
+                )
+            return CHANGE_WORDS[v.change]
+        if role == Qt.ItemDataRole.ForegroundRole and v.change is Change.DELETED:
+            return self._grey
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return f"Backup {v.snapshot[:8]} of {fmt.stamp(v.time)}"
+        if role == Qt.ItemDataRole.TextAlignmentRole and column == 1:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.HEADERS[section]
+        return None
+
+    def flags(self, index: AnyIndex) -> Qt.ItemFlag:
+        v = self.version(index)
+        if v is None:
+            return Qt.ItemFlag.NoItemFlags
+        flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        if v.change is not Change.DELETED:
+            flags |= Qt.ItemFlag.ItemIsDragEnabled
+        return flags
+
+    def mimeTypes(self) -> list[str]:
+        return ["text/uri-list"]
+
+    def supportedDragActions(self) -> Qt.DropAction:
+        return Qt.DropAction.CopyAction
+
+    def mimeData(self, indexes: list[QModelIndex]) -> QMimeData:  # type: ignore[override]
+        """The chosen versions' bytes, under the file's own name (a folder's: its files)."""
+        if self.history is None:
+            return files_mime([])
+        items: list[tuple[str, str]] = []
+        for index in indexes:
+            v = self.version(index)
+            if v is not None and v.change is not Change.DELETED:
+                item = (self.history.path, v.snapshot)
+                if item not in items:
+                    items.append(item)
+        return files_mime(self._stage(items))

@@ -1,0 +1,130 @@
+"""Restoring from the Versions page: to the original place (asking Replace, Keep
+both or Cancel when a different file is there), or directly inside a chosen folder.
+
+A mixin of :class:`~app.ui.versions.page.VersionsPage`, kept apart so each module
+has one job; the dialogs are attributes so tests can answer them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from datetime import datetime
+
+from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton
+
+from app.core.browse import ConflictChoice, RestoreDone, RestorePlan, restored_name
+from app.core.events import Progress
+from app.services.browser import BrowserService
+from app.services.jobs import JobOutcome, Outcome
+from app.ui import fmt
+
+Chosen = tuple[str, str, bool]  # path, backup id, is a folder
+
+
+class RestoreFlow:
+    """Needs the page's browser, status label, progress bar and Cancel button."""
+
+    browser: BrowserService
+    status: QLabel
+    progress: QProgressBar
+    cancel_btn: QPushButton
+    ask_conflict: Callable[[RestorePlan, str], ConflictChoice]
+    choose_folder: Callable[[], str]
+    offer_show: Callable[[str], None]
+    _restore_then_show: bool
+
+    def chosen(self) -> Chosen | None:
+        raise NotImplementedError
+
+    def _update_buttons(self) -> None:
+        raise NotImplementedError
+
+    def _say(self, text: str) -> None:
+        self.status.setText(text)
+
+    # -- restoring -------------------------------------------------------------------------
+
+    def restore_original(self) -> None:
+        """Put the chosen version back at its original path (asking if something
+        different is there now)."""
+        chosen = self.chosen()
+        if chosen is not None:
+            self._restore(chosen, chosen[0], show_after=False)
+
+    def restore_to(self) -> None:
+        """Put the chosen version directly inside a folder the user picks."""
+        chosen = self.chosen()
+        if chosen is None:
+            return
+        folder = self.choose_folder()
+        if not folder:
+            return
+        name = os.path.basename(chosen[0].rstrip("/")) or "restored"
+        self._restore(chosen, os.path.join(folder, name), show_after=True)
+
+    def _restore(self, chosen: Chosen, dest: str, *, show_after: bool) -> None:
+        source, snapshot, _is_dir = chosen
+        self._say(f"Checking {dest}…")
+
+        def planned(outcome: JobOutcome) -> None:
+            if not outcome.ok:
+                self._say(outcome.message)
+                return
+            plan: RestorePlan = outcome.result
+            if plan.identical:
+                self._say(f"{dest} already is this version; nothing to do.")
+                return
+            target = dest
+            if plan.conflict:
+                folder = os.path.dirname(dest)
+                keep = restored_name(
+                    os.path.basename(dest),
+                    datetime.now().astimezone(),
+                    lambda n: os.path.lexists(os.path.join(folder, n)),
+                )
+                choice = self.ask_conflict(plan, keep)
+                if choice is ConflictChoice.CANCEL:
+                    self._say("Restore cancelled; nothing was changed.")
+                    return
+                if choice is ConflictChoice.KEEP_BOTH:
+                    target = os.path.join(folder, keep)
+            self._start_restore(source, snapshot, target, show_after)
+
+        self.browser.plan(source, snapshot, dest, planned)
+
+    def _start_restore(self, source: str, snapshot: str, dest: str, show_after: bool) -> None:
+        if self.browser.restore(source, snapshot, dest) is None:
+            self._say("Another restore is running; try again when it has finished.")
+            return
+        self._restore_then_show = show_after
+        self.progress.setRange(0, 0)
+        self.progress.setVisible(True)
+        self.cancel_btn.setVisible(True)
+        self._say(f"Restoring {os.path.basename(dest)}…")
+        self._update_buttons()
+
+    def _restore_progress(self, progress: Progress) -> None:
+        if progress.bytes_total:
+            self.progress.setRange(0, 1000)
+            self.progress.setValue(int(progress.fraction * 1000))
+
+    def _restore_finished(self, outcome: JobOutcome) -> None:
+        self.progress.setVisible(False)
+        self.cancel_btn.setVisible(False)
+        self._update_buttons()
+        if outcome.outcome is Outcome.CANCELLED:
+            self._say("Restore cancelled. Files already restored were kept.")
+            return
+        if not outcome.ok:
+            self._say(f"Could not restore: {outcome.message}")
+            return
+        done: RestoreDone = outcome.result
+        problems = (
+            f" {fmt.count(len(done.warnings), 'item')} could not be restored."
+            if done.warnings
+            else ""
+        )
+        self._say(f"Restored to {done.dest}.{problems}")
+        if self._restore_then_show:
+            self.offer_show(done.dest)

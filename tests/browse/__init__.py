@@ -1,0 +1,1 @@
+"""Version browser tests: the engine's catalog and session, and the Versions page."""
