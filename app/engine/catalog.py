@@ -329,18 +329,26 @@ class Catalog:
         return os.fsdecode(self.raw_path(node))
 
     def find(self, path: str) -> int | None:
-        """The node of an absolute path, if any backup ever held it."""
+        """The node of an absolute path, if any backup ever held it (folders not yet
+        indexed are listed on the way, so this works before ``ingest`` is done)."""
         node = ROOT_NODE
         raw = os.fsencode(os.path.normpath(os.path.abspath(path)))
-        with self._lock:
-            for part in [p for p in raw.split(b"/") if p]:
-                row = self.db.execute(
-                    "SELECT id FROM nodes WHERE parent=? AND name=?", (node, part)
-                ).fetchone()
-                if row is None:
-                    return None
-                node = int(row[0])
+        for part in [p for p in raw.split(b"/") if p]:
+            found = self._child(node, part)
+            if found is None and not self.complete:
+                self.children(node, show_deleted=True)  # records its entries' nodes
+                found = self._child(node, part)
+            if found is None:
+                return None
+            node = found
         return node
+
+    def _child(self, node: int, name: bytes) -> int | None:
+        with self._lock:
+            row = self.db.execute(
+                "SELECT id FROM nodes WHERE parent=? AND name=?", (node, name)
+            ).fetchone()
+        return None if row is None else int(row[0])
 
     def ancestors(self, node: int) -> list[int]:
         """From the root down to ``node``'s parent."""

@@ -193,8 +193,7 @@ def test_listing_before_indexing_reads_trees_as_needed(history: HistoryVault, va
         changed, snaps = session.set_snapshots()
         assert changed and len(snaps) == len(history.snapshots)
         assert not session.catalog.complete
-        folder = session.find(str(history.source))
-        assert folder is None  # not indexed yet: nodes appear as folders are listed
+        assert session.find(str(history.report)) is not None  # found before indexing
         node = ROOT_NODE
         for part in history.source.parts[1:]:
             node = next(e.node for e in session.children(node, as_of=0) if e.name == part)

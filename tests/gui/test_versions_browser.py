@@ -71,14 +71,16 @@ def shown(qtbot: QtBot, page: VersionsPage) -> dict[str, BrowseEntry]:
 
 def select(qtbot: QtBot, page: VersionsPage, path: Path | str) -> None:
     page.select_path(str(path))
-    qtbot.waitUntil(
-        lambda: (
-            page.selected_entry() is not None
-            and page.selected_entry().path == str(path)  # type: ignore[union-attr]
-            and page.history_model.rowCount() > 0
-        ),
-        timeout=WAIT,
-    )
+
+    def selected() -> bool:
+        entry = page.selected_entry()
+        return entry is not None and entry.path == str(path)
+
+    try:
+        qtbot.waitUntil(selected, timeout=WAIT)
+    except Exception:
+        raise AssertionError(f"not selected; status: {page.status.text()!r}") from None
+    qtbot.waitUntil(lambda: page.history_model.rowCount() > 0, timeout=WAIT)
 
 
 def cli_versions(
