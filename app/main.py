@@ -342,7 +342,7 @@ class BrowseApp(QObject):
 def browse_window(repo: str, passphrase: str) -> BrowseWindow:
     """The window of ``keepsake gui --browse REPO``, shown, its vault unlocking
     (the Versions page fills when it is open). An empty passphrase asks for one."""
-    _make_qapp()
+    make_qapp()
     session = BrowseApp(repo)
     window = session.window
     window.session = session  # lives as long as the window
@@ -358,7 +358,7 @@ def run_browse(repo: str, passphrase: str) -> int:
     """``keepsake gui --browse REPO``: one window, quits when it closes."""
     config = AppConfig()
     setup_logging(config.log_dir)
-    app = _make_qapp()
+    app = make_qapp()
     install_excepthook(config.log_dir)
     sys.setswitchinterval(GUI_SWITCH_INTERVAL_S)
     collector = GuiThreadGc(parent=app)

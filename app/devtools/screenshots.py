@@ -26,6 +26,7 @@ from app.core.events import Phase, Progress
 from app.main import AppConfig, Keepsake, make_qapp, refuse_bad_pyside
 from app.services.backups import Secrets, State, Status
 from app.store.secrets import MemorySecrets
+from app.ui.versions import VersionsPage
 from app.ui.wizard import PageId
 
 log = logging.getLogger(__name__)
@@ -345,7 +346,7 @@ def _main_window(keepsake: Keepsake, shooter: Shooter, folders: list[Path]) -> N
             moved.rename(gone)
 
 
-def _versions(page: Any, shooter: Shooter, folders: list[Path]) -> None:
+def _versions(page: VersionsPage, shooter: Shooter, folders: list[Path]) -> None:
     """History with an image preview, search results, deleted files, time travel."""
     if not wait_until(lambda: page.browser.ready and page.browser.indexed, 30_000):
         raise RuntimeError("the version browser did not load")
@@ -370,7 +371,7 @@ def _versions(page: Any, shooter: Shooter, folders: list[Path]) -> None:
     page.back_to_now()
 
 
-def _all_loaded(page: Any) -> bool:
+def _all_loaded(page: VersionsPage) -> bool:
     """Every folder the search opened has its rows."""
     model = page.model
     stack = [QModelIndex()]

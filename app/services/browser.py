@@ -20,7 +20,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
@@ -36,12 +36,12 @@ from app.core.cancel import CancelToken
 from app.core.errors import AppError
 from app.core.events import ProgressCallback
 from app.core.models import SnapshotInfo
-from app.services.jobs import JobOutcome, JobRunner
+from app.services.jobs import JobKind, JobOutcome, JobRunner
 from app.services.vault import VaultLike, VaultService
 
 log = logging.getLogger(__name__)
 
-Done = Callable[[JobOutcome], None]
+Done = Callable[[JobOutcome[Any]], None]
 INGEST_SLICE_S = 0.05
 
 
@@ -120,7 +120,7 @@ class BrowserService(QObject):
         vaults.openedChanged.connect(self._opened_changed)
         vaults.runner.jobFinished.connect(self._vault_job_done)
         if vaults.is_open:  # opened before we were made: make a session now
-            vaults.with_vault("browse_session", self._make_session, self._adopt)
+            vaults.with_vault(JobKind.BROWSE_START, self._make_session, self._adopt)
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -142,9 +142,9 @@ class BrowserService(QObject):
             self.synced = False
             self.snapshots = []
             self.readyChanged.emit(False)
-            self.runner.call("browse_close", lambda _: self._close_session())
+            self.runner.call(JobKind.BROWSE_CLOSE, lambda _: self._close_session())
 
-    def _adopt(self, _outcome: JobOutcome | None) -> None:
+    def _adopt(self, _outcome: JobOutcome[object] | None) -> None:
         def start(_: CancelToken) -> tuple[bool, list[SnapshotInfo]]:
             pending, self._pending = self._pending, None
             if pending is not None:
@@ -153,12 +153,12 @@ class BrowserService(QObject):
             return self._need().set_snapshots()
 
         self._generation += 1
-        self.runner.call("browse_start", start, self._got_snapshots)
+        self.runner.call(JobKind.BROWSE_START, start, self._got_snapshots)
         # The app's vault syncs the cache with the vault (other devices' backups);
         # the browser reads the cache, so look again when that is done.
         self.vaults.snapshots(self._synced)
 
-    def _synced(self, _outcome: JobOutcome) -> None:
+    def _synced(self, _outcome: JobOutcome[object]) -> None:
         self.synced = True
         self.refresh()
 
@@ -171,7 +171,7 @@ class BrowserService(QObject):
                 log.exception("Closing the version browser failed")
 
     def shutdown(self) -> None:
-        self.runner.call("browse_close", lambda _: self._close_session())
+        self.runner.call(JobKind.BROWSE_CLOSE, lambda _: self._close_session())
         self.runner.shutdown()
 
     def _need(self) -> BrowseSessionLike:
@@ -183,18 +183,18 @@ class BrowserService(QObject):
         """Look for backups added or removed since the last look."""
         if self.vaults.is_open:
             self.runner.call(
-                "browse_refresh", lambda _: self._need().set_snapshots(), self._got_snapshots
+                JobKind.BROWSE_START, lambda _: self._need().set_snapshots(), self._got_snapshots
             )
 
-    def _vault_job_done(self, outcome: JobOutcome) -> None:
-        if outcome.kind in ("backup", "forget") and outcome.ok:
+    def _vault_job_done(self, outcome: JobOutcome[object]) -> None:
+        if outcome.kind in (JobKind.BACKUP, JobKind.FORGET) and outcome.ok:
             self.refresh()
 
-    def _got_snapshots(self, outcome: JobOutcome) -> None:
+    def _got_snapshots(self, outcome: JobOutcome[tuple[bool, list[SnapshotInfo]]]) -> None:
         if not outcome.ok:
             log.info("browser: %s", outcome.message)
             return
-        changed, snapshots = outcome.result
+        changed, snapshots = outcome.value
         was_ready = self.ready
         self.ready = True
         if changed or not was_ready:
@@ -216,36 +216,36 @@ class BrowserService(QObject):
         def step(cancel: CancelToken) -> bool:
             return self._need().ingest(cancel, INGEST_SLICE_S)
 
-        def done(outcome: JobOutcome) -> None:
+        def done(outcome: JobOutcome[bool]) -> None:
             self._indexing = False
             if generation != self._generation or not outcome.ok:
                 return
-            if outcome.result:
+            if outcome.value:
                 self.indexed = True
                 self.indexedChanged.emit(True)
             else:
                 QTimer.singleShot(0, self._index_more)
 
-        self.runner.call("browse_index", step, done)
+        self.runner.call(JobKind.BROWSE_INDEX, step, done)
 
     # -- questions -----------------------------------------------------------------
 
     def list_children(self, node: int, as_of: int | None, show_deleted: bool, done: Done) -> None:
         self.runner.call(
-            "browse_children",
+            JobKind.BROWSE_LIST,
             lambda _: self._need().children(node, as_of=as_of, show_deleted=show_deleted),
             done,
         )
 
     def search(self, text: str, as_of: int | None, show_deleted: bool, done: Done) -> None:
         self.runner.call(
-            "browse_search",
+            JobKind.BROWSE_SEARCH,
             lambda _: self._need().search(text, as_of=as_of, show_deleted=show_deleted),
             done,
         )
 
     def history(self, node: int, done: Done) -> None:
-        self.runner.call("browse_history", lambda _: self._need().history(node), done)
+        self.runner.call(JobKind.BROWSE_HISTORY, lambda _: self._need().history(node), done)
 
     def locate(self, path: str, done: Done) -> None:
         """``done`` gets ``[root, ..., parent, node]`` of ``path``, or None if never backed up."""
@@ -255,20 +255,20 @@ class BrowserService(QObject):
             node = session.find(path)
             return None if node is None else [*session.ancestors(node), node]
 
-        self.runner.call("browse_locate", work, done)
+        self.runner.call(JobKind.BROWSE_LOCATE, work, done)
 
     def preview(
         self, path: str, snapshot_id: str, size: int, mtime: datetime | None, done: Done
     ) -> None:
         self.runner.call(
-            "browse_preview",
+            JobKind.BROWSE_PREVIEW,
             lambda _: self._need().preview(path, snapshot_id, size, mtime),
             done,
         )
 
     def plan(self, source: str, snapshot_id: str, dest: str, done: Done) -> None:
         self.runner.call(
-            "browse_plan", lambda _: self._need().plan(source, snapshot_id, dest), done
+            JobKind.BROWSE_PLAN, lambda _: self._need().plan(source, snapshot_id, dest), done
         )
 
     # -- doing ---------------------------------------------------------------------
@@ -281,7 +281,7 @@ class BrowserService(QObject):
                 source, snapshot_id, dest, on_progress=on_progress, cancel=cancel
             )
 
-        return self.runner.start("restore", work)
+        return self.runner.start(JobKind.RESTORE, work)
 
     def cancel_restore(self) -> None:
         self.runner.cancel()

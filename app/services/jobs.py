@@ -74,6 +74,16 @@ class JobKind(StrEnum):
     RESTORE_FILE = "restore_file"
     CHANGE_PASSPHRASE = "change_passphrase"
     DROPBOX_CONNECT = "dropbox_connect"
+    # the version browser's questions (app.services.browser), on its own thread
+    BROWSE_START = "browse_start"
+    BROWSE_CLOSE = "browse_close"
+    BROWSE_INDEX = "browse_index"
+    BROWSE_LIST = "browse_list"
+    BROWSE_SEARCH = "browse_search"
+    BROWSE_HISTORY = "browse_history"
+    BROWSE_LOCATE = "browse_locate"
+    BROWSE_PREVIEW = "browse_preview"
+    BROWSE_PLAN = "browse_plan"
 
     @property
     def recorded(self) -> bool:

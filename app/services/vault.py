@@ -264,7 +264,9 @@ class VaultService(QObject):
             except Exception:
                 log.exception("A hook on opening the vault failed")
 
-    def with_vault(self, kind: str, fn: Callable[[VaultLike], object], done: Done) -> None:
+    def with_vault(
+        self, kind: JobKind, fn: Callable[[VaultLike], object], done: Done[object]
+    ) -> None:
         """Run ``fn(vault)`` on the worker thread (after any job before it)."""
         self.runner.call(kind, lambda _: fn(self._vault_or_raise()), done)
 

@@ -52,7 +52,7 @@ class BrowseWindow(QMainWindow):
             done=self._opened,
         )
 
-    def _opened(self, outcome: JobOutcome) -> None:
+    def _opened(self, outcome: JobOutcome[object]) -> None:
         if outcome.ok:
             self.page.status.setText("")
             return

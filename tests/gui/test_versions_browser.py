@@ -121,7 +121,7 @@ def test_search_then_distinct_versions_as_the_cli_lists_them(
 ) -> None:
     page = open_page(qtbot, history, cleanup)
     qtbot.waitUntil(lambda: page.browser.indexed, timeout=WAIT)
-    qtbot.keyClicks(page.search, "REPORT")
+    page.search.setText("REPORT")
     qtbot.waitUntil(lambda: page.search_result is not None, timeout=WAIT)
     rows = shown(qtbot, page)
     files = [p for p, e in rows.items() if not e.is_dir]
@@ -205,12 +205,12 @@ def test_a_dropped_file_is_selected(qtbot: QtBot, history: HistoryVault, cleanup
         Qt.KeyboardModifier.NoModifier,
     )  # fmt: skip
     QApplication.sendEvent(page, drop)
-    qtbot.waitUntil(
-        lambda: (
-            page.selected_entry() is not None and page.selected_entry().path == str(history.picture)
-        ),  # type: ignore[union-attr]
-        timeout=WAIT,
-    )
+
+    def selected() -> bool:
+        entry = page.selected_entry()
+        return entry is not None and entry.path == str(history.picture)
+
+    qtbot.waitUntil(selected, timeout=WAIT)
     assert page.tree.currentIndex().isValid()
     qtbot.waitUntil(lambda: page.history_model.rowCount() == 2, timeout=WAIT)
 

@@ -331,13 +331,13 @@ class VersionsPage(RestoreFlow, QWidget):
             return
         generation = self._search_generation
 
-        def done(outcome: JobOutcome) -> None:
+        def done(outcome: JobOutcome[SearchResult]) -> None:
             if generation != self._search_generation:
                 return
             if not outcome.ok:
                 self._say(outcome.message)
                 return
-            result: SearchResult = outcome.result
+            result = outcome.value
             self._search = result
             self._view_changed()
             n = len(result.matches)
@@ -384,11 +384,12 @@ class VersionsPage(RestoreFlow, QWidget):
     def select_path(self, path: str) -> None:
         """Select ``path`` in the tree (its folders opened) and show its versions."""
 
-        def done(outcome: JobOutcome) -> None:
+        def done(outcome: JobOutcome[list[int] | None]) -> None:
             if not outcome.ok:
                 self._say(outcome.message)
                 return
-            if outcome.result is None:
+            chain = outcome.value
+            if chain is None:
                 self._say(f"{path} was never backed up.")
                 return
             if self._search is not None or self.search.text():
@@ -397,7 +398,7 @@ class VersionsPage(RestoreFlow, QWidget):
                 self.search.blockSignals(False)
                 self._search = None
                 self._view_changed()
-            self._reveal_chain = list(outcome.result)
+            self._reveal_chain = list(chain)
             self._reveal_step()
 
         self.browser.locate(path, done)
@@ -455,13 +456,13 @@ class VersionsPage(RestoreFlow, QWidget):
         else:
             self.preview.loading(entry.name)
 
-        def done(outcome: JobOutcome) -> None:
+        def done(outcome: JobOutcome[History]) -> None:
             if generation != self._history_generation:
                 return
             if not outcome.ok:
                 self._say(outcome.message)
                 return
-            self._show_history(outcome.result, entry)
+            self._show_history(outcome.value, entry)
 
         self.browser.history(entry.node, done)
 
@@ -496,13 +497,13 @@ class VersionsPage(RestoreFlow, QWidget):
         generation = self._preview_generation
         self.preview.loading(os.path.basename(history.path))
 
-        def done(outcome: JobOutcome) -> None:
+        def done(outcome: JobOutcome[Preview]) -> None:
             if generation != self._preview_generation:
                 return
             if not outcome.ok:
                 self.preview.clear(outcome.message)
                 return
-            preview: Preview = outcome.result
+            preview = outcome.value
             self.preview.show_preview(preview)
 
         self.browser.preview(history.path, version.snapshot, version.size, version.mtime, done)

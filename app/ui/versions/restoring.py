@@ -67,11 +67,11 @@ class RestoreFlow:
         source, snapshot, _is_dir = chosen
         self._say(f"Checking {dest}…")
 
-        def planned(outcome: JobOutcome) -> None:
+        def planned(outcome: JobOutcome[RestorePlan]) -> None:
             if not outcome.ok:
                 self._say(outcome.message)
                 return
-            plan: RestorePlan = outcome.result
+            plan = outcome.value
             if plan.identical:
                 self._say(f"{dest} already is this version; nothing to do.")
                 return
@@ -109,7 +109,7 @@ class RestoreFlow:
             self.progress.setRange(0, 1000)
             self.progress.setValue(int(progress.fraction * 1000))
 
-    def _restore_finished(self, outcome: JobOutcome) -> None:
+    def _restore_finished(self, outcome: JobOutcome[RestoreDone]) -> None:
         self.progress.setVisible(False)
         self.cancel_btn.setVisible(False)
         self._update_buttons()
@@ -119,7 +119,7 @@ class RestoreFlow:
         if not outcome.ok:
             self._say(f"Could not restore: {outcome.message}")
             return
-        done: RestoreDone = outcome.result
+        done = outcome.value
         problems = (
             f" {fmt.count(len(done.warnings), 'item')} could not be restored."
             if done.warnings

@@ -170,7 +170,7 @@ class VersionTreeModel(QAbstractItemModel):
         node = item.node
         view = self.view
 
-        def done(outcome: JobOutcome) -> None:
+        def done(outcome: JobOutcome[list[BrowseEntry]]) -> None:
             if generation != self._generation:
                 return  # the view changed meanwhile
             target = self._by_node.get(node)
@@ -186,13 +186,13 @@ class VersionTreeModel(QAbstractItemModel):
         if item.buffered:
             self._insert(item, len(item.buffered))
 
-    def _arrived(self, item: _Item, outcome: JobOutcome, view: View) -> None:
+    def _arrived(self, item: _Item, outcome: JobOutcome[list[BrowseEntry]], view: View) -> None:
         item.loaded = True
         if not outcome.ok:
             item.error = outcome.message
             self.loadFailed.emit(outcome.message)
         else:
-            rows: list[BrowseEntry] = outcome.result
+            rows = outcome.value
             if view.search is not None:
                 rows = [e for e in rows if e.node in view.search.visible]
             item.buffered = rows
