@@ -42,7 +42,7 @@ from app.services.vault import VaultLike, VaultService
 log = logging.getLogger(__name__)
 
 Done = Callable[[JobOutcome[Any]], None]
-INGEST_SLICE_S = 0.05
+INGEST_SLICE_S = 0.03
 
 
 class BrowseSessionLike(Protocol):
@@ -189,6 +189,8 @@ class BrowserService(QObject):
     def _vault_job_done(self, outcome: JobOutcome[object]) -> None:
         if outcome.kind in (JobKind.BACKUP, JobKind.FORGET) and outcome.ok:
             self.refresh()
+        elif self.ready:
+            self._index_more()
 
     def _got_snapshots(self, outcome: JobOutcome[tuple[bool, list[SnapshotInfo]]]) -> None:
         if not outcome.ok:
@@ -209,6 +211,10 @@ class BrowserService(QObject):
 
     def _index_more(self) -> None:
         if self._indexing or self.indexed:
+            return
+        if self.vaults.runner.busy:
+            # A backup (or restore, check) is running: indexing would compete with it
+            # and the GUI thread for the interpreter; resume when it ends.
             return
         self._indexing = True
         generation = self._generation
