@@ -54,6 +54,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--work-dir", type=Path, help="override the work directory")
     p.add_argument("--seed", type=int, default=1, help="data generator seed (default 1)")
     p.add_argument("--no-scan", action="store_true", help="skip the many-small-files scan case")
+    p.add_argument(
+        "--huge",
+        nargs="?",
+        type=int,
+        const=1_000_000,
+        default=0,
+        metavar="FILES",
+        help="also run the many-small-files case at 1,000,000 files (or FILES): initial,"
+        " no-change and full restore with peak RSS, one run each (long: ~30 min)",
+    )
+    p.add_argument(
+        "--no-app",
+        action="store_true",
+        help="skip the desktop app's no-change backup (worker thread, GUI heartbeat)",
+    )
     p.add_argument("--keep", action="store_true", help="keep the work directory (debugging)")
     p.add_argument("--step-timeout", type=float, default=3600.0, help="seconds per step")
     p.add_argument(
@@ -131,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
         keep=args.keep,
         step_timeout_s=args.step_timeout,
         quiet_wait_s=args.quiet_wait,
+        huge_files=args.huge,
+        app=not args.no_app,
     )
     result = Runner(cfg).run()
     section = report.results_section(result)

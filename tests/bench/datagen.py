@@ -310,27 +310,34 @@ def generate_tree(root: Path, scale: Scale, seed: int) -> TreeInfo:
 def generate_scan_tree(root: Path, n_files: int, seed: int) -> int:
     """Create ``n_files`` small unique notes (64 B-2 KiB) in folders of 100.
 
-    Used only to see how the no-change backup and peak memory grow with the file
-    count, so content is cheap: overlapping windows of one text stream, each unique.
-    Returns the total byte count.
+    A home folder's many small files (code, mail, notes): used to see how backups,
+    restores and peak memory grow with the file count, so content is cheap:
+    overlapping windows of a text stream, each unique. Returns the total byte count.
     """
     if root.exists():
         raise FileExistsError(root)
     rng = random.Random(f"scan-{seed}")
     text = TextSource(seed)
     stride = 500
-    blob = text.text(f"{seed}:scan", n_files * stride + 2 * KIB)
+    per_archive = 4000
+    # One text stream per archive folder (2 MB), not one for the whole tree: the
+    # 1,000,000-file case would otherwise hold half a gigabyte of text at once.
+    blob = b""
     total = 0
     current_dir: Path | None = None
     for i in range(n_files):
-        d = root / f"archive-{i // 4000:03d}" / f"box-{(i // 100) % 40:02d}"
+        if i % per_archive == 0:
+            archive = i // per_archive
+            blob = text.text(f"{seed}:scan:{archive}", per_archive * stride + 2 * KIB)
+        d = root / f"archive-{i // per_archive:03d}" / f"box-{(i // 100) % 40:02d}"
         if d != current_dir:
             d.mkdir(parents=True, exist_ok=True)
             current_dir = d
         size = rng.randint(64, 2 * KIB)
         path = d / f"note-{i:07d}.txt"
+        j = i % per_archive
         with open(path, "wb") as f:
-            f.write(blob[i * stride : i * stride + size])
+            f.write(blob[j * stride : j * stride + size])
         mtime = _EPOCH_START + rng.randrange(_EPOCH_SPAN)
         os.utime(path, (mtime, mtime))
         total += size

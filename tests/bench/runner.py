@@ -14,6 +14,7 @@ import os
 import platform
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -40,6 +41,22 @@ STEPS: list[tuple[str, str]] = [
     ("restore_full", "full restore"),
 ]
 
+# The same commands on an empty vault (an empty folder backed up into a fresh vault,
+# then restored): each tool's fixed cost (start-up, key derivation, opening the
+# vault), subtracted to compare the engines' marginal work on equal terms.
+FIXED_STEPS: list[tuple[str, str]] = [
+    ("fixed_backup", "backup of an empty folder"),
+    ("fixed_restore", "restore of an empty snapshot"),
+]
+# Which fixed cost each step carries.
+FIXED_OF: dict[str, str] = {
+    "initial": "fixed_backup",
+    "nochange": "fixed_backup",
+    "change": "fixed_backup",
+    "restore_one": "fixed_restore",
+    "restore_full": "fixed_restore",
+}
+
 
 @dataclass
 class BenchConfig:
@@ -56,6 +73,8 @@ class BenchConfig:
     step_timeout_s: float = 3600.0
     startup_repeats: int = 20
     quiet_wait_s: float = 10.0
+    huge_files: int = 0  # the optional 1,000,000-file case (0: not run)
+    app: bool = True  # the desktop app's no-change backup on the worker thread
 
 
 @dataclass
@@ -66,7 +85,7 @@ class ToolResult:
     version: str = ""
     samples: dict[str, list[Sample]] = field(default_factory=dict)
     vault_bytes: list[int] = field(default_factory=list)
-    # scan tree size -> "initial"/"nochange" -> samples
+    # scan tree size -> "initial"/"nochange"/"restore" -> samples
     scan: dict[int, dict[str, list[Sample]]] = field(default_factory=dict)
     startup_s: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
@@ -87,6 +106,12 @@ class BenchResult:
     scan_files: int = 0
     scan_bytes: int = 0
     scan_sizes: list[int] = field(default_factory=list)
+    huge_files: int = 0  # size of the optional 1,000,000-file case, 0 if not run
+    # scan tree size -> `cp -a` of that tree (the reference for its full restore)
+    scan_copy: dict[int, list[Sample]] = field(default_factory=dict)
+    # The app's scheduled no-change backup (tests/bench/app_backup.py): one dict per
+    # backup with files, wall_s, cpu_s, max_gap_ms (GUI heartbeat), ticks.
+    app: list[dict[str, float]] = field(default_factory=list)
     change: str = ""
     restore_photo: str = ""
     copy: list[Sample] = field(default_factory=list)
@@ -118,11 +143,12 @@ def load_result(path: Path) -> BenchResult:
     for name in (
         "data_files", "data_bytes", "scan_files", "scan_bytes", "scan_sizes", "change",
         "restore_photo", "machine", "verification", "quiet_waits", "quiet_wait_s",
-        "started", "duration_s",
+        "started", "duration_s", "huge_files", "app",
     ):  # fmt: skip
         if name in d:
             setattr(res, name, d[name])
     res.copy = samples(d["copy"])
+    res.scan_copy = {int(n): samples(v) for n, v in d.get("scan_copy", {}).items()}
     for key, t in d["tools"].items():
         res.tools[key] = ToolResult(
             label=t["label"],
@@ -499,6 +525,25 @@ class Runner:
 
             return go
 
+        def fixed(tool: Tool, tr: ToolResult) -> None:
+            """The empty-vault twin of the steps below: each tool's fixed cost."""
+            empty = self.work / "empty" / "tree"
+            empty.mkdir(parents=True, exist_ok=True)
+            twin = type(tool)(homes / f"{tool.key}-empty")
+            cmd = twin.init()
+            proc = run_quiet(cmd.argv, env=twin.env(), cwd=cmd.cwd or twin.home)
+            if proc.returncode != 0:
+                raise RuntimeError(f"empty vault init failed: {last_line(proc.stderr)}")
+            cmd = twin.backup([empty], 1)
+            self._step(twin, tr, "fixed_backup", cmd.argv, cmd.cwd, warm=[empty])
+            target = self.work / "restore" / f"{tool.key}-fixed"
+            shutil.rmtree(target, ignore_errors=True)
+            target.mkdir(parents=True)
+            cmd = twin.restore(twin.snapshot_ref(1), target, [])
+            self._step(twin, tr, "fixed_restore", cmd.argv, cmd.cwd)
+            shutil.rmtree(target, ignore_errors=True)
+
+        each(fixed, "fixed cost", fatal=False)
         each(init, "init")
         each(backup(1, "initial"), "initial backup")
         each(backup(2, "nochange"), "no-change backup")
@@ -510,19 +555,24 @@ class Runner:
         shutil.rmtree(homes, ignore_errors=True)
 
     def _scan(self, active: list[type[Tool]]) -> None:
-        """No-change backups of many-small-files trees of three sizes.
+        """Backups and restores of many-small-files trees of three sizes (plus 1,000,000).
 
         Three points (tiny, 1/10, full) separate the fixed cost of a run (start-up,
         key derivation, opening the vault) from the per-file cost, so "linear in the
         file count" can be judged; a single size cannot tell the two apart. The
         middle size is also the product's "no-change backup of 20,000 files" bar
-        (docs/PERFORMANCE.md).
+        (docs/PERFORMANCE.md). The full size (a home folder: 200,000 files) and the
+        optional 1,000,000-file case are also restored in full, beside `cp -a` of the
+        same tree, and backed up once more from the desktop app's worker thread.
         """
         cfg = self.cfg
         if self.data.exists():
             shutil.rmtree(self.data)
         sizes = scan_sizes(cfg.scale.scan_files)
         self.result.scan_files = cfg.scale.scan_files
+        if cfg.huge_files > cfg.scale.scan_files:
+            sizes.append(cfg.huge_files)
+            self.result.huge_files = cfg.huge_files
         for n in sizes:
             root = self.work / f"scan-{n}" / "tree"
             log(f"scan case: generating {n:,} small files")
@@ -530,6 +580,12 @@ class Runner:
             if n == cfg.scale.scan_files:
                 self.result.scan_bytes = size_bytes
             self.result.scan_sizes.append(n)
+            big = n >= cfg.scale.scan_files
+            # The 1,000,000-file case is long: one run of each step.
+            runs = cfg.runs if n <= cfg.scale.scan_files else 1
+            expected = _stat_manifest(root) if big else {}
+            if big:
+                self._copy_reference(root, n)
             for cls in active:
                 tool = cls(self.work / "scan-homes" / cls.key)
                 tr = self.result.tools[cls.key]
@@ -537,17 +593,109 @@ class Runner:
                 try:
                     cmd = tool.init()
                     self._measure(tool, tr, f"scan{n}-init", cmd.argv, cmd.cwd)
-                    for number in range(1, cfg.runs + 2):
+                    for number in range(1, runs + 2):
                         step = "initial" if number == 1 else "nochange"
                         cmd = tool.backup([root], number)
                         self._settle()
                         datagen.warm([root, *tool.state_dirs()])
                         sample = self._measure(tool, tr, f"scan{n}-{step}", cmd.argv, cmd.cwd)
                         per_size.setdefault(step, []).append(sample)
+                    if big:
+                        self._scan_restore(tool, tr, root, n, runs, expected)
+                    if big and cfg.app and cls.key == "keepsake":
+                        self._app_backup(tool, root, n)
                 except _ToolFailed:
                     pass
+                except (RuntimeError, ValueError, KeyError, OSError) as exc:
+                    tr.errors.append(f"scan {n}: {exc}")
+                    log(f"  {cls.label} FAILED scan {n}: {exc}")
                 shutil.rmtree(tool.home, ignore_errors=True)
             shutil.rmtree(root.parent, ignore_errors=True)
+
+    def _copy_reference(self, root: Path, n: int) -> None:
+        """`cp -a` of a scan tree: what its full restore is compared with."""
+        target = self.work / "restore" / "cp-scan"
+        for _ in range(self.cfg.runs if n <= self.cfg.scale.scan_files else 1):
+            shutil.rmtree(target, ignore_errors=True)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self._settle()
+            datagen.warm([root])
+            if self.cfg.quiet_wait_s > 0:
+                wait_for_quiet(self.cfg.quiet_wait_s)
+            start = time.perf_counter()
+            proc = subprocess.run(["cp", "-a", str(root), str(target)], capture_output=True)
+            wall = time.perf_counter() - start
+            if proc.returncode != 0:
+                raise SystemExit(f"cp -a failed: {proc.stderr.decode(errors='replace')}")
+            self._settle()
+            self.result.scan_copy.setdefault(n, []).append(
+                Sample(wall_s=wall, user_s=0.0, sys_s=0.0, max_rss_kib=0)
+            )
+        shutil.rmtree(target, ignore_errors=True)
+
+    def _scan_restore(
+        self,
+        tool: Tool,
+        tr: ToolResult,
+        root: Path,
+        n: int,
+        runs: int,
+        expected: dict[str, tuple[int, int]],
+    ) -> None:
+        """Full restores of the first snapshot of a scan tree, checked file by file."""
+        snap = tool.snapshot_ref(1)
+        target = self.work / "restore" / f"{tool.key}-scan"
+        for _ in range(runs):
+            shutil.rmtree(target, ignore_errors=True)
+            target.mkdir(parents=True)
+            cmd = tool.restore(snap, target, [])
+            self._settle()
+            datagen.warm(tool.state_dirs())
+            sample = self._measure(tool, tr, f"scan{n}-restore", cmd.argv, cmd.cwd)
+            tr.scan.setdefault(n, {}).setdefault("restore", []).append(sample)
+            got = _stat_manifest(target / str(root).lstrip("/"))
+            if got != expected:
+                missing = len(set(expected) - set(got))
+                wrong = sum(1 for k, v in expected.items() if k in got and got[k] != v)
+                msg = (
+                    f"scan {n:,}, {tool.label}, full restore: {missing} files missing,"
+                    f" {wrong} with wrong size or mtime, {len(set(got) - set(expected))} extra"
+                )
+                if msg not in self.result.verification:
+                    self.result.verification.append(msg)
+                    log(f"  VERIFY {msg}")
+        shutil.rmtree(target, ignore_errors=True)
+
+    def _app_backup(self, tool: Tool, root: Path, n: int) -> None:
+        """The desktop app's scheduled no-change backup of the scan tree: the vault is
+        unlocked once (as the running app keeps it), the backup runs on the app's
+        worker thread, and a 10 ms timer on the GUI thread measures how long the
+        event loop stalls (tests/bench/app_backup.py)."""
+        out = self.work / "logs" / f"app-{n}.json"
+        argv = [
+            sys.executable, "-m", "tests.bench.app_backup", "--repo", str(tool.vault),
+            "--runs", str(self.cfg.runs if n <= self.cfg.scale.scan_files else 1),
+            "--out", str(out), str(root),
+        ]  # fmt: skip
+        env = {**tool.env(), "QT_QPA_PLATFORM": "offscreen"}
+        repo = Path(__file__).resolve().parents[2]
+        env["PYTHONPATH"] = os.pathsep.join([p for p in (env.get("PYTHONPATH"), str(repo)) if p])
+        self._settle()
+        datagen.warm([root, *tool.state_dirs()])
+        if self.cfg.quiet_wait_s > 0:
+            wait_for_quiet(self.cfg.quiet_wait_s)
+        proc = subprocess.run(argv, env=env, cwd=repo, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise RuntimeError(f"app backup failed: {last_line(proc.stderr)}")
+        import json
+
+        for item in json.loads(out.read_text()):
+            item["files"] = n
+            self.result.app.append(item)
+            log(
+                f"  app      no-change {n:,} files {item['wall_s']:7.2f} s wall,"
+                f" GUI stall max {item['max_gap_ms']:.0f} ms"
+            )
 
     def _startup(self, active: list[type[Tool]]) -> None:
         """Wall time of the version command: what a user waits before anything happens."""
@@ -559,6 +707,20 @@ class Runner:
                 run_quiet(argv, env=cls.base_env(), cwd=self.work)
                 tr.startup_s.append(time.perf_counter() - start)
             log(f"  {cls.label:<8} start-up {sorted(tr.startup_s)[len(tr.startup_s) // 2]:.3f} s")
+
+
+def _stat_manifest(root: Path) -> dict[str, tuple[int, int]]:
+    """relative path -> (size, mtime seconds) of every regular file: the scan trees'
+    restore check (their content is checked by the main tree's restores)."""
+    out: dict[str, tuple[int, int]] = {}
+    if not root.is_dir():
+        return out
+    for dirpath, _dirs, files in os.walk(root):
+        rel = os.path.relpath(dirpath, root)
+        for name in files:
+            st = os.lstat(os.path.join(dirpath, name))
+            out[os.path.normpath(os.path.join(rel, name))] = (st.st_size, int(st.st_mtime))
+    return out
 
 
 def _verify_files(root: Path, want: dict[str, tuple[int, int, bytes]]) -> list[str]:
