@@ -103,10 +103,31 @@ def build_deb(bundle: Path) -> Path:
     return out
 
 
+BUILD_CONFIG = ROOT / "app" / "core" / "_build_config.py"
+
+
+def write_build_config(env: dict[str, str] | None = None) -> None:
+    """Bake the packager's Dropbox app key (env ``KEEPSAKE_DROPBOX_APP_KEY`` at build
+    time) into the build; without one, the app's wizard guides users to register
+    their own. The file is git-ignored; an empty key removes it."""
+    key = (env if env is not None else dict(os.environ)).get("KEEPSAKE_DROPBOX_APP_KEY", "")
+    if key.strip():
+        BUILD_CONFIG.write_text(
+            '"""Written by installers/build.py; not in git."""\n\n'
+            f"DROPBOX_APP_KEY = {key.strip()!r}\n",
+            encoding="utf-8",
+        )
+        print("Dropbox app key: built in")
+    else:
+        BUILD_CONFIG.unlink(missing_ok=True)
+        print("Dropbox app key: none (the wizard guides users to register one)")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--skip-pyinstaller", action="store_true", help="reuse dist/keepsake")
     args = parser.parse_args()
+    write_build_config()
     bundle = DIST / "keepsake" if args.skip_pyinstaller else run_pyinstaller()
     print(f"App bundle: {bundle}")
     if shutil.which("dpkg-deb"):

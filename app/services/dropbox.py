@@ -29,6 +29,15 @@ log = logging.getLogger(__name__)
 DROPBOX_APP_KEY = "dropbox-app-key"
 
 
+def built_in_app_key() -> str:
+    """The key a packager built in (see installers/README.md), or ''."""
+    try:
+        from app.storage.dropbox.config import DEFAULT_APP_KEY
+    except ImportError:  # a build without the Dropbox SDK
+        return ""
+    return DEFAULT_APP_KEY
+
+
 class DropboxConnector:
     def __init__(
         self,
@@ -60,8 +69,23 @@ class DropboxConnector:
         prewarm(DROPBOX_MODULES + ("app.storage.dropbox.auth",))
         from app.storage.dropbox.auth import start_connect
 
-        self._flow = start_connect(self._app_key())
+        self._flow = start_connect(self.app_key())
         return str(self._flow.authorize_url)
+
+    def app_key(self) -> str:
+        """The key connecting will use: settings, environment, or built into this build."""
+        return self._app_key() or built_in_app_key()
+
+    def check_key(self, key: str, done: Callable[[JobOutcome[None]], None]) -> None:
+        """Ask Dropbox (on the worker thread) whether ``key`` is a registered app's."""
+        prewarm(DROPBOX_MODULES + ("app.storage.dropbox.auth",))
+
+        def work(_: CancelToken) -> None:
+            from app.storage.dropbox.auth import check_app_key
+
+            check_app_key(key)
+
+        self._runner.call(JobKind.DROPBOX_CONNECT, work, done)
 
     def finish(self, code: str, done: Callable[[JobOutcome[str]], None]) -> None:
         """Exchange the code for tokens on the worker thread and keep them in the keyring."""

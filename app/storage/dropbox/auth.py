@@ -128,6 +128,50 @@ def start_connect(
     return ConnectFlow(flow, app_key, str(flow.start()))
 
 
+def check_app_key(
+    app_key: str,
+    *,
+    endpoints: DropboxEndpoints | None = None,
+    ca_bundle: str | None = None,
+    timeout: float = 15.0,
+) -> None:
+    """Ask Dropbox whether ``app_key`` belongs to a registered app, before sending the
+    user off to sign in with it. A token request with a made-up code is refused
+    either way, but as ``invalid_grant`` for a real app and ``invalid_client`` for an
+    unknown key; nothing is granted. Raises ``AuthRequiredError`` for an unknown key
+    and ``StorageUnavailableError`` when Dropbox cannot be reached."""
+    endpoints = endpoints or DropboxEndpoints.from_env()
+    if ca_bundle is None:
+        ca_bundle = os.environ.get(ENV_CA_BUNDLE) or None
+    session = make_session(ca_bundle=ca_bundle)
+    try:
+        reply = session.post(
+            f"https://{endpoints.api_host}/oauth2/token",
+            data={
+                "grant_type": "authorization_code",
+                "code": "keepsake-app-key-check",
+                "client_id": app_key,
+                "code_verifier": "k" * 64,
+            },
+            timeout=timeout,
+        )
+    except (requests.ConnectionError, requests.Timeout) as exc:
+        raise StorageUnavailableError(
+            "Could not reach Dropbox to check the app key. Check the internet connection."
+        ) from exc
+    finally:
+        session.close()
+    try:
+        error = str(reply.json().get("error", ""))
+    except ValueError:
+        error = ""
+    if error == "invalid_client" or reply.status_code == 401:
+        raise AuthRequiredError(
+            "Dropbox does not know this app key. Copy the App key (not the App secret) "
+            "from your app's Settings page."
+        )
+
+
 def finish_connect(flow: ConnectFlow, code: str) -> DropboxTokens:
     """Function form of ``ConnectFlow.finish`` for callers that prefer it."""
     return flow.finish(code)

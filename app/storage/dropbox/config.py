@@ -20,8 +20,21 @@ MiB = 1024 * 1024
 MAX_REQUEST_BYTES = 150 * MiB
 #: Entries per delete_batch / finish_batch_v2 call (the API's maximum).
 BATCH_LIMIT = 1000
-#: Built-in app key for release builds; empty until Keepsake's app is registered.
-DEFAULT_APP_KEY = ""
+
+
+def _built_in_app_key() -> str:
+    """The app key a packager baked into this build (``installers/build.py`` writes
+    ``app/core/_build_config.py`` from ``KEEPSAKE_DROPBOX_APP_KEY``); '' otherwise."""
+    try:
+        from app.core import _build_config  # type: ignore[attr-defined,unused-ignore]
+    except ImportError:
+        return ""
+    return str(getattr(_build_config, "DROPBOX_APP_KEY", "") or "")
+
+
+#: Built-in app key of this build; empty when the packager set none (the desktop
+#: wizard then guides the user through registering an app of their own).
+DEFAULT_APP_KEY = _built_in_app_key()
 #: Keyring entry names (service ``keepsake``) the backend asks ``secret_lookup`` for.
 REFRESH_TOKEN_SECRET = "dropbox-refresh-token"
 APP_KEY_SECRET = "dropbox-app-key"

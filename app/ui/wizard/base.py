@@ -27,6 +27,10 @@ class DropboxConnect(Protocol):
 
     def finish(self, code: str, done: Callable[[JobOutcome[str]], None]) -> None: ...
 
+    def app_key(self) -> str: ...
+
+    def check_key(self, key: str, done: Callable[[JobOutcome[None]], None]) -> None: ...
+
 
 class PageId(IntEnum):
     WELCOME = 0

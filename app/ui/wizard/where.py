@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QUrl
@@ -11,6 +12,7 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QButtonGroup,
     QFileDialog,
+    QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -24,6 +26,9 @@ from app.services.jobs import JobOutcome
 from app.services.locations import MIN_FREE_BYTES, check_writable, find_vault_in, holds_vault
 from app.ui.widgets import hint
 from app.ui.wizard.base import DropboxConnect, PageId, WizardBase, busy_bar
+
+# What a Dropbox app key looks like (letters and digits; we also allow - and _).
+APP_KEY_PATTERN = re.compile(r"[A-Za-z0-9_-]{6,64}")
 
 
 class WelcomePage(QWizardPage):
@@ -223,6 +228,8 @@ class DropboxPage(QWizardPage):
         self.bar = busy_bar()
         self.connected = False
         layout = QVBoxLayout(self)
+        self.key_box = self._key_guide()
+        layout.addWidget(self.key_box)
         layout.addWidget(QLabel(self.tr("1. Sign in to Dropbox and press Allow:")))
         layout.addWidget(self.open, 0, Qt.AlignmentFlag.AlignLeft)
         layout.addSpacing(8)
@@ -234,6 +241,85 @@ class DropboxPage(QWizardPage):
         layout.addWidget(self.bar)
         layout.addWidget(self.status)
         layout.addStretch(1)
+
+    def _key_guide(self) -> QGroupBox:
+        """This build has no Dropbox app key: how to register one's own, in five steps."""
+        box = QGroupBox(self.tr("First, a Dropbox app key"))
+        guide = QLabel(
+            self.tr(
+                "This copy of Keepsake has no Dropbox app key built in. Register a "
+                "private one (free, two minutes):<ol>"
+                "<li>Open <a href='https://www.dropbox.com/developers/apps/create'>"
+                "dropbox.com/developers/apps/create</a> and sign in.</li>"
+                "<li>Choose <b>Scoped access</b>, then <b>App folder</b>, and name it, "
+                "e.g. “Keepsake Ann”. Press <b>Create app</b>.</li>"
+                "<li>On the <b>Permissions</b> tab tick <b>files.metadata.write</b>, "
+                "<b>files.content.write</b> and <b>files.content.read</b>; press "
+                "<b>Submit</b>.</li>"
+                "<li>On the <b>Settings</b> tab, set <b>Allow public clients (Implicit "
+                "Grant &amp; PKCE)</b> to <b>Allow</b>.</li>"
+                "<li>Copy the <b>App key</b> (not the App secret) and paste it here:</li>"
+                "</ol>"
+            )
+        )
+        guide.setWordWrap(True)
+        guide.setTextFormat(Qt.TextFormat.RichText)
+        guide.setOpenExternalLinks(True)
+        self.app_key = QLineEdit()
+        self.app_key.setAccessibleName(self.tr("Dropbox app key"))
+        self.app_key.setPlaceholderText(self.tr("App key, e.g. a1b2c3d4e5f6g7h"))
+        self.check_key = QPushButton(self.tr("Check key"))
+        self.check_key.clicked.connect(self._check_key)
+        self.app_key.textChanged.connect(self._key_edited)
+        self.key_status = QLabel("")
+        self.key_status.setWordWrap(True)
+        row = QHBoxLayout()
+        row.addWidget(self.app_key, 1)
+        row.addWidget(self.check_key)
+        inner = QVBoxLayout(box)
+        inner.addWidget(guide)
+        inner.addLayout(row)
+        inner.addWidget(self.key_status)
+        self.check_key.setEnabled(False)
+        return box
+
+    def initializePage(self) -> None:
+        """Without a usable app key, only the guide is active until a key checks out."""
+        has_key = self.connector is not None and bool(self.connector.app_key())
+        self.key_box.setVisible(not has_key)
+        self._set_flow_enabled(has_key)
+
+    def _set_flow_enabled(self, on: bool) -> None:
+        for widget in (self.open, self.code, self.connect_btn):
+            widget.setEnabled(on)
+
+    def _key_edited(self, text: str) -> None:
+        self.check_key.setEnabled(bool(APP_KEY_PATTERN.fullmatch(text.strip())))
+        self.key_status.setText(
+            ""
+            if not text.strip() or APP_KEY_PATTERN.fullmatch(text.strip())
+            else self.tr("An app key is letters and digits only, like a1b2c3d4e5f6g7h.")
+        )
+        self._set_flow_enabled(False)
+
+    def _check_key(self) -> None:
+        if self.connector is None:
+            return
+        key = self.app_key.text().strip()
+        self.check_key.setEnabled(False)
+        self.key_status.setText(self.tr("Checking the key with Dropbox…"))
+        self.connector.check_key(key, lambda outcome: self._key_checked(key, outcome))
+
+    def _key_checked(self, key: str, outcome: JobOutcome[None]) -> None:
+        self.check_key.setEnabled(True)
+        if not outcome.ok:
+            self.key_status.setText(outcome.message)
+            return
+        wiz = self.wizard()
+        if isinstance(wiz, WizardBase):
+            wiz.service.update_settings(wiz.service.settings.with_(dropbox_app_key=key))
+        self.key_status.setText(self.tr("Dropbox knows this key. Now sign in:"))
+        self._set_flow_enabled(True)
 
     def _open(self) -> None:
         if self.connector is None:
