@@ -88,6 +88,38 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>First, a Dropbox app key</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>This copy of Keepsake has no Dropbox app key built in. Register a private one (free, two minutes):&lt;ol&gt;&lt;li&gt;Open &lt;a href=&apos;https://www.dropbox.com/developers/apps/create&apos;&gt;dropbox.com/developers/apps/create&lt;/a&gt; and sign in.&lt;/li&gt;&lt;li&gt;Choose &lt;b&gt;Scoped access&lt;/b&gt;, then &lt;b&gt;App folder&lt;/b&gt;, and name it, e.g. “Keepsake Ann”. Press &lt;b&gt;Create app&lt;/b&gt;.&lt;/li&gt;&lt;li&gt;On the &lt;b&gt;Permissions&lt;/b&gt; tab tick &lt;b&gt;files.metadata.write&lt;/b&gt;, &lt;b&gt;files.content.write&lt;/b&gt; and &lt;b&gt;files.content.read&lt;/b&gt;; press &lt;b&gt;Submit&lt;/b&gt;.&lt;/li&gt;&lt;li&gt;On the &lt;b&gt;Settings&lt;/b&gt; tab, set &lt;b&gt;Allow public clients (Implicit Grant &amp;amp; PKCE)&lt;/b&gt; to &lt;b&gt;Allow&lt;/b&gt;.&lt;/li&gt;&lt;li&gt;Copy the &lt;b&gt;App key&lt;/b&gt; (not the App secret) and paste it here:&lt;/li&gt;&lt;/ol&gt;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Dropbox app key</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>App key, e.g. a1b2c3d4e5f6g7h</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Check key</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>An app key is letters and digits only, like a1b2c3d4e5f6g7h.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Checking the key with Dropbox…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Dropbox knows this key. Now sign in:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Your browser opened Dropbox. Come back here with the code.</source>
         <translation type="unfinished"></translation>
     </message>
