@@ -208,6 +208,8 @@ def _wizard(
     wiz.next()
     wiz.storage_page.path.setText(str(tmp / "media" / "usb-drive" / "Keepsake Backup"))
     (tmp / "media" / "usb-drive").mkdir(parents=True)
+    # The demo's "USB drive" is a folder on the same disk: no same-disk warning here.
+    wiz.storage_page.same_disk_note.hide()
     shooter.shoot(wiz, "wizard-2-storage")
     wiz.next()
     wiz.passphrase_page.fields.first.setText(PASSPHRASE)

@@ -587,6 +587,14 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Found:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>This folder is on the same disk as your files: if that disk fails, the backup is lost with them. An external drive or a network share is safer.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Best on an external drive or a network share: a backup on the same disk does not survive that disk failing.</source>
         <translation type="unfinished"></translation>
     </message>

@@ -23,7 +23,14 @@ from PySide6.QtWidgets import (
 )
 
 from app.services.jobs import JobOutcome
-from app.services.locations import MIN_FREE_BYTES, check_writable, find_vault_in, holds_vault
+from app.services.locations import (
+    MIN_FREE_BYTES,
+    check_writable,
+    find_vault_in,
+    holds_vault,
+    other_drives,
+    same_disk,
+)
 from app.ui.widgets import hint
 from app.ui.wizard.base import DropboxConnect, PageId, WizardBase, busy_bar
 
@@ -79,7 +86,11 @@ class StoragePage(QWizardPage):
         group.addButton(self.local)
         group.addButton(self.dropbox)
         self.local.setChecked(True)
-        self.path = QLineEdit(str(home / "Keepsake Backup"))
+        self.home = home
+        # Another disk first (Time Machine's habit): external drives, then shares.
+        self.drives = other_drives()
+        first = self.drives[0].path if self.drives else home
+        self.path = QLineEdit(str(first / "Keepsake Backup"))
         self.path.setAccessibleName(self.tr("Backup folder"))
         browse = QPushButton(self.tr("Browse…"))
         browse.clicked.connect(self._browse)
@@ -92,6 +103,31 @@ class StoragePage(QWizardPage):
         row.addWidget(self.path, 1)
         row.addWidget(browse)
         layout.addLayout(row)
+        self.suggestions: list[QPushButton] = []
+        if self.drives:
+            srow = QHBoxLayout()
+            srow.setContentsMargins(24, 0, 0, 0)
+            srow.addWidget(QLabel(self.tr("Found:")))
+            for drive in self.drives[:4]:
+                button = QPushButton(drive.label)
+                button.setToolTip(str(drive.path))
+                button.clicked.connect(
+                    lambda _=False, p=drive.path: self.path.setText(str(p / "Keepsake Backup"))
+                )
+                self.suggestions.append(button)
+                srow.addWidget(button)
+            srow.addStretch(1)
+            layout.addLayout(srow)
+        self.same_disk_note = QLabel(
+            self.tr(
+                "This folder is on the same disk as your files: if that disk fails, the "
+                "backup is lost with them. An external drive or a network share is safer."
+            )
+        )
+        self.same_disk_note.setWordWrap(True)
+        self.same_disk_note.setObjectName("sameDiskWarning")
+        self.same_disk_note.setContentsMargins(24, 0, 0, 0)
+        layout.addWidget(self.same_disk_note)
         local_hint = hint(
             self.tr(
                 "Best on an external drive or a network share: a backup on the same disk "
@@ -128,8 +164,16 @@ class StoragePage(QWizardPage):
         self.dropbox.toggled.connect(self._toggled)
         self.path.textChanged.connect(self.completeChanged)
         self.path.textChanged.connect(lambda _: self.problem.hide())
+        self.path.textChanged.connect(lambda _: self._check_same_disk())
+        self._check_same_disk()
         self.dropbox_name.textChanged.connect(self.completeChanged)
         self.browse = browse
+
+    def _check_same_disk(self) -> None:
+        """Say it plainly (not in grey) when the backup would share a disk with the data."""
+        text = self.path.text().strip()
+        on_same = bool(text) and same_disk(Path(text).expanduser(), self.home)
+        self.same_disk_note.setVisible(on_same and not self.dropbox.isChecked())
 
     def keyring_missing(self) -> None:
         """The Dropbox sign-in lives only in a real OS keyring: without one, say so
@@ -147,6 +191,7 @@ class StoragePage(QWizardPage):
         self.dropbox_name.setEnabled(dropbox)
         self.path.setEnabled(not dropbox)
         self.browse.setEnabled(not dropbox)
+        self._check_same_disk()
         self.completeChanged.emit()
 
     def _browse(self) -> None:
