@@ -374,8 +374,11 @@ def _versions(page: VersionsPage, shooter: Shooter, folders: list[Path]) -> None
 
 
 def _all_loaded(page: VersionsPage) -> bool:
-    """Every folder the search opened has its rows."""
+    """Every folder the search opened has its rows, and every match is shown."""
     model = page.model
+    result = page.search_result
+    if result is None or not all(model.index_of(n).isValid() for n in result.matches):
+        return False
     stack = [QModelIndex()]
     while stack:
         parent = stack.pop()

@@ -194,9 +194,14 @@ class BrowseSession:
         return self.catalog.snapshots()
 
     def children(
-        self, node: int, *, as_of: int | None = None, show_deleted: bool = False
+        self,
+        node: int,
+        *,
+        as_of: int | None = None,
+        show_deleted: bool = False,
+        only: frozenset[int] | None = None,
     ) -> list[BrowseEntry]:
-        return self.catalog.children(node, as_of=as_of, show_deleted=show_deleted)
+        return self.catalog.children(node, as_of=as_of, show_deleted=show_deleted, only=only)
 
     def search(
         self, text: str, *, as_of: int | None = None, show_deleted: bool = False

@@ -46,7 +46,7 @@ from app.engine.catalog_rows import (
 
 SCHEMA_VERSION = "1"
 TREES_OF_CACHE = 4096
-SEARCH_LIMIT = 500
+SEARCH_LIMIT = 200  # matches shown; the status line says when there are more
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;
@@ -98,6 +98,7 @@ class Catalog:
         self._snaps: list[_Snap] = []
         self._trees_of: OrderedDict[int, dict[int, bytes]] = OrderedDict()
         self._paths: dict[int, bytes] = {ROOT_NODE: b"/"}
+        self._ancestors: dict[int, list[int]] = {}
         self._work: tuple[int, list[tuple[int, bytes]], set[tuple[int, bytes]]] | None = None
         self._load_snaps()
 
@@ -180,6 +181,7 @@ class Catalog:
                 self.db.execute("DELETE FROM nodes WHERE id != ?", (ROOT_NODE,))
                 self.db.execute("DELETE FROM meta WHERE key='ingested'")
                 self._paths = {ROOT_NODE: b"/"}
+                self._ancestors = {}
                 known = []
             self.db.executemany(
                 "INSERT OR REPLACE INTO snaps VALUES (?,?,?)",
@@ -287,6 +289,55 @@ class Catalog:
             self.db.execute("COMMIT")
         return rows
 
+    def _rows_named(self, tree: bytes, names: list[bytes]) -> list[Row]:
+        """Only these names' entries of a tree (a few rows of a big folder)."""
+        self._ensure(tree)
+        out: list[Row] = []
+        with self._lock:
+            for i in range(0, len(names), 500):
+                chunk = names[i : i + 500]
+                marks = ",".join("?" * len(chunk))
+                out += [
+                    (bytes(r[0]), r[1], r[2], r[3], r[4], r[5])
+                    for r in self.db.execute(
+                        "SELECT name, type, size, mtime_ns, digest, subtree FROM entries "
+                        f"WHERE tree=? AND name IN ({marks})",
+                        (tree, *chunk),
+                    )
+                ]
+        return out
+
+    def _names_in(self, trees: list[bytes], names: list[bytes]) -> list[tuple[bytes, bytes]]:
+        """(name, tree) for each of ``names`` that each of ``trees`` holds: one query."""
+        with self._lock:
+            marks = ",".join("?" * len(trees))
+            known = {
+                bytes(r[0])
+                for r in self.db.execute(f"SELECT tree FROM trees WHERE tree IN ({marks})", trees)
+            }
+        for tree in trees:
+            if tree not in known:
+                self._rows(tree)
+        out: list[tuple[bytes, bytes]] = []
+        with self._lock:
+            for i in range(0, len(names), 400):
+                chunk = names[i : i + 400]
+                out += [
+                    (bytes(r[0]), bytes(r[1]))
+                    for r in self.db.execute(
+                        f"SELECT name, tree FROM entries WHERE tree IN ({marks}) "
+                        f"AND name IN ({','.join('?' * len(chunk))})",
+                        (*trees, *chunk),
+                    )
+                ]
+        return out
+
+    def _ensure(self, tree: bytes) -> None:
+        with self._lock:
+            known = self.db.execute("SELECT 1 FROM trees WHERE tree=?", (tree,)).fetchone()
+        if not known:
+            self._rows(tree)
+
     def _entry(self, tree: bytes, name: bytes) -> Row | None:
         """One entry of a tree, reading the tree first if it was never read (a folder
         seen only in another backup than the one shown so far)."""
@@ -352,11 +403,16 @@ class Catalog:
 
     def ancestors(self, node: int) -> list[int]:
         """From the root down to ``node``'s parent."""
-        chain: list[int] = []
-        while node != ROOT_NODE:
-            node, _ = self._node_row(node)
-            chain.append(node)
-        return list(reversed(chain))
+        if node == ROOT_NODE:
+            return []
+        parent, _ = self._node_row(node)
+        cached = self._ancestors.get(parent)
+        if cached is None:
+            cached = [*self.ancestors(parent), parent]
+            if len(self._ancestors) > 50_000:
+                self._ancestors.clear()
+            self._ancestors[parent] = cached
+        return cached
 
     def trees_of(self, node: int) -> dict[int, bytes]:
         """Backup index -> the tree id of folder ``node`` in that backup."""
@@ -385,21 +441,37 @@ class Catalog:
     # --- listing ---------------------------------------------------------------------
 
     def children(
-        self, node: int, *, as_of: int | None = None, show_deleted: bool = False
+        self,
+        node: int,
+        *,
+        as_of: int | None = None,
+        show_deleted: bool = False,
+        only: frozenset[int] | None = None,
     ) -> list[BrowseEntry]:
-        """Folder ``node``'s entries: merged over all backups, or as of backup ``as_of``.
+        """Folder ``node``'s entries: merged over all backups, or as of backup ``as_of``;
+        ``only`` limits them to these nodes (search results: no full listings).
 
         Folders first, then by name (case-insensitive), so every view sorts alike.
         """
         trees = self.trees_of(node)
         base = self.raw_path(node)
         out: list[BrowseEntry] = []
+        names: list[bytes] | None = None
+        if only is not None:
+            with self._lock:
+                names = [
+                    bytes(n)
+                    for n, i in self.db.execute(
+                        "SELECT name, id FROM nodes WHERE parent=?", (node,)
+                    )
+                    if int(i) in only
+                ]
         if as_of is not None:
             tree = trees.get(as_of)
             if tree is None:
                 return []
             snap = self._snaps[as_of].info.id
-            rows = self._rows(tree)
+            rows = self._rows(tree) if names is None else self._rows_named(tree, names)
             with self._lock:
                 ids = self._child_ids(node, [r[0] for r in rows])
             for row in rows:
@@ -410,7 +482,8 @@ class Catalog:
                 last_of[tree] = max(last_of.get(tree, -1), idx)
             newest: dict[bytes, tuple[Row, int]] = {}
             for tree in sorted(last_of, key=lambda t: -last_of[t]):
-                for row in self._rows(tree):
+                rows = self._rows(tree) if names is None else self._rows_named(tree, names)
+                for row in rows:
                     if row[0] not in newest:
                         newest[row[0]] = (row, last_of[tree])
             with self._lock:
@@ -484,56 +557,82 @@ class Catalog:
         """Paths whose name contains ``text`` (case-insensitive), with their folders.
 
         Answered from ``nodes`` (one scan of a narrow table), then checked against the
-        view (deleted hidden, or the timeline's backup) through each match's folder.
+        view (deleted hidden, or the timeline's backup) with one query per folder of
+        matches, never a folder's full listing.
         """
         needle = text.strip().casefold()
         if not needle:
             return SearchResult(text, (), frozenset({ROOT_NODE}), False)
         with self._lock:
             rows = self.db.execute(
-                "SELECT id, parent FROM nodes WHERE instr(lname, ?) > 0 AND id != ? LIMIT ?",
+                "SELECT id, parent, name FROM nodes WHERE instr(lname, ?) > 0 AND id != ? LIMIT ?",
                 (needle, ROOT_NODE, limit * 4 + 1),
             ).fetchall()
-        by_parent: dict[int, list[int]] = {}
-        for node, parent in rows:
-            by_parent.setdefault(int(parent), []).append(int(node))
+        by_parent: dict[int, dict[bytes, int]] = {}
+        for node, parent, name in rows:
+            by_parent.setdefault(int(parent), {})[bytes(name)] = int(node)
         matches: list[int] = []
-        truncated = False
-        for parent, nodes in by_parent.items():
-            shown = {
-                e.node
-                for e in self.children(parent, as_of=as_of, show_deleted=show_deleted)
-                if e.node in nodes
-            }
-            shown_in_view = [n for n in nodes if n in shown]
-            if shown_in_view and not self._visible_chain(parent, as_of, show_deleted):
-                continue
-            matches.extend(shown_in_view)
+        shown: dict[int, bool] = {ROOT_NODE: True}
+        truncated = len(rows) > limit * 4
+        for parent, names in by_parent.items():
+            present = self._present(parent, names, as_of, show_deleted)
+            if present and self._folder_shown(parent, as_of, show_deleted, shown):
+                matches.extend(present)
             if len(matches) >= limit:
                 truncated = True
                 matches = matches[:limit]
                 break
-        truncated = truncated or len(rows) > limit * 4
         visible: set[int] = {ROOT_NODE}
         for node in matches:
             visible.add(node)
             visible.update(self.ancestors(node))
         return SearchResult(text, tuple(matches), frozenset(visible), truncated)
 
-    def _visible_chain(self, folder: int, as_of: int | None, show_deleted: bool) -> bool:
-        """Is folder ``folder`` itself shown in this view (not under a hidden folder)?"""
-        if folder == ROOT_NODE:
-            return True
+    def _present(
+        self, parent: int, names: dict[bytes, int], as_of: int | None, show_deleted: bool
+    ) -> list[int]:
+        """Which of folder ``parent``'s ``names`` the view shows (ancestors aside)."""
+        trees = self.trees_of(parent)
+        wanted = list(names)
         if as_of is not None:
-            return as_of in self.trees_of(folder)
+            tree = trees.get(as_of)
+            if tree is None:
+                return []
+            return [names[r[0]] for r in self._rows_named(tree, wanted)]
+        last_of: dict[bytes, int] = {}
+        for idx, tree in trees.items():
+            last_of[tree] = max(last_of.get(tree, -1), idx)
+        last: dict[bytes, int] = {}
+        for name, tree in self._names_in(list(last_of), wanted):
+            last[name] = max(last.get(name, -1), last_of[tree])
         if show_deleted:
-            return True
-        entry = self.entry(folder)
-        return (
-            entry is not None
-            and not entry.deleted
-            and self._visible_chain(entry.parent, as_of, show_deleted)
-        )
+            return [names[n] for n in last]
+        base = self.raw_path(parent).rstrip(b"/")
+        covering = self._covering(base or b"/")
+        return [
+            names[n]
+            for n, idx in last.items()
+            if self._deleted_at(base + b"/" + n, idx, covering) is None
+        ]
+
+    def _folder_shown(
+        self, folder: int, as_of: int | None, show_deleted: bool, memo: dict[int, bool]
+    ) -> bool:
+        """Is folder ``folder`` in the view (not deleted, nor under a deleted folder)?"""
+        known = memo.get(folder)
+        if known is not None:
+            return known
+        if as_of is not None:
+            result = as_of in self.trees_of(folder)
+        elif show_deleted:
+            result = True
+        else:
+            parent, name = self._node_row(folder)
+            result = bool(self._present(parent, {name: folder}, None, False)) and (
+                self._folder_shown(parent, None, False, memo)
+            )
+        memo[folder] = result
+        return result
 
     # --- history ---------------------------------------------------------------------
 

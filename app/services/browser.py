@@ -53,7 +53,12 @@ class BrowseSessionLike(Protocol):
     def ingest(self, cancel: CancelToken, budget_s: float) -> bool: ...
 
     def children(
-        self, node: int, *, as_of: int | None = None, show_deleted: bool = False
+        self,
+        node: int,
+        *,
+        as_of: int | None = None,
+        show_deleted: bool = False,
+        only: frozenset[int] | None = None,
     ) -> list[BrowseEntry]: ...
 
     def search(
@@ -236,10 +241,20 @@ class BrowserService(QObject):
 
     # -- questions -----------------------------------------------------------------
 
-    def list_children(self, node: int, as_of: int | None, show_deleted: bool, done: Done) -> None:
+    def list_children(
+        self,
+        node: int,
+        as_of: int | None,
+        show_deleted: bool,
+        done: Done,
+        only: frozenset[int] | None = None,
+    ) -> None:
+        """A folder's rows; ``only`` (search results) limits them to those nodes."""
         self.runner.call(
             JobKind.BROWSE_LIST,
-            lambda _: self._need().children(node, as_of=as_of, show_deleted=show_deleted),
+            lambda _: self._need().children(
+                node, as_of=as_of, show_deleted=show_deleted, only=only
+            ),
             done,
         )
 

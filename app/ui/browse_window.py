@@ -36,7 +36,7 @@ class BrowseWindow(QMainWindow):
         self.setWindowTitle(f"Keepsake: browsing {vaults.describe(repo)}")
         self.setWindowIcon(icons.app_icon())
         self.resize(1000, 660)
-        self.page = VersionsPage(browser, unlock=self.ask_secret, check=None)
+        self.page = VersionsPage(browser, unlock=self.ask_secret)
         self.setCentralWidget(self.page)
         self.problem = ""
         self.session: object = None  # what owns this window's services (app.main)

@@ -327,3 +327,63 @@ def test_restore_to_puts_it_directly_in_the_chosen_folder(
     assert sorted(os.listdir(out)) == ["Documents", "report.txt"]
     assert os.listdir(out / "Documents") == ["report.txt"]
     assert (out / "Documents" / "report.txt").read_bytes() == history.report_versions[0]
+
+
+def test_check_backup_says_healthy_or_names_the_damage(
+    qtbot: QtBot, history: HistoryVault, cleanup: Cleanup, tmp_path: Path
+) -> None:
+    import shutil
+
+    page = open_page(qtbot, history, cleanup)
+    assert page.check_btn.isEnabled()
+    dialog = page.check_backup()
+    assert dialog.objectName() == "checkDialog"
+    with qtbot.waitSignal(page.browser.vaults.runner.jobFinished, timeout=WAIT):
+        dialog.start_btn.click()
+    assert dialog.check_result is not None and dialog.check_result.ok
+    assert "healthy" in dialog.summary.text()
+    dialog.close()
+    # a copy of the vault with every data pack damaged, read in full
+    damaged = tmp_path / "damaged"
+    shutil.copytree(history.repo, damaged)
+    for pack in (damaged / "data").rglob("*"):
+        if pack.is_file():
+            raw = bytearray(pack.read_bytes())
+            raw[len(raw) // 2] ^= 0xFF
+            pack.write_bytes(bytes(raw))
+    window = browse_window(str(damaged), PASSPHRASE)
+    cleanup.append(window.close)
+    other = window.findChild(VersionsPage, "versionsPage")
+    assert isinstance(other, VersionsPage)
+    qtbot.waitUntil(lambda: other.browser.vaults.is_open, timeout=WAIT)
+    dialog = other.check_backup()
+    dialog.read_data.setChecked(True)
+    with qtbot.waitSignal(other.browser.vaults.runner.jobFinished, timeout=WAIT):
+        dialog.start_btn.click()
+    assert dialog.check_result is not None and not dialog.check_result.ok
+    assert dialog.summary.text().startswith("Damage found")
+    assert dialog.details.isVisibleTo(dialog) and dialog.details.toPlainText()
+
+
+def test_gui_browse_flag_takes_repo_and_password_from_env(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import app.main
+    from app.cli import main
+
+    seen: list[tuple[str, str]] = []
+
+    def fake_run_browse(repo: str, passphrase: str) -> int:
+        seen.append((repo, passphrase))
+        return 0
+
+    monkeypatch.setattr(app.main, "run_browse", fake_run_browse)
+    monkeypatch.delenv("KEEPSAKE_REPO", raising=False)
+    monkeypatch.setenv("KEEPSAKE_PASSWORD", "from the environment")
+    assert main(["gui", "--browse", str(tmp_path)]) == 0
+    monkeypatch.setenv("KEEPSAKE_REPO", "dropbox:Family")
+    assert main(["gui", "--browse"]) == 0
+    assert seen == [
+        (str(tmp_path), "from the environment"),
+        ("dropbox:Family", "from the environment"),
+    ]

@@ -44,6 +44,7 @@ from app.services.browser import BrowserService
 from app.services.jobs import JobOutcome
 from app.ui import fmt
 from app.ui.versions import dialogs
+from app.ui.versions.check import CheckDialog
 from app.ui.versions.history_model import HistoryModel
 from app.ui.versions.preview import PreviewPane
 from app.ui.versions.restoring import Chosen, RestoreFlow
@@ -59,7 +60,7 @@ class VersionsPage(RestoreFlow, QWidget):
         browser: BrowserService,
         *,
         unlock: Callable[[], object] | None = None,
-        check: Callable[[], object] | None = None,
+        can_check: bool = True,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -88,9 +89,10 @@ class VersionsPage(RestoreFlow, QWidget):
         self.show_deleted.setObjectName("versionsShowDeleted")
         self.show_deleted.toggled.connect(lambda _: self._view_changed())
         self.check_btn = QPushButton("Check backup…")
-        self.check_btn.setVisible(check is not None)
-        if check is not None:
-            self.check_btn.clicked.connect(check)
+        self.check_btn.setObjectName("checkButton")
+        self.check_btn.setVisible(can_check)
+        self.check_btn.clicked.connect(self.check_backup)
+        self.check_dialog: CheckDialog | None = None
 
         self.timeline = QSlider(Qt.Orientation.Horizontal)
         self.timeline.setObjectName("versionsTimeline")
@@ -166,6 +168,7 @@ class VersionsPage(RestoreFlow, QWidget):
         self._as_of: int | None = None
         self._search: SearchResult | None = None
         self._search_generation = 0
+        self._searched_indexed = False
         self._history_generation = 0
         self._preview_generation = 0
         self._entry: BrowseEntry | None = None
@@ -224,7 +227,14 @@ class VersionsPage(RestoreFlow, QWidget):
     def _ready_changed(self) -> None:
         ready = self.browser.ready
         self.unlock_btn.setVisible(not ready and self._can_unlock)
-        for w in (self.search, self.show_deleted, self.timeline, self.tree, self.list):
+        for w in (
+            self.search,
+            self.show_deleted,
+            self.timeline,
+            self.tree,
+            self.list,
+            self.check_btn,
+        ):
             w.setEnabled(ready)
         if not ready:
             self._entry = None
@@ -269,6 +279,14 @@ class VersionsPage(RestoreFlow, QWidget):
             )
             self.now_btn.setEnabled(True)
 
+    def check_backup(self) -> CheckDialog:
+        """Open the "Check backup" dialog (one at a time)."""
+        if self.check_dialog is None:
+            self.check_dialog = CheckDialog(self.browser.vaults, self)
+        self.check_dialog.show()
+        self.check_dialog.raise_()
+        return self.check_dialog
+
     @property
     def search_result(self) -> SearchResult | None:
         """The search the tree shows (None: no search)."""
@@ -282,6 +300,7 @@ class VersionsPage(RestoreFlow, QWidget):
             return
         self._entry = None
         self.history_model.set_history(None)
+        self.history_title.setText("<b>Versions</b>")
         self.preview.clear("Select a file to see it as it was.")
         if self.search.text().strip() and self._search is None:
             self._run_search()
@@ -351,10 +370,12 @@ class VersionsPage(RestoreFlow, QWidget):
                 else f"Nothing named like “{text}”{note}."
             )
 
+        self._searched_indexed = self.browser.indexed
         self.browser.search(text, self._as_of, self.show_deleted.isChecked(), done)
 
     def _search_again(self) -> None:
-        if self.search.text().strip():
+        """Indexing finished: a search made before it may have missed older paths."""
+        if self.search.text().strip() and not self._searched_indexed:
             self._search = None
             self._run_search()
 

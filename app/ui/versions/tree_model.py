@@ -178,7 +178,8 @@ class VersionTreeModel(QAbstractItemModel):
                 return
             self._arrived(target, outcome, view)
 
-        self.browser.list_children(node, view.as_of, view.show_deleted, done)
+        only = view.search.visible if view.search is not None else None
+        self.browser.list_children(node, view.as_of, view.show_deleted, done, only)
 
     def fetch_all(self, parent: AnyIndex) -> None:
         """Insert every fetched row now (to select one deep in a long folder)."""
