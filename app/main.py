@@ -29,6 +29,7 @@ from app.services.gateway import EngineGateway
 from app.services.gc_guard import GuiThreadGc
 from app.services.jobs import JobRunner
 from app.services.pyside_check import pyside_problem
+from app.services.s3 import S3Connector
 from app.services.schedule import Scheduler
 from app.services.single_instance import SingleInstance
 from app.services.vault import VaultGateway, VaultService
@@ -86,6 +87,7 @@ class Keepsake(QObject):
         self.runner = JobRunner("keepsake-vault", self)
         gateway = config.gateway or EngineGateway(
             secret_lookup=config.secrets.get,
+            s3_endpoint=lambda: self.service.settings.s3_endpoint,
         )
         self.vaults = VaultService(self.runner, gateway, config.cache_dir, self)
         self.history = HistoryStore(config.config_dir / HISTORY_FILE)
@@ -107,6 +109,13 @@ class Keepsake(QObject):
                 or os.environ.get("KEEPSAKE_DROPBOX_APP_KEY", "")
             ),
         )
+        self.s3 = S3Connector(
+            self.runner,
+            config.secrets.set,
+            lambda endpoint: self.service.update_settings(
+                self.service.settings.with_(s3_endpoint=endpoint)
+            ),
+        )
         tray_ok = config.use_tray and Tray.available()
         self.tray: Tray | None = Tray(self.service, self) if config.use_tray else None
         self.browser = BrowserService(
@@ -120,6 +129,8 @@ class Keepsake(QObject):
             state_dir=config.config_dir,
             tray_available=tray_ok,
         )
+        if S3Connector.available():
+            self.window.settings_page.s3 = self.s3
         self.wizard: SetupWizard | None = None
         self.window.quitRequested.connect(self.quit)
         if self.tray is not None:
@@ -149,6 +160,7 @@ class Keepsake(QObject):
                 self.service,
                 home=self.config.home,
                 dropbox=self.dropbox if DropboxConnector.available() else None,
+                s3=self.s3 if S3Connector.available() else None,
             )
             self.wizard.completed.connect(self._wizard_done)
             self.wizard.rejected.connect(self._wizard_cancelled)

@@ -42,6 +42,7 @@ ENGINE_MODULES = (
     "keyring.errors",
 )
 DROPBOX_MODULES = ("app.storage.dropbox.factory", "dropbox", "certifi")
+S3_MODULES = ("app.storage.s3", "boto3", "botocore.session")
 
 
 def prewarm(modules: tuple[str, ...]) -> None:
@@ -73,10 +74,15 @@ class EngineGateway:
     ``app.main`` passes it to ``VaultService``).
     """
 
-    def __init__(self, secret_lookup: Callable[[str], str | None] | None = None) -> None:
+    def __init__(
+        self,
+        secret_lookup: Callable[[str], str | None] | None = None,
+        s3_endpoint: Callable[[], str] = lambda: "",
+    ) -> None:
         from app.storage.limiter import Limiter
 
         self._secret_lookup = secret_lookup
+        self._s3_endpoint = s3_endpoint  # read on the worker: a str, set by the GUI
         # One upload limit for every storage this app opens; Settings changes its rate
         # at run time (set_upload_limit), also in the middle of a backup.
         self._limiter = Limiter()
@@ -96,16 +102,25 @@ class EngineGateway:
 
     def prepare(self, repo: str) -> None:
         """On the GUI thread, before a job: import what opening ``repo`` will need."""
-        from app.storage.factory import is_dropbox
+        from app.storage.factory import is_dropbox, is_s3
 
         if is_dropbox(repo):
             prewarm(DROPBOX_MODULES)
+        if is_s3(repo):
+            prewarm(S3_MODULES)
+            from app.storage.s3 import warm_up
+
+            warm_up()  # client creation imports ~300 modules: here, not on the worker
 
     def _storage(self, repo: str) -> Storage:
         from app.storage.factory import open_storage
 
         return open_storage(
-            repo, secret_lookup=self._secret_lookup, limiter=self._limiter, on_wait=self._on_wait
+            repo,
+            secret_lookup=self._secret_lookup,
+            limiter=self._limiter,
+            on_wait=self._on_wait,
+            s3_endpoint=self._s3_endpoint() or None,
         )
 
     def create(self, repo: str, passphrase: str, cache_root: Path | None) -> tuple[VaultLike, str]:

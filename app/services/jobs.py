@@ -84,6 +84,7 @@ class JobKind(StrEnum):
     BROWSE_LOCATE = "browse_locate"
     BROWSE_PREVIEW = "browse_preview"
     BROWSE_PLAN = "browse_plan"
+    S3_TEST = "s3_test"
 
     @property
     def recorded(self) -> bool:

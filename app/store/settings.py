@@ -96,7 +96,8 @@ class Retention:
 
 @dataclass(frozen=True, slots=True)
 class VaultRef:
-    """Where the vault lives (``repo`` is a folder path or ``dropbox:NAME``)."""
+    """Where the vault lives (``repo`` is a folder path, ``dropbox:NAME`` or
+    ``s3:BUCKET/PREFIX``)."""
 
     repo: str
     vault_id: str = ""
@@ -116,6 +117,7 @@ class Settings:
     remember_passphrase: bool = True
     tray_hint_shown: bool = False
     dropbox_app_key: str = ""
+    s3_endpoint: str = ""  # the S3 keys live in the keyring, never here
     last_retention_run: datetime | None = None
     schema_version: int = SCHEMA_VERSION
 
@@ -183,6 +185,7 @@ def _from_json(data: dict[str, Any]) -> Settings:
         remember_passphrase=bool(data.get("remember_passphrase", True)),
         tray_hint_shown=bool(data.get("tray_hint_shown", False)),
         dropbox_app_key=str(data.get("dropbox_app_key", "")),
+        s3_endpoint=str(data.get("s3_endpoint", "")),
         last_retention_run=datetime.fromisoformat(last_ret) if last_ret else None,
         schema_version=SCHEMA_VERSION,
     )

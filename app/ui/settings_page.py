@@ -23,6 +23,7 @@ from app.services.jobs import JobOutcome
 from app.services.vault import OpenedVault
 from app.store.settings import Retention, Settings
 from app.ui.dialogs import ChangePassphraseDialog, UnlockDialog
+from app.ui.s3_form import S3Connect, S3Dialog
 from app.ui.widgets import ScheduleEditor, heading, hint
 
 
@@ -64,6 +65,12 @@ class SettingsPage(QWidget):
         storage_box = QGroupBox(self.tr("Storage"))
         sform = QFormLayout(storage_box)
         sform.addRow(self.tr("Backup is stored in:"), self.where)
+        # S3 keys or endpoint changed at the provider: test and keep new ones here.
+        self.s3: S3Connect | None = None  # set by the app when S3 support is there
+        self.s3_button = QPushButton(self.tr("S3 connection…"))
+        self.s3_button.clicked.connect(self._s3_connection)
+        self.s3_button.hide()
+        sform.addRow("", self.s3_button)
         sform.addRow(self.tr("Upload speed limit:"), self.bandwidth)
 
         # retention
@@ -137,6 +144,7 @@ class SettingsPage(QWidget):
             self.schedule.set_schedule(s.schedule)
             vault = s.vault
             self.where.setText((vault.description or vault.repo) if vault else "Not set up")
+            self.s3_button.setVisible(vault is not None and vault.repo.startswith("s3:"))
             self.bandwidth.setValue(s.bandwidth_limit_kbps)
             self.stale_days.setValue(s.stale_after_days)
             self.keep_all.setValue(s.retention.keep_all_hours)
@@ -170,6 +178,12 @@ class SettingsPage(QWidget):
                 ),
             )
         )
+
+    def _s3_connection(self) -> None:
+        vault = self.service.settings.vault
+        if vault is None:
+            return
+        S3Dialog(self.s3, vault.repo, self.service.settings.s3_endpoint, parent=self).exec()
 
     def _login(self, on: bool) -> None:
         if self._loading:

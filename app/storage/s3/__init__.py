@@ -15,12 +15,29 @@ from app.storage.retry import RetryingStorage, WaitCallback
 from app.storage.s3.backend import S3Storage
 from app.storage.s3.config import parse_location, resolve_settings
 
-__all__ = ["S3RetryingStorage", "S3Storage", "open_s3_storage"]
+__all__ = ["S3RetryingStorage", "S3Storage", "open_s3_storage", "warm_up"]
 
 
 #: What ``open_s3_storage`` returns: retries around the backend, which stays reachable
 #: as ``.inner`` (tests and the settings' connection test use it).
 S3RetryingStorage = RetryingStorage[S3Storage]
+
+
+def warm_up() -> None:
+    """Import everything a client and its first request import, and parse the S3
+    model once, on the calling thread (the GUI's, before a worker needs it: see
+    ``app.services.gateway.prewarm``). No network call is made."""
+    import encodings.idna  # noqa: F401  (host names of the first request)
+
+    from app.storage.s3.backend import make_client
+    from app.storage.s3.config import S3Credentials, S3Settings
+
+    settings = S3Settings(
+        endpoint="http://127.0.0.1:9",
+        region="us-east-1",
+        credentials=S3Credentials("warm-up", "warm-up"),
+    )
+    make_client(settings, pool_size=1, timeouts=(1.0, 1.0)).close()
 
 
 def open_s3_storage(

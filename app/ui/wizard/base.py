@@ -42,6 +42,7 @@ class PageId(IntEnum):
     FOLDERS = 6
     SCHEDULE = 7
     DONE = 8
+    S3 = 9
 
 
 def busy_bar() -> QProgressBar:
@@ -71,7 +72,8 @@ class WizardBase(QWizard):
         raise NotImplementedError
 
     def repo(self) -> str:
-        """Where the backup is (a folder path or ``dropbox:NAME``), as chosen so far."""
+        """Where the backup is (a folder path, ``dropbox:NAME`` or ``s3:BUCKET/PREFIX``),
+        as chosen so far."""
         raise NotImplementedError
 
     def where(self) -> str:

@@ -97,3 +97,6 @@ class DonePage(QWizardPage):
             )
         self.summary.setText(text)
         self.restore_all.setVisible(wiz.restoring)
+
+    def nextId(self) -> int:
+        return -1  # the last page, whatever ids come after DONE (QWizard's default)

@@ -17,9 +17,11 @@ from app.services.jobs import JobOutcome
 from app.services.vault import OpenedVault
 from app.store.settings import Schedule, VaultRef
 from app.ui import icons
+from app.ui.s3_form import S3Connect
 from app.ui.wizard.base import DropboxConnect, PageId, WizardBase
 from app.ui.wizard.new_vault import PassphrasePage, RecoveryPage
 from app.ui.wizard.plan import DonePage, FoldersPage, SchedulePage
+from app.ui.wizard.s3 import S3Page
 from app.ui.wizard.unlock import UnlockPage
 from app.ui.wizard.where import DropboxPage, StoragePage, WelcomePage
 
@@ -35,6 +37,7 @@ class SetupWizard(WizardBase):
         *,
         home: Path,
         dropbox: DropboxConnect | None = None,
+        s3: S3Connect | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(service, parent)
@@ -45,8 +48,9 @@ class SetupWizard(WizardBase):
         self.setPixmap(QWizard.WizardPixmap.LogoPixmap, icons.app_icon().pixmap(48, 48))
         self.setMinimumSize(640, 520)
         self.welcome_page = WelcomePage()
-        self.storage_page = StoragePage(home, dropbox is not None)
+        self.storage_page = StoragePage(home, dropbox is not None, s3 is not None)
         self.dropbox_page = DropboxPage(dropbox)
+        self.s3_page = S3Page(s3)
         self.passphrase_page = PassphrasePage()
         self.recovery_page = RecoveryPage()
         self.unlock_page = UnlockPage()
@@ -63,6 +67,7 @@ class SetupWizard(WizardBase):
             (PageId.FOLDERS, self.folders_page),
             (PageId.SCHEDULE, self.schedule_page),
             (PageId.DONE, self.done_page),
+            (PageId.S3, self.s3_page),
         ):
             self.setPage(pid, page)
         self.setStartId(PageId.WELCOME)
@@ -78,6 +83,8 @@ class SetupWizard(WizardBase):
         return self.welcome_page.restore.isChecked()
 
     def repo(self) -> str:
+        if self.storage_page.s3.isChecked():
+            return self.s3_page.repo()
         return self.storage_page.repo()
 
     def where(self) -> str:
@@ -108,7 +115,7 @@ class SetupWizard(WizardBase):
         if opened is None:
             return
         service = self.service
-        repo = self.storage_page.repo()
+        repo = self.repo()
         remember_page = self.unlock_page if self.restoring else self.passphrase_page
         passphrase = (
             self.unlock_page.secret.text()

@@ -1,5 +1,6 @@
 """Where the backup goes: the welcome page (new backup or restore), the storage page
-(a folder or Dropbox, checked before anything is written) and the Dropbox sign-in.
+(a folder, Dropbox or S3, checked before anything is written) and the Dropbox sign-in
+(the S3 page is in ``app.ui.wizard.s3``).
 """
 
 from __future__ import annotations
@@ -76,15 +77,17 @@ class WelcomePage(QWizardPage):
 
 
 class StoragePage(QWizardPage):
-    def __init__(self, home: Path, dropbox_available: bool) -> None:
+    def __init__(self, home: Path, dropbox_available: bool, s3_available: bool = False) -> None:
         super().__init__()
         self.setTitle(self.tr("Where should the backup live?"))
         self.setSubTitle(self.tr("Everything is encrypted on this computer before it is stored."))
         self.local = QRadioButton(self.tr("A folder or external drive"))
         self.dropbox = QRadioButton(self.tr("Dropbox"))
+        self.s3 = QRadioButton(self.tr("S3-compatible storage"))
         group = QButtonGroup(self)
         group.addButton(self.local)
         group.addButton(self.dropbox)
+        group.addButton(self.s3)
         self.local.setChecked(True)
         self.home = home
         # Another disk first (Time Machine's habit): external drives, then shares.
@@ -151,6 +154,21 @@ class StoragePage(QWizardPage):
         dhint.setContentsMargins(24, 0, 0, 0)
         layout.addWidget(dhint)
         self.dropbox_hint = dhint
+        layout.addSpacing(10)
+        layout.addWidget(self.s3)
+        s3hint = hint(
+            self.tr(
+                "Backblaze B2, Wasabi, Cloudflare R2, Amazon S3, or a NAS running MinIO: "
+                "cheap space for a large library."
+            )
+            if s3_available
+            else self.tr("S3 support is not available in this build.")
+        )
+        s3hint.setContentsMargins(24, 0, 0, 0)
+        layout.addWidget(s3hint)
+        self.s3_hint = s3hint
+        self.s3.setEnabled(s3_available)
+        self.s3.toggled.connect(self._toggled)
         self.problem = QLabel("")
         self.problem.setWordWrap(True)
         self.problem.setObjectName("storageProblem")
@@ -173,12 +191,13 @@ class StoragePage(QWizardPage):
         """Say it plainly (not in grey) when the backup would share a disk with the data."""
         text = self.path.text().strip()
         on_same = bool(text) and same_disk(Path(text).expanduser(), self.home)
-        self.same_disk_note.setVisible(on_same and not self.dropbox.isChecked())
+        self.same_disk_note.setVisible(on_same and self.local.isChecked())
 
     def keyring_missing(self) -> None:
         """The Dropbox sign-in lives only in a real OS keyring: without one, say so
         here rather than after the user signed in."""
         self.dropbox.setEnabled(False)
+        self.s3.setEnabled(False)  # the S3 secret key lives only in the keyring too
         self.local.setChecked(True)
         self.dropbox_hint.setText(
             self.tr(
@@ -186,11 +205,18 @@ class StoragePage(QWizardPage):
                 "or Windows Credential Manager) to keep the sign-in; this computer has none."
             )
         )
+        self.s3_hint.setText(
+            self.tr(
+                "S3 storage needs a secure system keyring to keep the secret key; this "
+                "computer has none."
+            )
+        )
 
-    def _toggled(self, dropbox: bool) -> None:
-        self.dropbox_name.setEnabled(dropbox)
-        self.path.setEnabled(not dropbox)
-        self.browse.setEnabled(not dropbox)
+    def _toggled(self, _checked: bool) -> None:
+        local = self.local.isChecked()
+        self.dropbox_name.setEnabled(self.dropbox.isChecked())
+        self.path.setEnabled(local)
+        self.browse.setEnabled(local)
         self._check_same_disk()
         self.completeChanged.emit()
 
@@ -205,6 +231,8 @@ class StoragePage(QWizardPage):
         return str(Path(self.path.text().strip()).expanduser())
 
     def isComplete(self) -> bool:
+        if self.s3.isChecked():
+            return True  # the S3 page tests the connection
         if self.dropbox.isChecked():
             return bool(self.dropbox_name.text().strip())
         return bool(self.path.text().strip())
@@ -216,7 +244,7 @@ class StoragePage(QWizardPage):
     def validatePage(self) -> bool:
         """Check the folder here, where it can still be changed: a read-only or full
         drive found only after "Create backup" was a dead end."""
-        if self.dropbox.isChecked():
+        if self.dropbox.isChecked() or self.s3.isChecked():
             return True
         wiz = self.wizard()
         path = Path(self.repo())
@@ -247,6 +275,8 @@ class StoragePage(QWizardPage):
         restoring = isinstance(wiz, WizardBase) and wiz.restoring
         if self.dropbox.isChecked():
             return PageId.DROPBOX
+        if self.s3.isChecked():
+            return PageId.S3
         return PageId.UNLOCK if restoring else PageId.PASSPHRASE
 
 
