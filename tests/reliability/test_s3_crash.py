@@ -61,7 +61,9 @@ def test_backup_killed_then_run_again(
     full_packs = len(list(full.list("data/")))
     assert full_packs >= 10, full_packs
 
-    for round_, kill_at in enumerate((2, full_packs // 2)):
+    # One kill, halfway through the packs (tests/reliability/test_crash.py kills the
+    # same engine at every pack on a local vault; here the point is S3 itself).
+    for round_, kill_at in enumerate((full_packs // 2,)):
         storage = make_s3_storage(f"{BUCKET}/crash-{round_}-{tmp_path.name}")
         seed_vault(template, storage)
         repo = f"s3:{storage.location}"
