@@ -71,7 +71,7 @@ class S3Form(QWidget):
         self.access_key = QLineEdit()
         self.secret_key = QLineEdit()
         self.secret_key.setEchoMode(QLineEdit.EchoMode.Password)
-        self.test_button = QPushButton("Test connection")
+        self.test_button = QPushButton(self.tr("Test connection"))
         self.test_button.clicked.connect(self.run_test)
         self.status = QLabel("")
         self.status.setWordWrap(True)
@@ -82,13 +82,13 @@ class S3Form(QWidget):
         self.bar.setMaximumHeight(8)
         self.bar.hide()
         form = QFormLayout()
-        form.addRow("Provider:", self.provider)
+        form.addRow(self.tr("Provider:"), self.provider)
         form.addRow(self.value_label, self.value)
         form.addRow("", self.endpoint_hint)
-        form.addRow("Bucket:", self.bucket)
-        form.addRow("Folder in the bucket:", self.folder)
-        form.addRow("Access key ID:", self.access_key)
-        form.addRow("Secret key:", self.secret_key)
+        form.addRow(self.tr("Bucket:"), self.bucket)
+        form.addRow(self.tr("Folder in the bucket:"), self.folder)
+        form.addRow(self.tr("Access key ID:"), self.access_key)
+        form.addRow(self.tr("Secret key:"), self.secret_key)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(form)
@@ -97,8 +97,10 @@ class S3Form(QWidget):
         layout.addWidget(self.status)
         layout.addWidget(
             hint(
-                "The bucket must exist already. The secret key is kept only in this "
-                "computer's keyring."
+                self.tr(
+                    "The bucket must exist already. The secret key is kept only in this "
+                    "computer's keyring."
+                )
             )
         )
         self.provider.currentIndexChanged.connect(self._provider_changed)
@@ -107,7 +109,7 @@ class S3Form(QWidget):
         self._provider_changed(0)
         self.test_button.setEnabled(connector is not None)
         if connector is None:
-            self.status.setText("S3 support is not available in this build.")
+            self.status.setText(self.tr("S3 support is not available in this build."))
 
     def endpoint(self) -> str:
         return PRESETS[self.provider.currentIndex()].endpoint(self.value.text())
@@ -135,7 +137,11 @@ class S3Form(QWidget):
     def _edited(self) -> None:
         preset = PRESETS[self.provider.currentIndex()]
         endpoint = self.endpoint()
-        where = f"Endpoint: {endpoint}" if endpoint else "Endpoint: AWS's default for the region"
+        where = (
+            self.tr("Endpoint: %1").replace("%1", endpoint)
+            if endpoint
+            else self.tr("Endpoint: AWS's default for the region")
+        )
         self.endpoint_hint.setText(f"{where}. {preset.note}".strip())
         self.reset_test()
 
@@ -154,11 +160,11 @@ class S3Form(QWidget):
         if self.connector is None:
             return
         if not target.bucket or not target.access_key_id or not target.secret_access_key:
-            self.status.setText("Enter the bucket, the access key ID and the secret key.")
+            self.status.setText(self.tr("Enter the bucket, the access key ID and the secret key."))
             return
         self.test_button.setEnabled(False)
         self.bar.show()
-        self.status.setText("Testing the connection…")
+        self.status.setText(self.tr("Testing the connection…"))
         self.connector.test(target, existing=self.existing, done=self._tested)
 
     def _tested(self, outcome: JobOutcome[str]) -> None:
@@ -184,7 +190,7 @@ class S3Dialog(QDialog):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        self.setWindowTitle("S3 connection")
+        self.setWindowTitle(self.tr("S3 connection"))
         self.form = S3Form(connector)
         self.form.existing = True
         bucket, _, folder = repo.removeprefix("s3:").partition("/")

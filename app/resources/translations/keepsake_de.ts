@@ -413,6 +413,75 @@
     </message>
 </context>
 <context>
+    <name>S3Dialog</name>
+    <message>
+        <source>S3 connection</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>S3Form</name>
+    <message>
+        <source>Test connection</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Provider:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Bucket:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Folder in the bucket:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Access key ID:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Secret key:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The bucket must exist already. The secret key is kept only in this computer&apos;s keyring.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>S3 support is not available in this build.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Endpoint: %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Endpoint: AWS&apos;s default for the region</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Enter the bucket, the access key ID and the secret key.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Testing the connection…</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>S3Page</name>
+    <message>
+        <source>S3-compatible storage</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Backblaze B2, Wasabi, Cloudflare R2, Amazon S3, or your own server. Keepsake tests the connection before going on.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>ScheduleEditor</name>
     <message>
         <source>Every hour (recommended)</source>
@@ -474,6 +543,10 @@
     </message>
     <message>
         <source>Backup is stored in:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>S3 connection…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -575,6 +648,10 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>S3-compatible storage</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Backup folder</source>
         <translation type="unfinished"></translation>
     </message>
@@ -603,7 +680,19 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Backblaze B2, Wasabi, Cloudflare R2, Amazon S3, or a NAS running MinIO: cheap space for a large library.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>S3 support is not available in this build.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Dropbox needs a secure system keyring (GNOME Keyring, KWallet, macOS Keychain or Windows Credential Manager) to keep the sign-in; this computer has none.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>S3 storage needs a secure system keyring to keep the secret key; this computer has none.</source>
         <translation type="unfinished"></translation>
     </message>
 </context>

@@ -12,10 +12,12 @@ from app.ui.wizard.base import PageId, WizardBase
 class S3Page(QWizardPage):
     def __init__(self, connector: S3Connect | None) -> None:
         super().__init__()
-        self.setTitle("S3-compatible storage")
+        self.setTitle(self.tr("S3-compatible storage"))
         self.setSubTitle(
-            "Backblaze B2, Wasabi, Cloudflare R2, Amazon S3, or your own server. "
-            "Keepsake tests the connection before going on."
+            self.tr(
+                "Backblaze B2, Wasabi, Cloudflare R2, Amazon S3, or your own server. "
+                "Keepsake tests the connection before going on."
+            )
         )
         self.form = S3Form(connector)
         self.form.testedChanged.connect(lambda _ok: self.completeChanged.emit())
