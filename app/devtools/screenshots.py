@@ -211,6 +211,18 @@ def _wizard(
     # The demo's "USB drive" is a folder on the same disk: no same-disk warning here.
     wiz.storage_page.same_disk_note.hide()
     shooter.shoot(wiz, "wizard-2-storage")
+    storage = wiz.storage_page
+    if storage.s3.isEnabled():  # the S3 page, filled in (not tested: no server here)
+        storage.s3.setChecked(True)
+        wiz.next()
+        form = wiz.s3_page.form
+        form.set_endpoint("https://s3.us-west-004.backblazeb2.com")
+        form.bucket.setText("ann-photos")
+        form.access_key.setText("0041a2b3c4d5e6f0000000001")
+        form.secret_key.setText("K004demo-not-a-real-key")
+        shooter.shoot(wiz, "wizard-2-s3")
+        wiz.back()
+        storage.local.setChecked(True)
     wiz.next()
     wiz.passphrase_page.fields.first.setText(PASSPHRASE)
     wiz.passphrase_page.fields.second.setText(PASSPHRASE)

@@ -15,6 +15,7 @@ from app.devtools.screenshots import demo_root
 EXPECTED = {
     "wizard-1-welcome",
     "wizard-2-storage",
+    "wizard-2-s3",
     "wizard-3-passphrase",
     "wizard-4-recovery-key",
     "wizard-5-folders",
