@@ -392,3 +392,24 @@ def test_profile_credentials(
     monkeypatch.setenv("AWS_PROFILE", "nonexistent")
     with pytest.raises(AuthRequiredError, match="nonexistent"):
         open_storage(f"s3:{s3_spec}")
+
+
+def test_addressing_style() -> None:
+    """AWS gets virtual-hosted names except for dotted buckets (TLS could not cover
+    them); a custom endpoint always gets paths (no wildcard DNS on a NAS)."""
+    from app.storage.s3.backend import make_client
+    from app.storage.s3.config import S3Credentials, S3Settings
+
+    def url(endpoint: str | None, bucket: str) -> str:
+        settings = S3Settings(endpoint, "eu-west-1", S3Credentials("a", "b"))
+        client = make_client(settings, pool_size=1, timeouts=(1.0, 1.0))
+        params = {"Bucket": bucket, "Key": "vault/config"}
+        link = str(client.generate_presigned_url("get_object", Params=params))
+        client.close()
+        return link.split("?")[0]
+
+    assert url(None, "my-photos").startswith("https://my-photos.s3.")
+    assert url(None, "my.photos").endswith("amazonaws.com/my.photos/vault/config")
+    assert (
+        url("http://nas.local:9000", "my-photos") == "http://nas.local:9000/my-photos/vault/config"
+    )

@@ -146,8 +146,9 @@ def make_client(settings: S3Settings, *, pool_size: int, timeouts: tuple[float, 
         region_name=settings.region,
         signature_version="s3v4",
         # A custom endpoint (MinIO, a NAS, rclone) rarely has wildcard DNS per bucket;
-        # B2, Wasabi and R2 accept paths too. AWS itself gets virtual-hosted names.
-        s3={"addressing_style": "path" if settings.endpoint else "virtual"},
+        # B2, Wasabi and R2 accept paths too. AWS itself gets virtual-hosted names
+        # ("auto": except for bucket names with dots, which TLS cannot cover).
+        s3={"addressing_style": "path" if settings.endpoint else "auto"},
         retries={"total_max_attempts": 1},
         connect_timeout=timeouts[0],
         read_timeout=timeouts[1],
