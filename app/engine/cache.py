@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from app.core.paths import create_private_file
+from app.engine.idset import BlobIdSet
 
 SCHEMA_VERSION = 5
 
@@ -125,8 +126,11 @@ class Cache:
         self.db.execute("DELETE FROM blobs")
         self.db.execute("DELETE FROM indexes")
 
-    def blob_ids(self) -> set[bytes]:
-        return {r[0] for r in self.db.execute("SELECT id FROM blobs")}
+    def blob_ids(self) -> BlobIdSet:
+        """Every indexed blob id, in a compact set (32 bytes per id, not ~100)."""
+        ids = BlobIdSet()
+        ids.extend_unique(r[0] for r in self.db.execute("SELECT id FROM blobs"))
+        return ids
 
     def lookup_blob(self, blob_id: bytes) -> tuple[int, bytes, int, int, int] | None:
         row = self.db.execute(

@@ -92,6 +92,31 @@ class Packer:
         if full is not None:
             self._submit(*full)
 
+    def add_many(self, items: list[tuple[int, bytes, bytes | memoryview, int]]) -> None:
+        """Encrypt several already-compressed blobs (type byte, id, payload, raw length)
+        into the pack under one lock: a batch of small files costs one hand-off
+        between the reader threads instead of one per file."""
+        self.raise_if_failed()
+        seal = self._cipher.seal_blob_into
+        with self._lock:
+            for type_byte, blob_id, payload, raw_length in items:
+                if self._buf is None:
+                    self._buf = self._take_buffer()
+                buf = self._buf
+                need = len(payload) + BLOB_OVERHEAD
+                if len(buf) < self._pos + need:
+                    raise ValueError(f"blob of {len(payload)} bytes exceeds the pack buffer")
+                offset = self._pos
+                with memoryview(buf) as view:
+                    size = seal(type_byte, blob_id, payload, view[offset : offset + need])
+                self._entries.append(BlobEntry(type_byte, blob_id, offset, size, raw_length))
+                self._pos += size
+                if self._pos >= self._target:
+                    # Hand the full pack to a writer now: the next buffer may have to
+                    # wait for a writer to give one back.
+                    self._submit(buf, self._pos, self._entries)
+                    self._buf, self._pos, self._entries = None, 0, []
+
     def _take_buffer(self) -> mmap.mmap:
         """An anonymous mapping: pages cost memory only once written, and are reused."""
         buf = self._free.get()  # blocks while every buffer is being written: back-pressure

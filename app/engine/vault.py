@@ -58,6 +58,7 @@ from app.engine.crypto import (
     wrap_master_keys,
 )
 from app.engine.device import device_id as device_id
+from app.engine.idset import BlobIdSet
 from app.engine.packer import pack_name
 from app.storage.base import Storage
 
@@ -138,7 +139,7 @@ class Vault:
         )
         self.pack_size = int(config.get("pack_size", 16 * 1024 * 1024))
         self._trees: OrderedDict[bytes, list[dict[str, Any]]] = OrderedDict()
-        self._blob_ids: set[bytes] | None = None
+        self._blob_ids: BlobIdSet | None = None
         self._synced = False
         self.index_problems: list[str] = []
 
@@ -413,7 +414,7 @@ class Vault:
         self.cache.add_snapshot(snap_id, str(doc["time"]), json.dumps(doc))
         return snap_id
 
-    def blob_ids(self) -> set[bytes]:
+    def blob_ids(self) -> BlobIdSet:
         if self._blob_ids is None:
             self._blob_ids = self.cache.blob_ids()
         return self._blob_ids

@@ -1,0 +1,75 @@
+"""Folders of many small files: the readers' batched path stores, deduplicates and
+restores them exactly like the general path (issue 14)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from app.engine.vault import Vault
+from app.storage.local import LocalStorage
+from tests.helpers import random_bytes, restored_root, tree_digest, write
+
+
+@pytest.fixture
+def vault(tmp_path: Path) -> Vault:
+    path = tmp_path / "vault"
+    path.mkdir()
+    v, _recovery = Vault.create(LocalStorage(path), "correct horse")
+    return v
+
+
+def small_tree(root: Path) -> int:
+    """120 small files (text, duplicates, an empty one, a JPEG-looking one) and one
+    file above the chunker's minimum in the same folder; returns the unique bytes."""
+    unique = 0
+    for i in range(100):
+        data = (f"note {i} " * (i + 3)).encode()
+        write(root / "notes" / f"n{i:03d}.txt", data)
+        unique += len(data)
+    for i in range(10):  # the same content under other names, inside one batch
+        write(root / "notes" / f"copy{i:02d}.txt", (f"note {i} " * (i + 3)).encode())
+    write(root / "notes" / "empty", b"")
+    photo = b"\xff\xd8\xff\xe0" + random_bytes(3000, 1)
+    write(root / "notes" / "tiny.jpg", photo)
+    big = random_bytes(300 * 1024, 2)  # above the 256 KiB minimum chunk: general path
+    write(root / "notes" / "big.bin", big)
+    for i in range(8):
+        write(root / "other" / f"o{i}.txt", random_bytes(100 + i, 10 + i))
+        unique += 100 + i
+    return unique + len(photo) + len(big)
+
+
+def test_small_files_round_trip_and_deduplicate(tmp_path: Path, vault: Vault) -> None:
+    src = tmp_path / "src"
+    unique = small_tree(src)
+    first = vault.backup([str(src)])
+    assert first.files_new == 121 and not first.warnings
+    assert first.bytes_added == unique  # duplicates inside a batch were stored once
+    target = tmp_path / "restore"
+    restored = vault.restore(first.snapshot_id, str(target))
+    assert not restored.warnings
+    assert tree_digest(restored_root(target, src)) == tree_digest(src)
+
+    # A copy of the folder elsewhere: every chunk is known, nothing is added.
+    shutil.copytree(src / "notes", src / "notes-copy")
+    second = vault.backup([str(src)])
+    assert second.files_new == 113 and second.bytes_added == 0
+    assert second.files_unchanged == 121
+
+
+def test_a_small_file_that_changed_is_read_again(tmp_path: Path, vault: Vault) -> None:
+    src = tmp_path / "src"
+    small_tree(src)
+    vault.backup([str(src)])
+    note = src / "notes" / "n005.txt"
+    note.write_bytes(b"edited")
+    os.utime(note, ns=(1, 1))
+    result = vault.backup([str(src)])
+    assert result.files_changed == 1 and result.bytes_added == len(b"edited")
+    target = tmp_path / "restore"
+    vault.restore(result.snapshot_id, str(target))
+    assert (restored_root(target, src) / "notes" / "n005.txt").read_bytes() == b"edited"
