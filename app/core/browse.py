@@ -54,6 +54,7 @@ class SearchResult:
     matches: tuple[int, ...]
     visible: frozenset[int]  # matches + their ancestors (the root included)
     truncated: bool  # more matched than were returned
+    rows: dict[int, tuple[BrowseEntry, ...]] = field(default_factory=dict)  # by parent
 
 
 @dataclass(frozen=True, slots=True)

@@ -331,6 +331,8 @@ class BrowseSession:
             self._staged.append(folder)
             while len(self._staged) > KEEP_STAGED:
                 shutil.rmtree(self._staged.pop(0), ignore_errors=True)
+            from app.engine.restore import restore_one_file
+
             out: list[Path] = []
             used: set[str] = set()
             for source, snapshot_id in items:
@@ -338,11 +340,20 @@ class BrowseSession:
                 if name in used:
                     name = restored_name(name, datetime.now().astimezone(), used.__contains__)
                 used.add(name)
-                done = self.restore_as(source, snapshot_id, str(folder / name), vault=self._stager)
-                if done.warnings and done.files == 0 and not os.path.lexists(done.dest):
-                    raise AppError(done.warnings[0], code=ErrorCode.PATH_NOT_FOUND)
-                _private_tree(Path(done.dest))
-                out.append(Path(done.dest))
+                dest = folder / name
+                snapshot = self._snapshot(snapshot_id)
+                node = self._stager._resolve_node(snapshot, source)
+                if node is not None and node.get("type") == "file":
+                    # one file: no restore plan (which scans the whole blob index)
+                    restore_one_file(
+                        self._stager, snapshot, source, str(dest), cancel=NEVER_CANCELLED
+                    )
+                else:
+                    done = self.restore_as(source, snapshot_id, str(dest), vault=self._stager)
+                    if done.warnings and done.files == 0 and not os.path.lexists(done.dest):
+                        raise AppError(done.warnings[0], code=ErrorCode.PATH_NOT_FOUND)
+                _private_tree(dest)
+                out.append(dest)
             return out
 
     def _clean_staging(self) -> None:

@@ -99,6 +99,8 @@ class Catalog:
         self._trees_of: OrderedDict[int, dict[int, bytes]] = OrderedDict()
         self._paths: dict[int, bytes] = {ROOT_NODE: b"/"}
         self._ancestors: dict[int, list[int]] = {}
+        self._covering_cache: dict[bytes, list[int]] = {}
+        self._known_trees: set[bytes] = set()  # trees whose entries are stored
         self._work: tuple[int, list[tuple[int, bytes]], set[tuple[int, bytes]]] | None = None
         self._load_snaps()
 
@@ -190,6 +192,7 @@ class Catalog:
             self.db.execute("COMMIT")
             self._snaps = [_Snap(i, tuple(root_of(p) for p in i.paths)) for i in ordered]
             self._trees_of.clear()
+            self._covering_cache.clear()
             self._work = None
         return True
 
@@ -309,15 +312,9 @@ class Catalog:
 
     def _names_in(self, trees: list[bytes], names: list[bytes]) -> list[tuple[bytes, bytes]]:
         """(name, tree) for each of ``names`` that each of ``trees`` holds: one query."""
-        with self._lock:
-            marks = ",".join("?" * len(trees))
-            known = {
-                bytes(r[0])
-                for r in self.db.execute(f"SELECT tree FROM trees WHERE tree IN ({marks})", trees)
-            }
+        marks = ",".join("?" * len(trees))
         for tree in trees:
-            if tree not in known:
-                self._rows(tree)
+            self._ensure(tree)
         out: list[tuple[bytes, bytes]] = []
         with self._lock:
             for i in range(0, len(names), 400):
@@ -333,10 +330,14 @@ class Catalog:
         return out
 
     def _ensure(self, tree: bytes) -> None:
+        """Make sure a tree's entries are stored (read it from the vault if not)."""
+        if tree in self._known_trees:
+            return
         with self._lock:
             known = self.db.execute("SELECT 1 FROM trees WHERE tree=?", (tree,)).fetchone()
         if not known:
             self._rows(tree)
+        self._known_trees.add(tree)
 
     def _entry(self, tree: bytes, name: bytes) -> Row | None:
         """One entry of a tree, reading the tree first if it was never read (a folder
@@ -424,15 +425,22 @@ class Catalog:
             result = {i: bytes.fromhex(s.info.tree) for i, s in enumerate(self._snaps)}
         else:
             parent, name = self._node_row(node)
-            by_tree: dict[bytes, bytes | None] = {}
-            result = {}
-            for idx, tree in self.trees_of(parent).items():
-                if tree not in by_tree:
-                    found = self._entry(tree, name)
-                    by_tree[tree] = found[5] if found and found[1] == "dir" else None
-                sub = by_tree[tree]
-                if sub is not None:
-                    result[idx] = sub
+            parent_trees = self.trees_of(parent)
+            distinct = list(set(parent_trees.values()))
+            for tree in distinct:
+                self._ensure(tree)
+            by_tree: dict[bytes, bytes] = {}
+            with self._lock:
+                for i in range(0, len(distinct), 400):
+                    chunk = distinct[i : i + 400]
+                    for tree, subtree in self.db.execute(
+                        "SELECT tree, subtree FROM entries WHERE name=? AND type='dir' "
+                        f"AND tree IN ({','.join('?' * len(chunk))})",
+                        (name, *chunk),
+                    ):
+                        if subtree is not None:
+                            by_tree[bytes(tree)] = bytes(subtree)
+            result = {idx: by_tree[tree] for idx, tree in parent_trees.items() if tree in by_tree}
         self._trees_of[node] = result
         if len(self._trees_of) > TREES_OF_CACHE:
             self._trees_of.popitem(last=False)
@@ -496,7 +504,7 @@ class Catalog:
                     continue
                 snap = self._snaps[last].info.id
                 out.append(self._make(node, ids[name], base, row, snap, gone))
-        out.sort(key=lambda e: (not e.is_dir, e.name.casefold(), e.name))
+        out.sort(key=_order)
         return out
 
     def _make(
@@ -522,7 +530,19 @@ class Catalog:
         )
 
     def _covering(self, folder: bytes) -> list[int]:
-        return [i for i, s in enumerate(self._snaps) if covers(s.roots, folder)]
+        """Backups (indexes, ascending) whose roots hold ``folder``; backups share a
+        few root sets, so each set is checked once."""
+        cached = self._covering_cache.get(folder)
+        if cached is not None:
+            return cached
+        groups: dict[tuple[bytes, ...], list[int]] = {}
+        for i, snap in enumerate(self._snaps):
+            groups.setdefault(snap.roots, []).append(i)
+        result = sorted(i for roots, idxs in groups.items() if covers(roots, folder) for i in idxs)
+        if len(self._covering_cache) > 10_000:
+            self._covering_cache.clear()
+        self._covering_cache[folder] = result
+        return result
 
     def _deleted_at(self, path: bytes, last: int, covering_parent: list[int]) -> datetime | None:
         """Time of the first backup after ``last`` that covers ``path`` without it."""
@@ -554,11 +574,12 @@ class Catalog:
         show_deleted: bool = False,
         limit: int = SEARCH_LIMIT,
     ) -> SearchResult:
-        """Paths whose name contains ``text`` (case-insensitive), with their folders.
+        """Paths whose name contains ``text`` (case-insensitive), with their folders'
+        rows ready to show (one answer, no listing per folder).
 
         Answered from ``nodes`` (one scan of a narrow table), then checked against the
-        view (deleted hidden, or the timeline's backup) with one query per folder of
-        matches, never a folder's full listing.
+        view (deleted hidden, or the timeline's backup) with one query per folder
+        holding matches or their folders, newest tree first.
         """
         needle = text.strip().casefold()
         if not needle:
@@ -571,68 +592,98 @@ class Catalog:
         by_parent: dict[int, dict[bytes, int]] = {}
         for node, parent, name in rows:
             by_parent.setdefault(int(parent), {})[bytes(name)] = int(node)
-        matches: list[int] = []
-        shown: dict[int, bool] = {ROOT_NODE: True}
+        matches: list[BrowseEntry] = []
         truncated = len(rows) > limit * 4
-        for parent, names in by_parent.items():
-            present = self._present(parent, names, as_of, show_deleted)
-            if present and self._folder_shown(parent, as_of, show_deleted, shown):
-                matches.extend(present)
+        folders = list(by_parent.items())
+        shown: dict[int, BrowseEntry] = {}
+        for start in range(0, len(folders), 50):  # stop as soon as there are enough
+            chunk = folders[start : start + 50]
+            visible = self._folders_shown([p for p, _ in chunk], as_of, show_deleted, shown)
+            for parent, names in chunk:
+                if parent in visible:
+                    matches.extend(self._present(parent, names, as_of, show_deleted))
             if len(matches) >= limit:
-                truncated = True
+                truncated = truncated or len(matches) > limit or start + 50 < len(folders)
                 matches = matches[:limit]
                 break
-        visible: set[int] = {ROOT_NODE}
-        for node in matches:
-            visible.add(node)
-            visible.update(self.ancestors(node))
-        return SearchResult(text, tuple(matches), frozenset(visible), truncated)
+        tree: dict[int, dict[int, BrowseEntry]] = {}
+        for entry in matches:
+            node = entry.node
+            tree.setdefault(entry.parent, {})[node] = entry
+            for folder in reversed(self.ancestors(node)):
+                if folder == ROOT_NODE or folder not in shown:
+                    continue
+                above = shown[folder]
+                tree.setdefault(above.parent, {})[folder] = above
+        listing = {
+            parent: tuple(sorted(kids.values(), key=_order)) for parent, kids in tree.items()
+        }
+        visible_nodes = {ROOT_NODE} | {n for kids in tree.values() for n in kids}
+        return SearchResult(
+            text,
+            tuple(e.node for e in matches),
+            frozenset(visible_nodes),
+            truncated,
+            listing,
+        )
 
     def _present(
         self, parent: int, names: dict[bytes, int], as_of: int | None, show_deleted: bool
-    ) -> list[int]:
-        """Which of folder ``parent``'s ``names`` the view shows (ancestors aside)."""
+    ) -> list[BrowseEntry]:
+        """The rows of folder ``parent`` named ``names`` that the view shows (folders
+        above aside): ``children`` for a few names, newest tree first."""
         trees = self.trees_of(parent)
+        base = self.raw_path(parent)
         wanted = list(names)
         if as_of is not None:
             tree = trees.get(as_of)
             if tree is None:
                 return []
-            return [names[r[0]] for r in self._rows_named(tree, wanted)]
+            snap = self._snaps[as_of].info.id
+            return [
+                self._make(parent, names[r[0]], base, r, snap, None)
+                for r in self._rows_named(tree, wanted)
+            ]
         last_of: dict[bytes, int] = {}
         for idx, tree in trees.items():
             last_of[tree] = max(last_of.get(tree, -1), idx)
-        last: dict[bytes, int] = {}
-        for name, tree in self._names_in(list(last_of), wanted):
-            last[name] = max(last.get(name, -1), last_of[tree])
-        if show_deleted:
-            return [names[n] for n in last]
-        base = self.raw_path(parent).rstrip(b"/")
-        covering = self._covering(base or b"/")
-        return [
-            names[n]
-            for n, idx in last.items()
-            if self._deleted_at(base + b"/" + n, idx, covering) is None
-        ]
+        found: dict[bytes, tuple[Row, int]] = {}
+        remaining = set(wanted)
+        for tree in sorted(last_of, key=lambda t: -last_of[t]):  # newest first
+            if not remaining:
+                break  # most names are in the newest tree: one query
+            for row in self._rows_named(tree, list(remaining)):
+                found[row[0]] = (row, last_of[tree])
+                remaining.discard(row[0])
+        covering = self._covering(base)
+        out = []
+        for name, (row, last) in found.items():
+            child = base.rstrip(b"/") + b"/" + name
+            gone = self._deleted_at(child, last, covering)
+            if gone is not None and not show_deleted:
+                continue
+            out.append(self._make(parent, names[name], base, row, self._snaps[last].info.id, gone))
+        return out
 
-    def _folder_shown(
-        self, folder: int, as_of: int | None, show_deleted: bool, memo: dict[int, bool]
-    ) -> bool:
-        """Is folder ``folder`` in the view (not deleted, nor under a deleted folder)?"""
-        known = memo.get(folder)
-        if known is not None:
-            return known
-        if as_of is not None:
-            result = as_of in self.trees_of(folder)
-        elif show_deleted:
-            result = True
-        else:
-            parent, name = self._node_row(folder)
-            result = bool(self._present(parent, {name: folder}, None, False)) and (
-                self._folder_shown(parent, None, False, memo)
-            )
-        memo[folder] = result
-        return result
+    def _folders_shown(
+        self,
+        folders: list[int],
+        as_of: int | None,
+        show_deleted: bool,
+        shown: dict[int, BrowseEntry],
+    ) -> set[int]:
+        """Which folders the view shows (themselves and all above them present): one
+        question per folder *holding* some of them; ``shown`` collects their rows."""
+        chains = {f: [n for n in [*self.ancestors(f), f] if n != ROOT_NODE] for f in folders}
+        todo = {n for chain in chains.values() for n in chain if n not in shown}
+        by_parent: dict[int, dict[bytes, int]] = {}
+        for node in todo:
+            parent, name = self._node_row(node)
+            by_parent.setdefault(parent, {})[name] = node
+        for parent, names in by_parent.items():
+            for entry in self._present(parent, names, as_of, show_deleted):
+                shown[entry.node] = entry
+        return {f for f, chain in chains.items() if all(n in shown for n in chain)}
 
     # --- history ---------------------------------------------------------------------
 
@@ -696,3 +747,8 @@ class Catalog:
             if s.info.id == snapshot_id:
                 return i
         return None
+
+
+def _order(entry: BrowseEntry) -> tuple[bool, str, str]:
+    """Folders first, then by name (case-insensitive): every view sorts alike."""
+    return (not entry.is_dir, entry.name.casefold(), entry.name)

@@ -248,15 +248,18 @@ class BrowserService(QObject):
         show_deleted: bool,
         done: Done,
         only: frozenset[int] | None = None,
+        wanted: Callable[[], bool] = lambda: True,
     ) -> None:
-        """A folder's rows; ``only`` (search results) limits them to those nodes."""
-        self.runner.call(
-            JobKind.BROWSE_LIST,
-            lambda _: self._need().children(
-                node, as_of=as_of, show_deleted=show_deleted, only=only
-            ),
-            done,
-        )
+        """A folder's rows; ``only`` (search results) limits them to those nodes.
+        ``wanted`` is asked on the browser's thread first: a view the user has left
+        (another search, the timeline moved) costs nothing."""
+
+        def work(_: CancelToken) -> list[BrowseEntry]:
+            if not wanted():
+                return []
+            return self._need().children(node, as_of=as_of, show_deleted=show_deleted, only=only)
+
+        self.runner.call(JobKind.BROWSE_LIST, work, done)
 
     def search(self, text: str, as_of: int | None, show_deleted: bool, done: Done) -> None:
         self.runner.call(

@@ -306,7 +306,9 @@ class VersionsPage(RestoreFlow, QWidget):
             self._run_search()
             return
         self.model.set_view(self.view())
-        if self.model.canFetchMore(QModelIndex()):
+        if self._search is not None:
+            self.tree.expandAll()  # every row is there already
+        elif self.model.canFetchMore(QModelIndex()):
             self.model.fetchMore(QModelIndex())
         self._update_buttons()
 

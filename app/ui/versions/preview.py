@@ -11,7 +11,7 @@ import contextlib
 import os
 
 from PySide6.QtCore import QObject, QRunnable, QSize, Qt, QThreadPool, Signal
-from PySide6.QtGui import QFont, QImage, QImageReader, QPixmap
+from PySide6.QtGui import QFont, QIcon, QImage, QImageReader, QPixmap
 from PySide6.QtWidgets import (
     QFileIconProvider,
     QLabel,
@@ -101,6 +101,7 @@ class PreviewPane(QStackedWidget):
         self._other = other
         self.kind = PreviewKind.OTHER
         self._key = ""
+        self._file_icon: QIcon | None = None
         self._relay = _Relay()
         self._relay.done.connect(self._thumb_done)
         self._pool = QThreadPool(self)
@@ -135,7 +136,9 @@ class PreviewPane(QStackedWidget):
             self._show_facts(preview)
 
     def _show_facts(self, preview: Preview, extra: str = "") -> None:
-        icon = QFileIconProvider().icon(QFileIconProvider.IconType.File)
+        if self._file_icon is None:  # made once: the provider is slow to ask
+            self._file_icon = QFileIconProvider().icon(QFileIconProvider.IconType.File)
+        icon = self._file_icon
         self.icon.setPixmap(icon.pixmap(QSize(48, 48)))
         name = os.path.basename(preview.path)
         lines = [f"<b>{_escape(name)}</b>", fmt.size(preview.size)]

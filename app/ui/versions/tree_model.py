@@ -101,7 +101,24 @@ class VersionTreeModel(QAbstractItemModel):
         self._generation += 1
         self._root = _Item(None, None)
         self._by_node = {ROOT_NODE: self._root}
+        if view.search is not None:
+            self._fill_from(view.search)
         self.endResetModel()
+
+    def _fill_from(self, result: SearchResult) -> None:
+        """Search results come with every row to show: no listing per folder."""
+        stack = [self._root]
+        while stack:
+            item = stack.pop()
+            item.requested = item.loaded = True
+            for row, entry in enumerate(result.rows.get(item.node, ())):
+                child = _Item(entry, item, row=row)
+                item.children.append(child)
+                self._by_node[entry.node] = child
+                if entry.is_dir:
+                    stack.append(child)
+                else:
+                    child.requested = child.loaded = True
 
     def reload(self) -> None:
         self.set_view(self.view)
@@ -179,7 +196,14 @@ class VersionTreeModel(QAbstractItemModel):
             self._arrived(target, outcome, view)
 
         only = view.search.visible if view.search is not None else None
-        self.browser.list_children(node, view.as_of, view.show_deleted, done, only)
+        self.browser.list_children(
+            node,
+            view.as_of,
+            view.show_deleted,
+            done,
+            only,
+            wanted=lambda: generation == self._generation,  # an int read: thread-safe
+        )
 
     def fetch_all(self, parent: AnyIndex) -> None:
         """Insert every fetched row now (to select one deep in a long folder)."""
