@@ -21,6 +21,7 @@ root would otherwise create setuid-root programs out of a user's files).
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import secrets
 import threading
@@ -58,6 +59,17 @@ WRITERS = 2
 # restored, see the module docstring and docs/FORMAT.md section 9).
 RESTORED_MODE_BITS = 0o1777
 TMP_PREFIX = b".keepsake-restore-"
+
+# Temp names: a random part drawn once, the process id and a counter, instead of a
+# fresh random token per file (a getrandom call and hex formatting per small file).
+# The process id keeps forked processes apart; O_EXCL still refuses an existing name.
+_TMP_RUN = secrets.token_hex(6).encode()
+_tmp_counter = itertools.count()
+
+
+def _temp_name() -> bytes:
+    return b"%s%s-%d-%d" % (TMP_PREFIX, _TMP_RUN, os.getpid(), next(_tmp_counter))
+
 
 BlobLocation = tuple[bytes, int, bytes, int, int, int]  # id, type, pack, offset, length, raw
 
@@ -327,7 +339,7 @@ def _write_file(
     parent_parts, name = item.parts[:-1], item.parts[-1]
     parent = dirs.acquire(parent_parts)
     try:
-        tmp = TMP_PREFIX + secrets.token_hex(6).encode()
+        tmp = _temp_name()
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
         fd = os.open(tmp, flags, 0o600, dir_fd=parent)
         written = 0
@@ -421,7 +433,7 @@ def _make_link(parts: Parts, node: dict[str, Any], dirs: _Dirs) -> None:
     target = codec.decode_name(node, "target")
     parent = dirs.acquire(parts[:-1])
     try:
-        tmp = TMP_PREFIX + secrets.token_hex(6).encode()
+        tmp = _temp_name()
         os.symlink(target, tmp, dir_fd=parent)
         mtime = int(node.get("mtime_ns", 0))
         with contextlib.suppress(OSError, NotImplementedError):

@@ -47,6 +47,10 @@ class LocalStorage(Storage):
         self._fsync = fsync
         self._made_dirs: set[Path] = set()
         self._lock = threading.Lock()
+        # name -> checked absolute path for read_into: a restore reads every small
+        # file's blob from a handful of packs, and building a Path per read cost more
+        # than the read itself.
+        self._read_paths: dict[str, str] = {}
 
     @property
     def description(self) -> str:
@@ -134,8 +138,14 @@ class LocalStorage(Storage):
     def read_into(self, name: str, offset: int, out: memoryview) -> memoryview:
         """``get_range`` into a caller's reusable buffer: no allocation (and no fresh
         pages to fault in) per read; restore's hot path."""
+        path = self._read_paths.get(name)
+        if path is None:
+            path = str(self._path(name))
+            if len(self._read_paths) >= 4096:  # bounded: packs of a huge vault
+                self._read_paths.clear()
+            self._read_paths[name] = path
         try:
-            fd = os.open(self._path(name), os.O_RDONLY)
+            fd = os.open(path, os.O_RDONLY)
         except FileNotFoundError:
             self._check_root()
             raise NotFoundInStorage(f"{name} does not exist.") from None
