@@ -62,6 +62,7 @@ lint: venv
 	$(BIN)/ruff format --check app tests tools
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	$(BIN)/python tools/check_import_cycles.py
 
 unit: venv
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -n 2 tests

@@ -17,20 +17,21 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from app.cli_common import (
+    EXIT_ERROR,
+    EXIT_OK,
+    EXIT_SKIPPED,
+    EXIT_USAGE,
+    EXIT_WRONG_PASSWORD,
+    UsageError,
+    err,
+    new_passphrase,
+    open_storage_for,
+)
+
 if TYPE_CHECKING:
     from app.core.events import Progress
     from app.engine.vault import Vault
-    from app.storage.base import Storage
-
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_USAGE = 2
-EXIT_SKIPPED = 3
-EXIT_WRONG_PASSWORD = 4
-
-
-class UsageError(Exception):
-    pass
 
 
 class _Parser(argparse.ArgumentParser):
@@ -122,10 +123,6 @@ def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
-def _err(message: str) -> None:
-    print(f"keepsake: {message}", file=sys.stderr)
-
-
 def resolve_repo(args: argparse.Namespace) -> str:
     repo = getattr(args, "repo", None) or os.environ.get("KEEPSAKE_REPO")
     if not repo:
@@ -146,17 +143,6 @@ def _desktop_repo() -> str | None:
     except Exception:
         return None
     return str(repo) if repo else None
-
-
-def _open_storage(repo: str) -> Storage:
-    from app.storage.factory import open_storage
-    from app.store.secrets import get_secret
-
-    def on_wait(resume_at: datetime, message: str) -> None:
-        local = resume_at.astimezone().strftime("%H:%M:%S")
-        _err(f"{message} Waiting until {local}.")
-
-    return open_storage(repo, on_wait=on_wait, secret_lookup=get_secret)
 
 
 def _gui_passphrase(repo: str) -> str:
@@ -206,7 +192,7 @@ def open_vault(args: argparse.Namespace) -> Vault:
     from app.engine.vault import Vault
 
     repo = resolve_repo(args)
-    storage = _open_storage(repo)
+    storage = open_storage_for(repo)
     recovery = os.environ.get("KEEPSAKE_RECOVERY_KEY")
     if recovery:
         return Vault.open(storage, recovery_key=recovery)
@@ -267,7 +253,7 @@ def cmd_init(args: argparse.Namespace) -> int:
             os.makedirs(os.path.expanduser(repo), exist_ok=True)
         except OSError as exc:
             raise UsageError(f"cannot create the vault folder {repo}: {exc.strerror}") from None
-    storage = _open_storage(repo)
+    storage = open_storage_for(repo)
     passphrase = _passphrase(repo, confirm=True)
     vault, recovery = Vault.create(storage, passphrase)
     vault.close()
@@ -285,9 +271,9 @@ def cmd_backup(args: argparse.Namespace) -> int:
     with open_vault(args) as vault:
         result = vault.backup(args.paths, excludes=args.exclude, on_progress=_ProgressBar())
     for warning in result.warnings:
-        _err(f"skipped {warning.path}: {warning.message}")
+        err(f"skipped {warning.path}: {warning.message}")
     for note in result.notes:
-        _err(f"note: {note.path}: {note.message}")
+        err(f"note: {note.path}: {note.message}")
     if args.json:
         _print_json(
             {
@@ -395,7 +381,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
     with open_vault(args) as vault:
         result = vault.restore(args.snapshot, args.target, args.paths, on_progress=_ProgressBar())
     for warning in result.warnings:
-        _err(f"{warning.path}: {warning.message}")
+        err(f"{warning.path}: {warning.message}")
     print(f"Restored {result.files_restored} files into {args.target}.", file=sys.stderr)
     return EXIT_ERROR if result.warnings else EXIT_OK
 
@@ -413,7 +399,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         print("Files affected:")
         for path in result.affected_files:
             print(f"  {path}")
-    _err(
+    err(
         f"check found {len(result.problems)} problem(s); {len(result.affected_files)} file(s) affected"
     )
     return EXIT_ERROR
@@ -445,20 +431,6 @@ def cmd_prune(args: argparse.Namespace) -> int:
         stats = vault.prune(on_progress=_ProgressBar())
     print(stats.summary())
     return EXIT_OK
-
-
-def new_passphrase() -> str:
-    """The new passphrase: ``KEEPSAKE_NEW_PASSWORD``, else asked twice on a terminal."""
-    new = os.environ.get("KEEPSAKE_NEW_PASSWORD")
-    if not new:
-        if not sys.stdin.isatty():
-            raise UsageError("set KEEPSAKE_NEW_PASSWORD or run in a terminal")
-        import getpass
-
-        new = getpass.getpass("New passphrase: ")
-        if getpass.getpass("Repeat new passphrase: ") != new:
-            raise UsageError("the passphrases do not match")
-    return new
 
 
 # Said after every key change: the master keys stay, so old key objects still work.
@@ -563,10 +535,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return COMMANDS[command](args)
     except UsageError as exc:
-        _err(f"error: {exc}")
+        err(f"error: {exc}")
         return EXIT_USAGE
     except KeyboardInterrupt:
-        _err("interrupted")
+        err("interrupted")
         return 130
     except BrokenPipeError:
         # The reader (e.g. `| head`) went away: not an error worth a message.
@@ -576,12 +548,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         from app.core.errors import AppError, WrongPasswordError
 
         if isinstance(exc, WrongPasswordError):
-            _err(f"error: {exc.message}")
+            err(f"error: {exc.message}")
             return EXIT_WRONG_PASSWORD
         if isinstance(exc, AppError):
-            _err(f"error: {exc.message}")
+            err(f"error: {exc.message}")
             return EXIT_ERROR
         if os.environ.get("KEEPSAKE_DEBUG"):
             raise
-        _err(f"internal error: {type(exc).__name__}: {exc} (set KEEPSAKE_DEBUG=1 for details)")
+        err(f"internal error: {type(exc).__name__}: {exc} (set KEEPSAKE_DEBUG=1 for details)")
         return EXIT_ERROR

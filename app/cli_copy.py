@@ -14,14 +14,13 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-from app.cli import EXIT_OK, EXIT_SKIPPED, UsageError, _err, _open_storage, new_passphrase
+from app.cli_common import EXIT_OK, EXIT_SKIPPED, UsageError, err, new_passphrase, open_storage_for
 
 if TYPE_CHECKING:
     from app.engine.vault import Vault
 
 
 def run_copy(args: argparse.Namespace, source: Vault) -> int:
-    from app.engine.copy import copy_vault
     from app.engine.vault import Vault
     from app.storage.factory import is_remote
 
@@ -32,7 +31,7 @@ def run_copy(args: argparse.Namespace, source: Vault) -> int:
                 os.makedirs(os.path.expanduser(to), exist_ok=True)
             except OSError as exc:
                 raise UsageError(f"cannot create the vault folder {to}: {exc.strerror}") from None
-        storage = _open_storage(to)
+        storage = open_storage_for(to)
         passphrase = new_passphrase()
         dest, recovery = Vault.create(storage, passphrase, like=source.config)
         with dest:
@@ -47,7 +46,7 @@ def run_copy(args: argparse.Namespace, source: Vault) -> int:
                 if sys.stderr.isatty():
                     print(f"\r  snapshot {done}/{total}", end="", file=sys.stderr, flush=True)
 
-            result = copy_vault(source, dest, on_snapshot=progress)
+            result = source.copy_to(dest, on_snapshot=progress)
             if sys.stderr.isatty():
                 print(file=sys.stderr)
     import humanize
@@ -64,7 +63,7 @@ def run_copy(args: argparse.Namespace, source: Vault) -> int:
     print("Next: point Keepsake (and your other computers) at the new vault, check it")
     print("('keepsake check --repo NEWREPO'), then delete the old vault everywhere,")
     print("including Dropbox's deleted-file history and any copies of the old drive.")
-    _err(f"note: the old vault at {source.description} is unchanged until you delete it")
+    err(f"note: the old vault at {source.description} is unchanged until you delete it")
     for warning in result.skipped:
-        _err(f"skipped {warning.path}: {warning.message}")
+        err(f"skipped {warning.path}: {warning.message}")
     return EXIT_SKIPPED if result.skipped else EXIT_OK

@@ -15,7 +15,6 @@ deleted when the session closes and at the next start.
 from __future__ import annotations
 
 import contextlib
-import copy
 import filecmp
 import json
 import os
@@ -24,11 +23,10 @@ import shutil
 import sqlite3
 import stat
 import threading
-import time
-from collections import OrderedDict
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+
+import blake3
 
 from app.core.browse import (
     BrowseEntry,
@@ -41,17 +39,15 @@ from app.core.browse import (
     restored_name,
 )
 from app.core.cancel import NEVER_CANCELLED, CancelToken
-from app.core.errors import AppError, ErrorCode, UnsafePathError
-from app.core.events import Phase, ProgressCallback, Warning_, ignore_progress
+from app.core.errors import AppError, ErrorCode
+from app.core.events import ProgressCallback, ignore_progress
 from app.core.models import EntryType, SnapshotInfo
-from app.engine import codec
 from app.engine.cache import Cache
 from app.engine.catalog import Catalog
 from app.engine.catalog_rows import safe_load
-from app.engine.progress import ProgressMeter
-
-if TYPE_CHECKING:
-    from app.engine.vault import Vault
+from app.engine.repository import Repository, snapshot_info
+from app.engine.restore import restore_node_as, restore_one_file
+from app.engine.tree import resolve, walk_entries
 
 TEXT_PREVIEW_BYTES = 8192
 TEXT_PREVIEW_LINES = 40
@@ -125,16 +121,11 @@ class _ReadOnlyCache(Cache):
         return None
 
 
-def reader_for(vault: Vault) -> Vault:
-    """A copy of ``vault`` for another thread: same keys and storage (both thread-safe),
-    its own read-only cache connection and tree cache."""
-    reader = copy.copy(vault)
-    reader.cache = _ReadOnlyCache(vault.cache.path)
-    reader._trees = OrderedDict()
-    reader._blob_ids = None
-    reader._synced = True  # never syncs: the app's vault does, and the cache shows it
-    reader.index_problems = []
-    return reader
+def reader_for(repo: Repository) -> Repository:
+    """A repository for another thread: same keys and storage (both thread-safe), its
+    own read-only cache connection and tree cache. It never syncs: the app's
+    repository does, and the cache shows it."""
+    return repo.beside(_ReadOnlyCache(repo.cache.path))
 
 
 def private_dir(path: Path) -> Path:
@@ -147,11 +138,11 @@ def private_dir(path: Path) -> Path:
 class BrowseSession:
     """Everything the version browser asks of one vault (see the module docstring)."""
 
-    def __init__(self, vault: Vault) -> None:
-        self.vault_id = vault.id
-        self.root = private_dir(vault.cache.path.parent)
-        self.reader = reader_for(vault)
-        self._stager = reader_for(vault)  # for drags, answered on the GUI thread
+    def __init__(self, repo: Repository) -> None:
+        self.vault_id = repo.id
+        self.root = private_dir(repo.cache.path.parent)
+        self.reader = reader_for(repo)
+        self._stager = reader_for(repo)  # for drags, answered on the GUI thread
         self._stage_lock = threading.Lock()
         self.catalog = Catalog(self.root / "browse.sqlite", safe_load(self.reader.load_tree))
         self.staging = private_dir(self.root / "staging")
@@ -169,10 +160,8 @@ class BrowseSession:
 
     def cached_snapshots(self) -> list[SnapshotInfo]:
         """The backups the app's cache knows (synced by the app's vault)."""
-        from app.engine.vault import Vault
-
         docs = self.reader.cache.snapshot_docs()
-        infos = [Vault._snapshot_info(i, json.loads(d)) for i, d in docs.items()]
+        infos = [snapshot_info(i, json.loads(d)) for i, d in docs.items()]
         infos.sort(key=lambda s: (s.time, s.id))
         return infos
 
@@ -242,35 +231,20 @@ class BrowseSession:
         *,
         on_progress: ProgressCallback = ignore_progress,
         cancel: CancelToken = NEVER_CANCELLED,
-        vault: Vault | None = None,
+        repo: Repository | None = None,
     ) -> RestoreDone:
         """Restore file or folder ``source`` of a backup to exactly ``dest`` (its new
         full path), verified, written under temp names and renamed into place."""
-        from app.engine.restore import _Dirs, _Planner, _restore_planned
-
-        vault = vault or self.reader
+        repo = repo or self.reader
         snapshot = self._snapshot(snapshot_id)
-        node = vault._resolve_node(snapshot, source)
+        node = resolve(repo, bytes.fromhex(snapshot.tree), source)
         if node is None:
             raise AppError(
                 f"{source} is not in the backup of {snapshot.time:%Y-%m-%d %H:%M}.",
                 code=ErrorCode.PATH_NOT_FOUND,
             )
         dest_b = os.fsencode(os.path.abspath(dest))
-        parent, name = os.path.split(dest_b)
-        if not codec.safe_name(name):
-            raise UnsafePathError(f"{dest} is not a safe place to restore to.")
-        warnings: list[Warning_] = []
-        planner = _Planner(vault, parent, warnings)
-        planner.add([name], node, ())
-        dirs = _Dirs(parent)
-        meter = ProgressMeter(on_progress, Phase.RESTORING)
-        try:
-            result = _restore_planned(
-                vault, planner, dirs, meter, warnings, cancel, time.monotonic()
-            )
-        finally:
-            dirs.close()
+        result = restore_node_as(repo, node, dest_b, on_progress=on_progress, cancel=cancel)
         return RestoreDone(
             os.fsdecode(dest_b),
             result.files_restored,
@@ -281,14 +255,14 @@ class BrowseSession:
     def plan(self, source: str, snapshot_id: str, dest: str) -> RestorePlan:
         """Would restoring to ``dest`` replace something different? (asks before it does)"""
         snapshot = self._snapshot(snapshot_id)
-        node = self.reader._resolve_node(snapshot, source)
+        node = resolve(self.reader, bytes.fromhex(snapshot.tree), source)
         if node is None:
             raise AppError(f"{source} is not in that backup.", code=ErrorCode.PATH_NOT_FOUND)
         if not os.path.lexists(dest):
             return RestorePlan(source, snapshot_id, dest, conflict=False, identical=False)
         st = os.lstat(dest)
-        if node.get("type") == "file":
-            if not stat.S_ISREG(st.st_mode) or st.st_size != int(node.get("size", -1)):
+        if node.is_file:
+            if not stat.S_ISREG(st.st_mode) or st.st_size != node.size:
                 return RestorePlan(source, snapshot_id, dest, conflict=True, identical=False)
             staged = self.stage([(source, snapshot_id)])[0]
             same = filecmp.cmp(staged, dest, shallow=False)
@@ -297,7 +271,7 @@ class BrowseSession:
             return RestorePlan(source, snapshot_id, dest, conflict=True, identical=False)
         differing = 0
         base = source.rstrip("/")
-        for entry in self.reader.walk(snapshot_id, source):
+        for entry in walk_entries(self.reader, bytes.fromhex(snapshot.tree), source) or ():
             if entry.type is not EntryType.FILE:
                 continue
             target = os.path.join(dest, os.path.relpath(entry.path, base))
@@ -331,8 +305,6 @@ class BrowseSession:
             self._staged.append(folder)
             while len(self._staged) > KEEP_STAGED:
                 shutil.rmtree(self._staged.pop(0), ignore_errors=True)
-            from app.engine.restore import restore_one_file
-
             out: list[Path] = []
             used: set[str] = set()
             for source, snapshot_id in items:
@@ -342,14 +314,14 @@ class BrowseSession:
                 used.add(name)
                 dest = folder / name
                 snapshot = self._snapshot(snapshot_id)
-                node = self._stager._resolve_node(snapshot, source)
-                if node is not None and node.get("type") == "file":
+                node = resolve(self._stager, bytes.fromhex(snapshot.tree), source)
+                if node is not None and node.is_file:
                     # one file: no restore plan (which scans the whole blob index)
                     restore_one_file(
                         self._stager, snapshot, source, str(dest), cancel=NEVER_CANCELLED
                     )
                 else:
-                    done = self.restore_as(source, snapshot_id, str(dest), vault=self._stager)
+                    done = self.restore_as(source, snapshot_id, str(dest), repo=self._stager)
                     if done.warnings and done.files == 0 and not os.path.lexists(done.dest):
                         raise AppError(done.warnings[0], code=ErrorCode.PATH_NOT_FOUND)
                 _private_tree(dest)
@@ -387,8 +359,6 @@ class BrowseSession:
 
     def _preview_key(self, path: str, snapshot_id: str) -> str:
         """A thumbnail's file name: a keyed hash, so file names say nothing of paths."""
-        import blake3
-
         key = self.reader.cipher.blob_id(b"preview\0" + os.fsencode(path))
         return blake3.blake3(key + snapshot_id.encode()).hexdigest()[:40]
 

@@ -7,17 +7,16 @@ import json
 import os
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
 import blake3
 
 from app.core.errors import StorageError, VaultCorruptError
 from app.core.models import SnapshotInfo
-from app.engine import codec
+from app.engine.tree import Node
 
 # name, type, size, mtime_ns, digest, subtree
 Row = tuple[bytes, str, int, int, bytes | None, bytes | None]
-LoadTree = Callable[[bytes], list[dict[str, Any]]]
+LoadTree = Callable[[bytes], list[Node]]
 
 
 def covers(roots: tuple[bytes, ...], path: bytes) -> bool:
@@ -25,28 +24,25 @@ def covers(roots: tuple[bytes, ...], path: bytes) -> bool:
     return any(path == r or path.startswith(r + b"/") for r in roots)
 
 
-def tree_rows(nodes: list[dict[str, Any]]) -> list[Row]:
+def tree_rows(nodes: list[Node]) -> list[Row]:
     """A tree object's nodes as catalog rows (the digest names the file's content)."""
     rows: list[Row] = []
     for node in nodes:
-        name = codec.decode_name(node, "name")
-        kind = str(node.get("type"))
-        mtime = int(node.get("mtime_ns", 0))
-        if kind == "file":
-            content = b"".join(bytes.fromhex(h) for h in node.get("content", []))
-            digest = blake3.blake3(content).digest()
-            rows.append((name, kind, int(node.get("size", 0)), mtime, digest, None))
-        elif kind == "dir":
-            rows.append((name, kind, 0, mtime, None, bytes.fromhex(str(node["subtree"]))))
+        kind, mtime = node.type.value, node.mtime_ns
+        if node.is_file:
+            digest = blake3.blake3(b"".join(node.content)).digest()
+            rows.append((node.name, kind, node.size, mtime, digest, None))
+        elif node.is_dir:
+            rows.append((node.name, kind, 0, mtime, None, node.subtree_id()))
         else:
-            rows.append((name, kind, 0, mtime, None, None))
+            rows.append((node.name, kind, 0, mtime, None, None))
     return rows
 
 
 def safe_load(load_tree: LoadTree) -> LoadTree:
     """A tree that cannot be read (damaged vault) lists as empty, not as a crash."""
 
-    def load(tree: bytes) -> list[dict[str, Any]]:
+    def load(tree: bytes) -> list[Node]:
         try:
             return load_tree(tree)
         except (VaultCorruptError, StorageError):

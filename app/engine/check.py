@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import struct
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
 
 from app.core.cancel import CancelToken
 from app.core.errors import NotFoundInStorage, StorageError, VaultCorruptError
@@ -21,48 +20,35 @@ from app.engine import codec
 from app.engine.crypto import B_DATA, B_KIND_MASK, B_TREE, T_PACK_HEADER, parse_key_object
 from app.engine.packer import pack_name
 from app.engine.progress import ProgressMeter
-
-if TYPE_CHECKING:
-    from app.engine.vault import Vault
+from app.engine.repository import Repository
+from app.engine.tree import Node
 
 
 def _walk_files(
-    vault: Vault, tree: bytes, base: bytes, seen: set[bytes], problems: list[str]
-) -> Iterator[tuple[bytes, dict[str, Any]]]:
+    repo: Repository, tree: bytes, base: bytes, seen: set[bytes], problems: list[str]
+) -> Iterator[tuple[bytes, Node]]:
     if tree in seen:
         return
     seen.add(tree)
     try:
-        nodes = vault.load_tree(tree)
+        nodes = repo.load_tree(tree)
     except (VaultCorruptError, StorageError) as exc:
         problems.append(f"tree {tree.hex()[:16]} (folder {os.fsdecode(base) or '/'}): {exc}")
         return
     for node in nodes:
-        try:
-            name = codec.decode_name(node, "name")
-        except (VaultCorruptError, ValueError):
-            problems.append(f"tree {tree.hex()[:16]}: an entry has a damaged name")
-            continue
-        path = base + b"/" + name
-        if node["type"] == "file":
+        path = base + b"/" + node.name
+        if node.is_file:
             yield path, node
-        elif node["type"] == "dir":
-            try:
-                sub = bytes.fromhex(str(node["subtree"]))
-            except (KeyError, ValueError):
-                problems.append(
-                    f"tree {tree.hex()[:16]}: folder {os.fsdecode(path)} has a damaged entry"
-                )
-                continue
-            yield from _walk_files(vault, sub, path, seen, problems)
+        elif node.is_dir:
+            yield from _walk_files(repo, node.subtree_id(), path, seen, problems)
 
 
 def _check_pack(
-    vault: Vault, pack: bytes, size: int, expected: dict[bytes, tuple[int, int, int, int]]
+    repo: Repository, pack: bytes, size: int, expected: dict[bytes, tuple[int, int, int, int]]
 ) -> list[bytes]:
     """Read a whole pack; return the ids of blobs that are damaged or absent."""
     name = pack_name(pack)
-    data = vault.storage.get(name)
+    data = repo.storage.get(name)
     if len(data) != size:
         raise VaultCorruptError(f"{name} changed size while being read")
     bad: list[bytes] = []
@@ -76,7 +62,7 @@ def _check_pack(
             raise VaultCorruptError("bad header length")
         entries, _ = codec.decode_entries(
             codec.decode_payload(
-                vault.cipher.open_object(T_PACK_HEADER, name, memoryview(data)[body_len:-4])
+                repo.cipher.open_object(T_PACK_HEADER, name, memoryview(data)[body_len:-4])
             )
         )
         codec.validate_pack_entries(entries, body_len)
@@ -86,7 +72,7 @@ def _check_pack(
         try:
             if offset + length > max(body_len, 0):
                 raise VaultCorruptError("blob past the end of the pack")
-            vault.open_sealed_blob(
+            repo.open_sealed_blob(
                 blob_type, blob_id, memoryview(data)[offset : offset + length], raw_length
             )
         except VaultCorruptError:
@@ -98,31 +84,31 @@ def _check_pack(
 
 
 def run_check(
-    vault: Vault, *, read_data: bool, on_progress: ProgressCallback, cancel: CancelToken
+    repo: Repository, *, read_data: bool, on_progress: ProgressCallback, cancel: CancelToken
 ) -> CheckResult:
     meter = ProgressMeter(on_progress, Phase.CHECKING)
     problems: list[str] = []
     checked = 0
-    for info in vault.storage.list("keys/"):
+    for info in repo.storage.list("keys/"):
         checked += 1
         try:
-            parse_key_object(vault.storage.get(info.name))
+            parse_key_object(repo.storage.get(info.name))
         except (VaultCorruptError, NotFoundInStorage) as exc:
             problems.append(f"{info.name}: {exc}")
     # Re-read every index and snapshot object from storage, never trusting the cache.
-    vault.index_problems.clear()
-    vault.cache.clear_index()
-    vault.cache.db.execute("DELETE FROM snapshots")
-    vault.sync(force=True)
-    problems.extend(vault.index_problems)
+    repo.index_problems.clear()
+    repo.cache.clear_index()
+    repo.cache.db.execute("DELETE FROM snapshots")
+    repo.sync(force=True)
+    problems.extend(repo.index_problems)
     index_rows = {
-        row[0]: row[1:] for row in vault.cache.iter_blobs()
+        row[0]: row[1:] for row in repo.cache.iter_blobs()
     }  # id -> type, pack, off, len, raw
-    checked += len(vault.cache.known_indexes())
-    snapshots = vault.snapshots()
+    checked += len(repo.cache.known_indexes())
+    snapshots = repo.snapshots()
     checked += len(snapshots)
     pack_sizes = {}
-    for info in vault.storage.list("data/"):
+    for info in repo.storage.list("data/"):
         try:
             pack_sizes[bytes.fromhex(info.name.rsplit("/", 1)[1])] = info.size
         except ValueError:
@@ -147,10 +133,9 @@ def run_check(
     for snap in snapshots:
         cancel.check()
         for _path, node in _walk_files(
-            vault, bytes.fromhex(snap.tree), b"", seen_trees, tree_problems
+            repo, bytes.fromhex(snap.tree), b"", seen_trees, tree_problems
         ):
-            for h in node.get("content", []):
-                referenced.add(bytes.fromhex(h))
+            referenced.update(node.content)
     checked += len(seen_trees)
     problems.extend(sorted(set(tree_problems)))
     for blob_id in referenced:
@@ -168,7 +153,7 @@ def run_check(
             if size is None:
                 continue
             try:
-                bad = _check_pack(vault, pack, size, blobs)
+                bad = _check_pack(repo, pack, size, blobs)
             except (VaultCorruptError, StorageError) as exc:
                 problems.append(f"{pack_name(pack)}: {exc}")
                 bad = []
@@ -186,8 +171,8 @@ def run_check(
         found: set[str] = set()
         sink: list[str] = []
         for snap in snapshots:
-            for path, node in _walk_files(vault, bytes.fromhex(snap.tree), b"", seen_trees, sink):
-                if any(bytes.fromhex(h) in damaged for h in node.get("content", [])):
+            for path, node in _walk_files(repo, bytes.fromhex(snap.tree), b"", seen_trees, sink):
+                if any(blob_id in damaged for blob_id in node.content):
                     found.add(os.fsdecode(path))
         affected = sorted(found)
         damaged_trees = [

@@ -1,5 +1,5 @@
-"""Byte layouts of vault payloads: compression framing, pack headers, index objects,
-trees and snapshots. Pure functions, no keys, no I/O (docs/FORMAT.md is the spec).
+"""Byte layouts of vault payloads: compression framing, pack headers, index objects
+and trees (JSON <-> ``tree.Node``). Pure functions, no keys, no I/O (docs/FORMAT.md is the spec).
 
 Parsing is defensive: every length is checked before it is used, so a malicious or
 damaged payload raises ``VaultCorruptError`` instead of allocating or looping.
@@ -7,18 +7,22 @@ damaged payload raises ``VaultCorruptError`` instead of allocating or looping.
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import os
 import struct
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import zstandard
 
 from app.core.errors import VaultCorruptError
+from app.core.models import EntryType
 from app.engine.crypto import COMPRESS_NONE, COMPRESS_ZSTD, ID_LEN
+from app.engine.tree import Node
 
 MAX_BLOB_RAW = 64 * 1024 * 1024  # refuse to inflate a blob bigger (bomb guard)
 MAX_OBJECT_RAW = 1024 * 1024 * 1024  # index/snapshot/header objects
@@ -211,49 +215,109 @@ def decode_index(data: bytes) -> dict[bytes, list[BlobEntry]]:
     return packs
 
 
-# --- Trees and snapshots (JSON, names kept byte-exact) ---------------------------------
+# --- Trees (JSON, names kept byte-exact) ---------------------------------------------
 
 
-def encode_name(name: bytes, key: str, node: dict[str, Any]) -> None:
+def _encode_name(name: bytes, key: str, doc: dict[str, Any]) -> None:
     """Store a name as text when it is valid UTF-8, else base64 of the raw bytes."""
     try:
-        node[key] = name.decode("utf-8")
+        doc[key] = name.decode("utf-8")
     except UnicodeDecodeError:
-        import base64
-
-        node[key + "_b64"] = base64.b64encode(name).decode("ascii")
+        doc[key + "_b64"] = base64.b64encode(name).decode("ascii")
 
 
-def decode_name(node: dict[str, Any], key: str) -> bytes:
-    if key in node:
-        value = node[key]
+def _decode_name(doc: dict[str, Any], key: str) -> bytes:
+    if key in doc:
+        value = doc[key]
         if not isinstance(value, str):
             raise VaultCorruptError("Tree entry has a bad name.")
-        return value.encode("utf-8", "surrogatepass")
-    raw = node.get(key + "_b64")
+        try:
+            return value.encode("utf-8", "surrogatepass")
+        except UnicodeEncodeError as exc:
+            raise VaultCorruptError("Tree entry has a bad name.") from exc
+    raw = doc.get(key + "_b64")
     if not isinstance(raw, str):
         raise VaultCorruptError("Tree entry has no name.")
-    import base64
-
-    return base64.b64decode(raw)
-
-
-def encode_tree(nodes: list[dict[str, Any]]) -> bytes:
-    return json.dumps({"v": 1, "nodes": nodes}, separators=(",", ":"), sort_keys=True).encode()
+    try:
+        return base64.b64decode(raw, validate=True)
+    except ValueError as exc:
+        raise VaultCorruptError("Tree entry has a bad name.") from exc
 
 
-def decode_tree(data: bytes) -> list[dict[str, Any]]:
+def node_to_doc(node: Node) -> dict[str, Any]:
+    """A node as its JSON object in a tree (exactly the members FORMAT.md lists)."""
+    doc: dict[str, Any] = {"type": node.type.value, "mode": node.mode, "mtime_ns": node.mtime_ns}
+    _encode_name(node.name, "name", doc)
+    if node.type is EntryType.FILE:
+        doc["size"] = node.size
+        doc["content"] = [blob_id.hex() for blob_id in node.content]
+    elif node.type is EntryType.DIR:
+        doc["subtree"] = (node.subtree or b"").hex()
+    else:
+        _encode_name(node.target or b"", "target", doc)
+    return doc
+
+
+def _int(doc: dict[str, Any], key: str) -> int:
+    value = doc.get(key)
+    if type(value) is not int:
+        raise VaultCorruptError(f"A folder listing (tree) entry has a bad {key}.")
+    return value
+
+
+def _hex(value: object) -> bytes:
+    if not isinstance(value, str):
+        raise VaultCorruptError("A folder listing (tree) entry has a bad id.")
+    try:
+        return bytes.fromhex(value)
+    except ValueError as exc:
+        raise VaultCorruptError("A folder listing (tree) entry has a bad id.") from exc
+
+
+def node_from_doc(doc: object) -> Node:
+    """Check one JSON tree entry and make it a ``Node`` (VaultCorruptError if damaged).
+
+    Every member FORMAT.md requires for the entry's type must be there with the
+    right JSON type; members it does not list are ignored.
+    """
+    if not isinstance(doc, dict):
+        raise VaultCorruptError("A folder listing (tree) has a bad entry.")
+    try:
+        kind = EntryType(str(doc.get("type")))
+    except ValueError:
+        raise VaultCorruptError("A folder listing (tree) has a bad entry.") from None
+    name = _decode_name(doc, "name")
+    mode, mtime_ns = _int(doc, "mode"), _int(doc, "mtime_ns")
+    if kind is EntryType.FILE:
+        content = doc.get("content")
+        if not isinstance(content, list):
+            raise VaultCorruptError("A folder listing (tree) entry has a bad content list.")
+        return Node(
+            name, kind, mode, mtime_ns, size=_int(doc, "size"), content=tuple(map(_hex, content))
+        )
+    if kind is EntryType.DIR:
+        return Node(name, kind, mode, mtime_ns, subtree=_hex(doc.get("subtree")))
+    return Node(name, kind, mode, mtime_ns, target=_decode_name(doc, "target"))
+
+
+def encode_tree_docs(docs: list[dict[str, Any]]) -> bytes:
+    """The exact tree bytes for raw JSON entries (tests use it to forge hostile trees)."""
+    return json.dumps({"v": 1, "nodes": docs}, separators=(",", ":"), sort_keys=True).encode()
+
+
+def encode_tree(nodes: Sequence[Node]) -> bytes:
+    return encode_tree_docs([node_to_doc(node) for node in nodes])
+
+
+def decode_tree(data: bytes) -> list[Node]:
+    """Parse a tree blob; any damaged entry makes the whole listing damaged."""
     try:
         doc = json.loads(data)
     except ValueError as exc:
         raise VaultCorruptError("A folder listing (tree) is damaged.") from exc
     if not isinstance(doc, dict) or doc.get("v") != 1 or not isinstance(doc.get("nodes"), list):
         raise VaultCorruptError("A folder listing (tree) has an unknown format.")
-    nodes: list[dict[str, Any]] = doc["nodes"]
-    for node in nodes:
-        if not isinstance(node, dict) or node.get("type") not in ("file", "dir", "symlink"):
-            raise VaultCorruptError("A folder listing (tree) has a bad entry.")
-    return nodes
+    return [node_from_doc(entry) for entry in doc["nodes"]]
 
 
 def safe_name(name: bytes) -> bool:

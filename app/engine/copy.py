@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from app.core.cancel import NEVER_CANCELLED, CancelToken
@@ -36,7 +36,8 @@ from app.engine import codec
 from app.engine.crypto import B_DATA, B_TREE
 from app.engine.locks import VaultLock
 from app.engine.packer import Packer
-from app.engine.vault import Vault
+from app.engine.repository import Repository
+from app.engine.tree import Node
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ def _join(folder: str, name: bytes) -> str:
 
 
 class _Copier:
-    def __init__(self, source: Vault, dest: Vault, cancel: CancelToken) -> None:
+    def __init__(self, source: Repository, dest: Repository, cancel: CancelToken) -> None:
         self.source = source
         self.dest = dest
         self.cancel = cancel
@@ -102,7 +103,7 @@ class _Copier:
         """
         done = self.ids
         open_trees: set[bytes] = set()  # on the current path: seeing one again is a cycle
-        stack: list[tuple[bytes, list[dict[str, Any]] | None, str]] = [(root, None, root_path)]
+        stack: list[tuple[bytes, list[Node] | None, str]] = [(root, None, root_path)]
         while stack:
             self.cancel.check()
             tree_id, nodes, path = stack.pop()
@@ -113,15 +114,8 @@ class _Copier:
                     if tree_id in open_trees:
                         raise VaultCorruptError(f"Folder {tree_id.hex()[:16]} contains itself.")
                     nodes = self.source.load_tree(tree_id)
-                    pending = [
-                        (
-                            bytes.fromhex(str(n["subtree"])),
-                            _join(path, codec.decode_name(n, "name")),
-                        )
-                        for n in nodes
-                        if n.get("type") == "dir"
-                    ]
-                except (VaultCorruptError, KeyError, ValueError) as exc:
+                    pending = [(n.subtree_id(), _join(path, n.name)) for n in nodes if n.is_dir]
+                except VaultCorruptError as exc:
                     self.bad.add(tree_id)
                     self.skip(path, exc)
                     continue
@@ -131,24 +125,21 @@ class _Copier:
                     stack.append((tree_id, nodes, path))
                     stack.extend((sub, None, sub_path) for sub, sub_path in pending)
                     continue
-            rewritten: list[dict[str, Any]] = []
+            rewritten: list[Node] = []
             for node in nodes:
-                new = dict(node)
-                if node.get("type") == "dir":
-                    sub = bytes.fromhex(str(node["subtree"]))
+                if node.is_dir:
+                    sub = node.subtree_id()
                     if sub in self.bad:
                         continue  # named when it failed
-                    new["subtree"] = done[sub].hex()
-                elif node.get("type") == "file":
+                    node = replace(node, subtree=done[sub])
+                elif node.is_file:
                     try:
-                        new["content"] = [
-                            self.blob(bytes.fromhex(h), B_DATA).hex()
-                            for h in node.get("content", [])
-                        ]
-                    except (VaultCorruptError, ValueError) as exc:
-                        self.skip(_join(path, codec.decode_name(node, "name")), exc)
+                        content = tuple(self.blob(b, B_DATA) for b in node.content)
+                    except VaultCorruptError as exc:
+                        self.skip(_join(path, node.name), exc)
                         continue
-                rewritten.append(new)
+                    node = replace(node, content=content)
+                rewritten.append(node)
             done[tree_id] = self.store(codec.encode_tree(rewritten), B_TREE)
             open_trees.discard(tree_id)
         return done.get(root)
@@ -162,8 +153,8 @@ class _Copier:
 
 
 def copy_vault(
-    source: Vault,
-    dest: Vault,
+    source: Repository,
+    dest: Repository,
     *,
     on_snapshot: Callable[[int, int], None] | None = None,
     cancel: CancelToken = NEVER_CANCELLED,

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from app.core.cancel import NEVER_CANCELLED, CancelToken
 from app.core.errors import AppError, ErrorCode, StorageError, VaultCorruptError
@@ -23,9 +22,7 @@ from app.engine.crypto import B_KIND_MASK, B_TREE
 from app.engine.locks import VaultLock, remove_stale_locks
 from app.engine.packer import Packer, pack_name
 from app.engine.progress import ProgressMeter
-
-if TYPE_CHECKING:
-    from app.engine.vault import Vault
+from app.engine.repository import Repository
 
 REPACK_UNUSED_FRACTION = 0.3
 SMALL_PACK_FRACTION = 0.25
@@ -52,22 +49,22 @@ class PruneStats:
         )
 
 
-def _delete_all(vault: Vault, names: list[str]) -> None:
+def _delete_all(repo: Repository, names: list[str]) -> None:
     """One batch call where the backend has one (Dropbox: 1,000 per job), else one by one."""
     if len(names) > 1:
-        vault.storage.delete_many(names)
+        repo.storage.delete_many(names)
         return
     for name in names:
-        vault.storage.delete(name)
+        repo.storage.delete(name)
 
 
-def forget_snapshots(vault: Vault, snapshots: list[SnapshotInfo]) -> None:
-    _delete_all(vault, [f"snapshots/{snap.id}" for snap in snapshots])
+def forget_snapshots(repo: Repository, snapshots: list[SnapshotInfo]) -> None:
+    _delete_all(repo, [f"snapshots/{snap.id}" for snap in snapshots])
     for snap in snapshots:
-        vault.cache.remove_snapshot(snap.id)
+        repo.cache.remove_snapshot(snap.id)
 
 
-def _used_blobs(vault: Vault, snapshots: list[SnapshotInfo], cancel: CancelToken) -> set[bytes]:
+def _used_blobs(repo: Repository, snapshots: list[SnapshotInfo], cancel: CancelToken) -> set[bytes]:
     used: set[bytes] = set()
     stack = [bytes.fromhex(s.tree) for s in snapshots]
     while stack:
@@ -77,7 +74,7 @@ def _used_blobs(vault: Vault, snapshots: list[SnapshotInfo], cancel: CancelToken
             continue
         used.add(tree)
         try:
-            nodes = vault.load_tree(tree)
+            nodes = repo.load_tree(tree)
         except (VaultCorruptError, StorageError) as exc:
             raise AppError(
                 f"A folder listing cannot be read ({exc}); prune stopped without deleting anything. "
@@ -85,36 +82,36 @@ def _used_blobs(vault: Vault, snapshots: list[SnapshotInfo], cancel: CancelToken
                 code=ErrorCode.VAULT_CORRUPT,
             ) from exc
         for node in nodes:
-            if node["type"] == "file":
-                used.update(bytes.fromhex(h) for h in node.get("content", []))
-            elif node["type"] == "dir":
-                stack.append(bytes.fromhex(str(node["subtree"])))
+            if node.is_file:
+                used.update(node.content)
+            elif node.is_dir:
+                stack.append(node.subtree_id())
     return used
 
 
 def run_prune(
-    vault: Vault,
+    repo: Repository,
     *,
     on_progress: ProgressCallback = ignore_progress,
     cancel: CancelToken = NEVER_CANCELLED,
 ) -> PruneStats:
     meter = ProgressMeter(on_progress, Phase.PRUNING)
     meter.emit(force=True)
-    remove_stale_locks(vault.storage, vault.cipher)
-    with VaultLock(vault.storage, vault.cipher, exclusive=True):
-        vault.index_problems.clear()
-        vault.sync(force=True)
-        if vault.index_problems:
+    remove_stale_locks(repo.storage, repo.cipher)
+    with VaultLock(repo.storage, repo.cipher, exclusive=True):
+        repo.index_problems.clear()
+        repo.sync(force=True)
+        if repo.index_problems:
             raise AppError(
                 "Some index or snapshot objects cannot be read; prune stopped without deleting "
                 "anything. Run 'keepsake check'.",
                 code=ErrorCode.VAULT_CORRUPT,
             )
-        snapshots = vault.snapshots()
-        used = _used_blobs(vault, snapshots, cancel)
+        snapshots = repo.snapshots()
+        used = _used_blobs(repo, snapshots, cancel)
         index: dict[bytes, list[codec.BlobEntry]] = {}
         located: set[bytes] = set()
-        for blob_id, blob_type, pack, offset, length, raw in vault.cache.iter_blobs():
+        for blob_id, blob_type, pack, offset, length, raw in repo.cache.iter_blobs():
             index.setdefault(pack, []).append(
                 codec.BlobEntry(blob_type, blob_id, offset, length, raw)
             )
@@ -127,7 +124,7 @@ def run_prune(
                 code=ErrorCode.VAULT_CORRUPT,
             )
         sizes: dict[bytes, int] = {}
-        for info in vault.storage.list("data/"):
+        for info in repo.storage.list("data/"):
             try:
                 sizes[bytes.fromhex(os.path.basename(info.name))] = info.size
             except ValueError:
@@ -151,7 +148,7 @@ def run_prune(
                 repack[pack] = live
             else:
                 keep[pack] = live
-                if sizes[pack] < SMALL_PACK_FRACTION * vault.pack_size:
+                if sizes[pack] < SMALL_PACK_FRACTION * repo.pack_size:
                     small.append(pack)
             placed.update(e.id for e in live)
         if len(small) > 1:  # combine small packs left by many small backups
@@ -159,17 +156,17 @@ def run_prune(
                 repack[pack] = keep.pop(pack)
         meter.files_total = len(repack)
         packer = Packer(
-            vault.storage,
-            vault.cipher,
-            target_size=vault.pack_size,
-            writers=vault.storage.capabilities.connections,
+            repo.storage,
+            repo.cipher,
+            target_size=repo.pack_size,
+            writers=repo.storage.capabilities.connections,
         )
         try:
             for pack, live in repack.items():
                 cancel.check()
                 for e in live:
-                    sealed = vault.storage.get_range(pack_name(pack), e.offset, e.length)
-                    plain = vault.open_sealed_blob(e.type, e.id, sealed, e.raw_length)
+                    sealed = repo.storage.get_range(pack_name(pack), e.offset, e.length)
+                    plain = repo.open_sealed_blob(e.type, e.id, sealed, e.raw_length)
                     kind = e.type & B_KIND_MASK
                     compress = kind == B_TREE or not codec.looks_incompressible(plain)
                     packer.add_blob(kind, e.id, plain, try_compress=compress)
@@ -180,20 +177,20 @@ def run_prune(
             packer.close()
         new_packs = dict(packer.completed())
         surviving = {**keep, **new_packs}
-        old_indexes = sorted(vault.cache.known_indexes())
-        vault.cache.begin()
-        vault.cache.clear_index()
+        old_indexes = sorted(repo.cache.known_indexes())
+        repo.cache.begin()
+        repo.cache.clear_index()
         # The whole index anew, stored together (one put_many per batch).
         items = list(surviving.items())
         step = INDEX_PACKS_PER_OBJECT
-        vault.write_indexes(dict(items[i : i + step]) for i in range(0, len(items), step))
-        vault.cache.commit()
-        _delete_all(vault, old_indexes)
+        repo.write_indexes(dict(items[i : i + step]) for i in range(0, len(items), step))
+        repo.cache.commit()
+        _delete_all(repo, old_indexes)
         # With the exclusive lock held nobody is writing: any temp file is a leftover
         # of a killed writer.
-        vault.storage.remove_stale_temp_files()
-        _delete_all(vault, [pack_name(p) for p in delete | set(repack)])
+        repo.storage.remove_stale_temp_files()
+        _delete_all(repo, [pack_name(p) for p in delete | set(repack)])
         bytes_after = sum(sizes[p] for p in keep) + packer.bytes_written
-        vault._blob_ids = None
+        repo.forget_blob_ids()
     meter.emit(final=True)
     return PruneStats(len(delete), len(repack), packer.packs_written, bytes_before, bytes_after)

@@ -30,7 +30,6 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
 
 from app.core.cancel import NEVER_CANCELLED, CancelToken
 from app.core.errors import (
@@ -42,16 +41,14 @@ from app.core.errors import (
     VaultCorruptError,
 )
 from app.core.events import Phase, ProgressCallback, RestoreResult, Warning_
-from app.core.models import SnapshotInfo
+from app.core.models import EntryType, SnapshotInfo
 from app.engine import codec
 from app.engine.crypto import B_DATA, B_KIND_MASK, BLOB_OVERHEAD, ID_LEN
 from app.engine.packer import MAX_BLOB, pack_name
 from app.engine.progress import ProgressMeter
-from app.engine.vault import TreeBudget
+from app.engine.repository import Repository
+from app.engine.tree import Node, TreeBudget, resolve, split_path
 from app.storage.base import Storage
-
-if TYPE_CHECKING:
-    from app.engine.vault import Vault
 
 MAX_DEPTH = 1024
 WRITERS = 2
@@ -81,48 +78,43 @@ Parts = tuple[bytes, ...]  # path components below the restore target
 class _FileItem:
     parts: Parts
     original: str
-    node: dict[str, Any]
+    node: Node
     blobs: list[BlobLocation] | None  # None: a blob is missing from the index
 
 
 class _Planner:
     """Turns selected tree nodes into directories, files and links to create."""
 
-    def __init__(self, vault: Vault, target: bytes, warnings: list[Warning_]) -> None:
-        self.vault = vault
+    def __init__(self, repo: Repository, target: bytes, warnings: list[Warning_]) -> None:
+        self.repo = repo
         self.target = target
         self.warnings = warnings
-        self.dirs: list[tuple[Parts, dict[str, Any]]] = []
+        self.dirs: list[tuple[Parts, Node]] = []
         self.files: list[_FileItem] = []
-        self.links: list[tuple[Parts, dict[str, Any]]] = []
+        self.links: list[tuple[Parts, Node]] = []
         self.budget = TreeBudget()  # refuses exponentially self-nesting (forged) trees
 
     def dest_for(self, parts: Parts) -> bytes:
         return self.target.rstrip(b"/") + b"/" + b"/".join(parts) if parts else self.target
 
-    def add(self, parts: list[bytes], node: dict[str, Any], stack: tuple[bytes, ...]) -> None:
+    def add(self, parts: list[bytes], node: Node, stack: tuple[bytes, ...]) -> None:
         original = os.fsdecode(b"/" + b"/".join(parts))
         if len(parts) > MAX_DEPTH:
             self.warnings.append(Warning_(original, "refused: the folder nesting is absurdly deep"))
             return
         self.budget.visit()
-        kind = node.get("type")
-        if kind == "file":
+        if node.is_file:
             self.files.append(_FileItem(tuple(parts), original, node, self._locate(node)))
-        elif kind == "symlink":
+        elif node.type is EntryType.SYMLINK:
             self.links.append((tuple(parts), node))
-        elif kind == "dir":
-            try:
-                tree_id = bytes.fromhex(str(node["subtree"]))
-            except (KeyError, ValueError):
-                self.warnings.append(Warning_(original, "damaged folder entry, not restored"))
-                return
+        elif node.is_dir:
+            tree_id = node.subtree_id()
             if tree_id in stack:
                 self.warnings.append(Warning_(original, "refused: the folder contains itself"))
                 return
             self.dirs.append((tuple(parts), node))
             try:
-                children = self.vault.load_tree(tree_id)
+                children = self.repo.load_tree(tree_id)
             except (VaultCorruptError, StorageError) as exc:
                 self.warnings.append(
                     Warning_(
@@ -133,11 +125,7 @@ class _Planner:
             self.budget.read(tree_id, len(children))
             seen: set[bytes] = set()
             for child in children:
-                try:
-                    name = codec.decode_name(child, "name")
-                except (VaultCorruptError, ValueError):
-                    self.warnings.append(Warning_(original, "refused an entry with a damaged name"))
-                    continue
+                name = child.name
                 if not codec.safe_name(name) or name in seen:
                     self.warnings.append(
                         Warning_(
@@ -149,16 +137,12 @@ class _Planner:
                 seen.add(name)
                 self.add([*parts, name], child, (*stack, tree_id))
 
-    def _locate(self, node: dict[str, Any]) -> list[BlobLocation] | None:
+    def _locate(self, node: Node) -> list[BlobLocation] | None:
         out: list[BlobLocation] = []
-        try:
-            ids = [bytes.fromhex(h) for h in node.get("content", [])]
-        except (TypeError, ValueError):
-            return None
-        for blob_id in ids:
+        for blob_id in node.content:
             if len(blob_id) != ID_LEN:
                 return None
-            found = self.vault.cache.lookup_blob(blob_id)
+            found = self.repo.cache.lookup_blob(blob_id)
             if found is None or found[0] & B_KIND_MASK != B_DATA:
                 return None
             out.append((blob_id, *found))
@@ -330,7 +314,7 @@ class _PackReader:
 
 
 def _write_file(
-    vault: Vault, item: _FileItem, dirs: _Dirs, cancel: CancelToken, reader: _PackReader
+    repo: Repository, item: _FileItem, dirs: _Dirs, cancel: CancelToken, reader: _PackReader
 ) -> int:
     """Write one verified file; returns its size. Raises on damage (nothing replaced)."""
     if item.blobs is None:
@@ -352,7 +336,7 @@ def _write_file(
                         sealed = reader.read(pack, offset, length)
                     except NotFoundInStorage:
                         raise VaultCorruptError(f"pack {pack.hex()[:16]} is missing") from None
-                    data = vault.open_sealed_blob_into(
+                    data = repo.open_sealed_blob_into(
                         blob_type, blob_id, sealed, raw_length, _scratch()
                     )
                     view = memoryview(data)
@@ -360,11 +344,10 @@ def _write_file(
                         n = os.write(fd, view)
                         view = view[n:]
                     written += len(data)
-                if written != int(node.get("size", written)):
+                if written != node.size:
                     raise VaultCorruptError("its size does not match the snapshot")
-                os.fchmod(fd, int(node.get("mode", 0o644)) & RESTORED_MODE_BITS)
-                mtime = int(node.get("mtime_ns", 0))
-                os.utime(fd, ns=(mtime, mtime))
+                os.fchmod(fd, node.mode & RESTORED_MODE_BITS)
+                os.utime(fd, ns=(node.mtime_ns, node.mtime_ns))
                 replacing = _exists(name, parent)
                 if replacing:  # the old copy must survive a power loss until ours is whole
                     _flush_data(fd)
@@ -406,7 +389,7 @@ def _batches(items: list[_FileItem]) -> list[list[_FileItem]]:
     size = 0
     for item in items:
         current.append(item)
-        size += int(item.node.get("size", 0))
+        size += item.node.size
         if len(current) >= 32 or size >= 8 * 1024 * 1024:
             batches.append(current)
             current, size = [], 0
@@ -416,26 +399,26 @@ def _batches(items: list[_FileItem]) -> list[list[_FileItem]]:
 
 
 def _write_batch(
-    vault: Vault, batch: list[_FileItem], dirs: _Dirs, cancel: CancelToken, reader: _PackReader
+    repo: Repository, batch: list[_FileItem], dirs: _Dirs, cancel: CancelToken, reader: _PackReader
 ) -> list[int | Exception]:
     """Each file's size, or the per-file problem that stopped it. Storage failures
     other than a missing object abort the whole restore (raised)."""
     outcomes: list[int | Exception] = []
     for item in batch:
         try:
-            outcomes.append(_write_file(vault, item, dirs, cancel, reader))
+            outcomes.append(_write_file(repo, item, dirs, cancel, reader))
         except (VaultCorruptError, OSError, UnsafePathError, NotFoundInStorage) as exc:
             outcomes.append(exc)
     return outcomes
 
 
-def _make_link(parts: Parts, node: dict[str, Any], dirs: _Dirs) -> None:
-    target = codec.decode_name(node, "target")
+def _make_link(parts: Parts, node: Node, dirs: _Dirs) -> None:
+    target = node.target or b""
     parent = dirs.acquire(parts[:-1])
     try:
         tmp = _temp_name()
         os.symlink(target, tmp, dir_fd=parent)
-        mtime = int(node.get("mtime_ns", 0))
+        mtime = node.mtime_ns
         with contextlib.suppress(OSError, NotImplementedError):
             os.utime(tmp, ns=(mtime, mtime), dir_fd=parent, follow_symlinks=False)
         try:
@@ -448,11 +431,11 @@ def _make_link(parts: Parts, node: dict[str, Any], dirs: _Dirs) -> None:
         dirs.release(parts[:-1])
 
 
-def _set_dir_metadata(parts: Parts, node: dict[str, Any], dirs: _Dirs) -> None:
+def _set_dir_metadata(parts: Parts, node: Node, dirs: _Dirs) -> None:
     fd = dirs.acquire(parts)
     try:
-        os.fchmod(fd, int(node.get("mode", 0o755)) & RESTORED_MODE_BITS)
-        mtime = int(node.get("mtime_ns", 0))
+        os.fchmod(fd, node.mode & RESTORED_MODE_BITS)
+        mtime = node.mtime_ns
         if mtime:
             os.utime(fd, ns=(mtime, mtime))
     finally:
@@ -460,7 +443,7 @@ def _set_dir_metadata(parts: Parts, node: dict[str, Any], dirs: _Dirs) -> None:
 
 
 def run_restore(
-    vault: Vault,
+    repo: Repository,
     snapshot: SnapshotInfo,
     target: str,
     paths: Sequence[str],
@@ -472,13 +455,11 @@ def run_restore(
     target_b = os.path.normpath(os.fsencode(os.path.abspath(os.path.expanduser(target))))
     warnings: list[Warning_] = []
     meter = ProgressMeter(on_progress, Phase.RESTORING)
-    planner = _Planner(vault, target_b, warnings)
-    from app.engine.vault import split_path
-
+    planner = _Planner(repo, target_b, warnings)
     selections = list(paths) or ["/"]
     for selection in selections:
         parts = split_path(selection)
-        node = vault._resolve_node(snapshot, selection)
+        node = resolve(repo, bytes.fromhex(snapshot.tree), selection)
         if node is None:
             raise AppError(
                 f"{selection} is not in snapshot {snapshot.short_id}.",
@@ -489,13 +470,38 @@ def run_restore(
         planner.add(parts, node, ())
     dirs = _Dirs(target_b)
     try:
-        return _restore_planned(vault, planner, dirs, meter, warnings, cancel, started)
+        return _restore_planned(repo, planner, dirs, meter, warnings, cancel, started)
+    finally:
+        dirs.close()
+
+
+def restore_node_as(
+    repo: Repository,
+    node: Node,
+    dest: bytes,
+    *,
+    on_progress: ProgressCallback,
+    cancel: CancelToken = NEVER_CANCELLED,
+) -> RestoreResult:
+    """Restore ``node`` (a file or a whole folder) to exactly ``dest``, under that
+    name: the version browser's "restore as" and its drag-out staging. Verified and
+    written under temp names like every restore."""
+    parent, name = os.path.split(dest)
+    if not codec.safe_name(name):
+        raise UnsafePathError(f"{os.fsdecode(dest)} is not a safe place to restore to.")
+    warnings: list[Warning_] = []
+    planner = _Planner(repo, parent, warnings)
+    planner.add([name], node, ())
+    dirs = _Dirs(parent)
+    meter = ProgressMeter(on_progress, Phase.RESTORING)
+    try:
+        return _restore_planned(repo, planner, dirs, meter, warnings, cancel, time.monotonic())
     finally:
         dirs.close()
 
 
 def _restore_planned(
-    vault: Vault,
+    repo: Repository,
     planner: _Planner,
     dirs: _Dirs,
     meter: ProgressMeter,
@@ -509,9 +515,9 @@ def _restore_planned(
     for f in planner.files:
         for _id, _t, pack, _off, length, _raw in f.blobs or ():
             needed[pack] = needed.get(pack, 0) + length
-    reader = _PackReader(vault.storage, needed, vault.cache.pack_extents())
+    reader = _PackReader(repo.storage, needed, repo.cache.pack_extents())
     meter.files_total = len(planner.files)
-    meter.bytes_total = sum(int(f.node.get("size", 0)) for f in planner.files)
+    meter.bytes_total = sum(f.node.size for f in planner.files)
     meter.emit(force=True)
     for parts, _node in planner.dirs:
         try:
@@ -524,14 +530,14 @@ def _restore_planned(
     restored_bytes = 0
     with ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="restore") as pool:
         futures = [
-            (batch, pool.submit(_write_batch, vault, batch, dirs, cancel, reader))
+            (batch, pool.submit(_write_batch, repo, batch, dirs, cancel, reader))
             for batch in _batches(planner.files)
         ]
         try:
             for batch, future in futures:
                 for item, outcome in zip(batch, future.result(), strict=True):
                     if isinstance(outcome, VaultCorruptError):
-                        message = f"damaged in the vault, not restored: {outcome}"
+                        message = f"damaged in the repo, not restored: {outcome}"
                         warnings.append(Warning_(item.original, message))
                         continue
                     if isinstance(outcome, BaseException):
@@ -564,21 +570,21 @@ def _restore_planned(
 
 
 def restore_one_file(
-    vault: Vault, snapshot: SnapshotInfo, path: str, dest: str, *, cancel: CancelToken
+    repo: Repository, snapshot: SnapshotInfo, path: str, dest: str, *, cancel: CancelToken
 ) -> None:
     """Restore one file version to an exact path (drag-out, "restore to...")."""
-    node = vault._resolve_node(snapshot, path)
-    if node is None or node.get("type") != "file":
+    node = resolve(repo, bytes.fromhex(snapshot.tree), path)
+    if node is None or not node.is_file:
         raise AppError(
             f"{path} is not a file in snapshot {snapshot.short_id}.", code=ErrorCode.PATH_NOT_FOUND
         )
     dest_b = os.fsencode(os.path.abspath(dest))
     parent, name = os.path.split(dest_b)
-    planner = _Planner(vault, parent, [])
+    planner = _Planner(repo, parent, [])
     item = _FileItem((name,), path, node, planner._locate(node))
     dirs = _Dirs(parent)
     try:
-        _write_file(vault, item, dirs, cancel, _PackReader(vault.storage))
+        _write_file(repo, item, dirs, cancel, _PackReader(repo.storage))
         dirs.flush_replaced()
     except VaultCorruptError as exc:
         raise VaultCorruptError(

@@ -1,35 +1,23 @@
 """The vault facade: open or create a vault and run jobs on it.
 
-Layout in storage (docs/FORMAT.md): ``config``, ``keys/*``, ``data/xx/<pack>``,
-``index/*``, ``snapshots/*``, ``locks/*``. A ``Vault`` holds the unlocked keys for
-its lifetime (derived once per process) and a local cache it syncs from storage.
-Jobs (backup, restore, check, prune) live in their own modules and are reached
-through the methods here, which is the API the CLI and the services layer use.
+This is the API the CLI and the services layer use, and nothing more: a
+``Repository`` does the reading and writing (keys, config, index, snapshots, blobs,
+trees), the ``tree`` module resolves paths and walks snapshots, and each job
+(backup, restore, check, prune, versions, retention) lives in its own module and
+takes the repository. No module below this one imports it (an import-linter layers
+contract in pyproject.toml checks that).
 """
 
 from __future__ import annotations
 
-import json
-import os
-import secrets
 import socket
-from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from app.core.cancel import NEVER_CANCELLED, CancelToken
-from app.core.errors import (
-    AppError,
-    ErrorCode,
-    NotFoundInStorage,
-    StorageUnavailableError,
-    VaultCorruptError,
-    VaultNotFoundError,
-    WrongPasswordError,
-)
+from app.core.errors import AppError, ErrorCode
 from app.core.events import (
     BackupResult,
     CheckResult,
@@ -37,117 +25,31 @@ from app.core.events import (
     RestoreResult,
     ignore_progress,
 )
-from app.core.models import Entry, EntryType, FileVersion, SnapshotInfo, VaultStats
-from app.core.paths import cache_dir
-from app.engine import codec
+from app.core.models import Entry, FileVersion, SnapshotInfo, VaultStats
+from app.engine.backup.job import run_backup
 from app.engine.cache import Cache
+from app.engine.check import run_check
 from app.engine.chunker import ChunkerParams
-from app.engine.crypto import (
-    B_COMPRESSED,
-    B_KIND_MASK,
-    B_TREE,
-    T_CONFIG,
-    T_INDEX,
-    T_SNAPSHOT,
-    Cipher,
-    MasterKeys,
-    new_recovery_key,
-    normalize_recovery_key,
-    parse_key_object,
-    unlock_master_keys,
-    wrap_master_keys,
-)
-from app.engine.device import device_id as device_id
-from app.engine.idset import BlobIdSet
-from app.engine.packer import pack_name
+from app.engine.codec import BlobEntry
+from app.engine.copy import CopyResult, copy_vault
+from app.engine.crypto import Cipher, new_recovery_key
+from app.engine.device import device_id
+from app.engine.prune import PruneStats, forget_snapshots, run_prune
+from app.engine.repository import Repository
+from app.engine.restore import restore_one_file, run_restore
+from app.engine.retention import RetentionPolicy, apply_policy
+from app.engine.tree import Node, list_entries, walk_entries
+from app.engine.versions import file_versions
 from app.storage.base import Storage
-
-if TYPE_CHECKING:
-    from app.engine.prune import PruneStats
-    from app.engine.retention import RetentionPolicy
-
-FORMAT_VERSION = 1
-TREE_CACHE_SIZE = 4096
-#: Sealed index bytes stored per ``put_many`` when several index objects are written.
-INDEX_BATCH_BYTES = 32 * 1024 * 1024
-
-
-def parse_time(text: str) -> datetime:
-    value = datetime.fromisoformat(text)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def ns_to_datetime(ns: int) -> datetime:
-    return datetime.fromtimestamp(ns / 1e9, UTC)
-
-
-def split_path(path: str) -> list[bytes]:
-    """Absolute path -> its components as bytes (``/a/b`` -> [b"a", b"b"])."""
-    raw = os.fsencode(os.path.normpath(path))
-    return [part for part in raw.split(b"/") if part]
-
-
-class TreeBudget:
-    """Stops a walk of a forged vault whose trees nest each other exponentially.
-
-    Identical folders legitimately share one tree, so a walk may visit a tree many
-    times; but 41 small valid trees, each naming the next twice, describe 2**40
-    files, enough to exhaust memory (restore plans) or run forever (``ls``). A walk
-    may visit at most ``RATIO`` entries per distinct entry it has read, beyond a
-    floor no real vault's repeated folders come near.
-    """
-
-    FLOOR = 200_000
-    RATIO = 1000
-
-    def __init__(self) -> None:
-        self.visited = 0
-        self.distinct = 0
-        self._trees: set[bytes] = set()
-
-    def read(self, tree_id: bytes, entries: int) -> None:
-        if tree_id not in self._trees:
-            self._trees.add(tree_id)
-            self.distinct += entries
-
-    def visit(self) -> None:
-        self.visited += 1
-        if self.visited > self.FLOOR and self.visited > self.RATIO * self.distinct:
-            raise VaultCorruptError(
-                "This snapshot's folders contain each other over and over (a damaged or "
-                "forged vault); stopped before it could exhaust memory."
-            )
 
 
 class Vault:
-    def __init__(
-        self, storage: Storage, keys: MasterKeys, config: dict[str, Any], cache_root: Path | None
-    ) -> None:
-        self.storage = storage
-        self.cipher = Cipher(keys)
-        self._master = keys
-        self.config = config
-        self.id = keys.vault_id
-        root = cache_root if cache_root is not None else cache_dir()
-        self.cache = Cache(root / self.id / "cache.sqlite")
-        chunker = config["chunker"]
-        self.chunker_params = ChunkerParams(
-            int(chunker["min_size"]),
-            int(chunker["avg_size"]),
-            int(chunker["max_size"]),
-            int(chunker["seed"]),
-        )
-        self.pack_size = int(config.get("pack_size", 16 * 1024 * 1024))
-        self._trees: OrderedDict[bytes, list[dict[str, Any]]] = OrderedDict()
-        self._blob_ids: BlobIdSet | None = None
-        self._synced = False
-        self.index_problems: list[str] = []
+    """One open vault: a ``Repository`` plus the jobs, behind one small API."""
+
+    def __init__(self, repo: Repository) -> None:
+        self.repo = repo
 
     # --- lifecycle -------------------------------------------------------------------
-
-    @property
-    def description(self) -> str:
-        return self.storage.description
 
     @classmethod
     def create(
@@ -163,50 +65,8 @@ class Vault:
         ``like``: another vault's config whose chunker and pack size to reuse (a copy
         into new keys, so later backups find the copied chunks).
         """
-        try:
-            storage.stat("config")
-        except NotFoundInStorage:
-            pass
-        else:
-            raise AppError(
-                f"There is already a Keepsake vault at {storage.description}.",
-                code=ErrorCode.VAULT_EXISTS,
-            )
-        if not passphrase:
-            raise AppError("Choose a passphrase to protect the vault.", code=ErrorCode.USAGE)
-        keys = MasterKeys.generate()
-        recovery = new_recovery_key()
-        storage.put(
-            f"keys/{secrets.token_hex(16)}", wrap_master_keys(keys, passphrase, "passphrase")
-        )
-        storage.put(f"keys/{secrets.token_hex(16)}", wrap_master_keys(keys, recovery, "recovery"))
-        config = {
-            "version": FORMAT_VERSION,
-            "vault_id": keys.vault_id,
-            "created": datetime.now(UTC).isoformat(),
-            "chunker": {
-                "algorithm": "fastcdc2020",
-                "min_size": 256 * 1024,
-                "avg_size": 1024 * 1024,
-                "max_size": 4 * 1024 * 1024,
-                "seed": secrets.randbelow(2**31 - 1) + 1,
-            },
-            "pack_size": 16 * 1024 * 1024,
-            "blob_id": "blake3-keyed",
-            "cipher": "aes-256-gcm",
-            "compression": "zstd",
-        }
-        if like is not None:
-            config["chunker"] = dict(like["chunker"])
-            config["pack_size"] = int(like.get("pack_size", config["pack_size"]))
-        cipher = Cipher(keys)
-        storage.put(
-            "config",
-            cipher.seal_object(
-                T_CONFIG, "config", codec.encode_payload(json.dumps(config).encode())
-            ),
-        )
-        return cls(storage, keys, config, cache_root), recovery
+        repo, recovery = Repository.create(storage, passphrase, cache_root, like=like)
+        return cls(repo), recovery
 
     @classmethod
     def open(
@@ -217,51 +77,14 @@ class Vault:
         recovery_key: str | None = None,
         cache_root: Path | None = None,
     ) -> Vault:
-        try:
-            sealed_config = storage.get("config")
-        except NotFoundInStorage:
-            raise VaultNotFoundError(
-                f"There is no Keepsake vault at {storage.description}. "
-                "Check the location, or create one with 'keepsake init'."
-            ) from None
-        except StorageUnavailableError:
-            raise VaultNotFoundError(
-                f"There is no Keepsake vault at {storage.description} "
-                "(the folder is missing: is the drive connected?)."
-            ) from None
-        if recovery_key is not None:
-            secret, kind = normalize_recovery_key(recovery_key), "recovery"
-        elif passphrase is not None:
-            secret, kind = passphrase, "passphrase"
-        else:
-            raise WrongPasswordError("A passphrase or recovery key is needed to open the vault.")
-        keys = cls._unlock(storage, secret, kind)
-        cipher = Cipher(keys)
-        config = json.loads(
-            codec.decode_payload(cipher.open_object(T_CONFIG, "config", sealed_config))
-        )
-        if config.get("version") != FORMAT_VERSION:
-            raise AppError(
-                f"This vault uses format version {config.get('version')}; "
-                "a newer Keepsake is needed to open it.",
-                code=ErrorCode.VAULT_UNSUPPORTED,
+        return cls(
+            Repository.open(
+                storage, passphrase=passphrase, recovery_key=recovery_key, cache_root=cache_root
             )
-        if config.get("vault_id") != keys.vault_id:
-            raise VaultCorruptError("The vault's config does not match its keys.")
-        return cls(storage, keys, config, cache_root)
-
-    @staticmethod
-    def _unlock(storage: Storage, secret: str, kind: str) -> MasterKeys:
-        docs = []
-        for info in storage.list("keys/"):
-            try:
-                docs.append(parse_key_object(storage.get(info.name)))
-            except (VaultCorruptError, NotFoundInStorage):
-                continue
-        return unlock_master_keys(docs, secret, kind)
+        )
 
     def close(self) -> None:
-        self.cache.close()
+        self.repo.close()
 
     def __enter__(self) -> Vault:
         return self
@@ -269,346 +92,102 @@ class Vault:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    # --- the repository's parts that callers (and tests) read ---------------------------
+
+    @property
+    def id(self) -> str:
+        return self.repo.id
+
+    @property
+    def description(self) -> str:
+        return self.repo.description
+
+    @property
+    def storage(self) -> Storage:
+        return self.repo.storage
+
+    @property
+    def cipher(self) -> Cipher:
+        return self.repo.cipher
+
+    @property
+    def cache(self) -> Cache:
+        return self.repo.cache
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return self.repo.config
+
+    @property
+    def chunker_params(self) -> ChunkerParams:
+        return self.repo.chunker_params
+
+    @property
+    def pack_size(self) -> int:
+        return self.repo.pack_size
+
+    @property
+    def index_problems(self) -> list[str]:
+        return self.repo.index_problems
+
+    def sync(self, *, force: bool = False) -> None:
+        self.repo.sync(force=force)
+
+    def write_index(self, packs: dict[bytes, list[BlobEntry]]) -> int:
+        return self.repo.write_index(packs)
+
+    def write_snapshot(self, doc: dict[str, Any]) -> str:
+        return self.repo.write_snapshot(doc)
+
+    def read_blob(self, blob_id: bytes, expected_type: int | None = None) -> bytes:
+        return self.repo.read_blob(blob_id, expected_type)
+
+    def load_tree(self, tree_id: bytes) -> list[Node]:
+        return self.repo.load_tree(tree_id)
+
     # --- key management -------------------------------------------------------------------
 
     def change_passphrase(self, new: str) -> None:
         """Add a key for ``new``, then remove the old passphrase keys (never zero keys)."""
         if not new:
             raise AppError("The new passphrase is empty.", code=ErrorCode.USAGE)
-        self._replace_key("passphrase", new)
+        self.repo.replace_key("passphrase", new)
 
     def replace_recovery_key(self) -> str:
         recovery = new_recovery_key()
-        self._replace_key("recovery", recovery)
+        self.repo.replace_key("recovery", recovery)
         return recovery
 
-    def _replace_key(self, kind: str, secret: str) -> None:
-        old = []
-        for info in self.storage.list("keys/"):
-            try:
-                if parse_key_object(self.storage.get(info.name)).get("kind") == kind:
-                    old.append(info.name)
-            except VaultCorruptError:
-                continue
-        name = f"keys/{secrets.token_hex(16)}"
-        self.storage.put(name, wrap_master_keys(self._master, secret, kind))
-        for old_name in old:
-            self.storage.delete(old_name)
-
-    # --- syncing the cache with storage -------------------------------------------------
-
-    def sync(self, *, force: bool = False) -> None:
-        """Bring the cache up to date with the vault's index and snapshot objects."""
-        if self._synced and not force:
-            return
-        self._sync_indexes()
-        self._sync_snapshots()
-        self._synced = True
-
-    def _sync_indexes(self) -> None:
-        names = {info.name for info in self.storage.list("index/")}
-        known = self.cache.known_indexes()
-        self.cache.begin()
-        try:
-            cleared = bool(known - names)
-            if cleared:  # something was pruned: rebuild the index from scratch
-                self.cache.clear_index()
-                known = set()
-            missing = sorted(names - known)
-            with ThreadPoolExecutor(max_workers=4) as pool:
-                for name, packs in zip(missing, pool.map(self._read_index, missing), strict=True):
-                    if packs is not None:
-                        self.cache.add_index(name, packs)
-            self.cache.commit()
-        except BaseException:
-            self.cache.rollback()
-            raise
-        if cleared or missing:  # keep the in-memory id set when nothing changed
-            self._blob_ids = None
-
-    def _read_index(self, name: str) -> dict[bytes, list[codec.BlobEntry]] | None:
-        try:
-            raw = self.cipher.open_object(T_INDEX, name, self.storage.get(name))
-            return codec.decode_index(codec.decode_payload(raw))
-        except (VaultCorruptError, NotFoundInStorage) as exc:
-            self.index_problems.append(f"{name}: {exc}")
-            return None
-
-    def write_index(self, packs: dict[bytes, list[codec.BlobEntry]]) -> int:
-        """Store an index object naming ``packs`` (already written); returns its size."""
-        return self.write_indexes([packs])
-
-    def write_indexes(self, groups: Iterable[dict[bytes, list[codec.BlobEntry]]]) -> int:
-        """Store one index object per group (packs already written); returns the bytes.
-
-        Objects written together go through ``put_many``: prune rewrites the whole
-        index at once, and on a backend that commits a batch in one request (Dropbox
-        serialises commits per folder) that is one commit instead of one per object.
-        Batches are bounded by size so the sealed objects never pile up in memory.
-        """
-        total = 0
-        batch: list[tuple[str, bytes, dict[bytes, list[codec.BlobEntry]]]] = []
-        pending = 0
-        for packs in groups:
-            name = f"index/{secrets.token_hex(32)}"
-            sealed = self.cipher.seal_object(
-                T_INDEX, name, codec.encode_payload(codec.encode_index(packs))
-            )
-            batch.append((name, sealed, packs))
-            pending += len(sealed)
-            if pending >= INDEX_BATCH_BYTES:
-                total += self._store_indexes(batch)
-                batch, pending = [], 0
-        if batch:
-            total += self._store_indexes(batch)
-        return total
-
-    def _store_indexes(
-        self, batch: list[tuple[str, bytes, dict[bytes, list[codec.BlobEntry]]]]
-    ) -> int:
-        if len(batch) == 1:
-            self.storage.put(batch[0][0], batch[0][1])
-        else:
-            self.storage.put_many([(name, sealed) for name, sealed, _packs in batch])
-        for name, _sealed, packs in batch:
-            self.cache.add_index(name, packs)
-            if self._blob_ids is not None:
-                for entries in packs.values():
-                    self._blob_ids.update(e.id for e in entries)
-        return sum(len(sealed) for _name, sealed, _packs in batch)
-
-    def _sync_snapshots(self) -> None:
-        names = {info.name.split("/", 1)[1] for info in self.storage.list("snapshots/")}
-        cached = self.cache.snapshot_docs()
-        self.cache.begin()
-        try:
-            for gone in set(cached) - names:
-                self.cache.remove_snapshot(gone)
-            missing = sorted(names - set(cached))
-            with ThreadPoolExecutor(max_workers=4) as pool:
-                for snap_id, doc in zip(
-                    missing, pool.map(self._read_snapshot, missing), strict=True
-                ):
-                    if doc is not None:
-                        self.cache.add_snapshot(snap_id, str(doc["time"]), json.dumps(doc))
-            self.cache.commit()
-        except BaseException:
-            self.cache.rollback()
-            raise
-
-    def _read_snapshot(self, snap_id: str) -> dict[str, Any] | None:
-        name = f"snapshots/{snap_id}"
-        try:
-            raw = self.cipher.open_object(T_SNAPSHOT, name, self.storage.get(name))
-            doc: dict[str, Any] = json.loads(codec.decode_payload(raw))
-            return doc
-        except (VaultCorruptError, NotFoundInStorage, ValueError) as exc:
-            self.index_problems.append(f"{name}: {exc}")
-            return None
-
-    def write_snapshot(self, doc: dict[str, Any]) -> str:
-        snap_id = secrets.token_hex(32)
-        name = f"snapshots/{snap_id}"
-        payload = codec.encode_payload(json.dumps(doc).encode())
-        self.storage.put(name, self.cipher.seal_object(T_SNAPSHOT, name, payload))
-        self.cache.add_snapshot(snap_id, str(doc["time"]), json.dumps(doc))
-        return snap_id
-
-    def blob_ids(self) -> BlobIdSet:
-        if self._blob_ids is None:
-            self._blob_ids = self.cache.blob_ids()
-        return self._blob_ids
-
-    # --- reading blobs and trees -----------------------------------------------------------
-
-    def read_blob(self, blob_id: bytes, expected_type: int | None = None) -> bytes:
-        """Fetch, decrypt, decompress and verify one blob (never returns wrong bytes)."""
-        found = self.cache.lookup_blob(blob_id)
-        if found is None:
-            raise VaultCorruptError(f"Blob {blob_id.hex()[:16]} is missing from the vault index.")
-        blob_type, pack, offset, length, raw_length = found
-        if expected_type is not None and blob_type & B_KIND_MASK != expected_type:
-            raise VaultCorruptError(f"Blob {blob_id.hex()[:16]} has the wrong type.")
-        try:
-            sealed = self.storage.get_range(pack_name(pack), offset, length)
-        except NotFoundInStorage:
-            raise VaultCorruptError(
-                f"Pack {pack.hex()[:16]} holding blob {blob_id.hex()[:16]} is missing."
-            ) from None
-        return self.open_sealed_blob(blob_type, blob_id, sealed, raw_length)
-
-    def open_sealed_blob(
-        self, type_byte: int, blob_id: bytes, sealed: bytes | memoryview, raw_length: int
-    ) -> bytes:
-        plain = self.cipher.open_blob(type_byte, blob_id, sealed)
-        if type_byte & B_COMPRESSED:
-            plain = codec.decompress_blob(plain, raw_length)
-        if len(plain) != raw_length or not self.cipher.verify_blob_id(blob_id, plain):
-            raise VaultCorruptError(f"Blob {blob_id.hex()[:16]} does not match its id.")
-        return plain
-
-    def open_sealed_blob_into(
-        self,
-        type_byte: int,
-        blob_id: bytes,
-        sealed: bytes | memoryview,
-        raw_length: int,
-        out: memoryview,
-    ) -> bytes | memoryview:
-        """Like ``open_sealed_blob`` but decrypting into a reusable buffer (restore's
-        hot path: no allocation and no page faults per chunk)."""
-        plain: bytes | memoryview = self.cipher.open_blob_into(type_byte, blob_id, sealed, out)
-        if type_byte & B_COMPRESSED:
-            plain = codec.decompress_blob(bytes(plain), raw_length)
-        if len(plain) != raw_length or not self.cipher.verify_blob_id(blob_id, plain):
-            raise VaultCorruptError(f"Blob {blob_id.hex()[:16]} does not match its id.")
-        return plain
-
-    def load_tree(self, tree_id: bytes) -> list[dict[str, Any]]:
-        cached = self._trees.get(tree_id)
-        if cached is not None:
-            self._trees.move_to_end(tree_id)
-            return cached
-        nodes = codec.decode_tree(self.read_blob(tree_id, B_TREE))
-        self._trees[tree_id] = nodes
-        if len(self._trees) > TREE_CACHE_SIZE:
-            self._trees.popitem(last=False)
-        return nodes
-
-    # --- snapshots ----------------------------------------------------------------------
+    # --- snapshots and browsing ------------------------------------------------------------
 
     def snapshots(self) -> list[SnapshotInfo]:
-        self.sync()
-        infos = [
-            self._snapshot_info(snap_id, json.loads(doc))
-            for snap_id, doc in self.cache.snapshot_docs().items()
-        ]
-        infos.sort(key=lambda s: (s.time, s.id))
-        return infos
-
-    @staticmethod
-    def _snapshot_info(snap_id: str, doc: dict[str, Any]) -> SnapshotInfo:
-        return SnapshotInfo(
-            id=snap_id,
-            time=parse_time(str(doc["time"])),
-            hostname=str(doc.get("hostname", "")),
-            device_id=str(doc.get("device_id", "")),
-            paths=tuple(str(p) for p in doc.get("paths", [])),
-            files=int(doc.get("files", 0)),
-            bytes=int(doc.get("bytes", 0)),
-            tree=str(doc["tree"]),
-            tags=tuple(str(t) for t in doc.get("tags", [])),
-        )
+        return self.repo.snapshots()
 
     def find_snapshot(self, ref: str) -> SnapshotInfo:
-        snaps = self.snapshots()
-        if ref == "latest":
-            if not snaps:
-                raise AppError("The vault has no snapshots yet.", code=ErrorCode.SNAPSHOT_NOT_FOUND)
-            return snaps[-1]
-        ref = ref.lower()
-        matches = [s for s in snaps if s.id == ref] or (
-            [s for s in snaps if s.id.startswith(ref)] if len(ref) >= 8 else []
-        )
-        if not matches:
-            if len(ref) < 8:
-                raise AppError(
-                    f"Snapshot id {ref!r} is too short: give at least 8 characters, or 'latest'.",
-                    code=ErrorCode.SNAPSHOT_NOT_FOUND,
-                )
-            raise AppError(f"No snapshot {ref!r} in this vault.", code=ErrorCode.SNAPSHOT_NOT_FOUND)
-        if len(matches) > 1:
-            raise AppError(
-                f"Snapshot prefix {ref!r} is ambiguous; give more characters.",
-                code=ErrorCode.SNAPSHOT_AMBIGUOUS,
-            )
-        return matches[0]
-
-    # --- browsing ----------------------------------------------------------------------
-
-    def _resolve_node(self, snapshot: SnapshotInfo, path: str) -> dict[str, Any] | None:
-        """The tree node at ``path`` (a pseudo dir node for ``/``), or None."""
-        node: dict[str, Any] = {
-            "type": "dir",
-            "subtree": snapshot.tree,
-            "mode": 0o755,
-            "mtime_ns": 0,
-            "size": 0,
-        }
-        for part in split_path(path):
-            if node.get("type") != "dir":
-                return None
-            children = self.load_tree(bytes.fromhex(node["subtree"]))
-            found = [n for n in children if codec.decode_name(n, "name") == part]
-            if not found:
-                return None
-            node = found[0]
-        return node
-
-    def _entry(self, parent: bytes, node: dict[str, Any]) -> Entry:
-        name = codec.decode_name(node, "name")
-        path = os.fsdecode(parent.rstrip(b"/") + b"/" + name)
-        target = None
-        if node["type"] == "symlink":
-            target = os.fsdecode(codec.decode_name(node, "target"))
-        return Entry(
-            path=path,
-            name=os.fsdecode(name),
-            type=EntryType(node["type"]),
-            size=int(node.get("size", 0)),
-            mtime=ns_to_datetime(int(node.get("mtime_ns", 0))),
-            mode=int(node.get("mode", 0)),
-            link_target=target,
-        )
+        return self.repo.find_snapshot(ref)
 
     def list_dir(self, snapshot_id: str, path: str = "/") -> list[Entry]:
         snapshot = self.find_snapshot(snapshot_id)
-        node = self._resolve_node(snapshot, path)
-        if node is None:
+        entries = list_entries(self.repo, bytes.fromhex(snapshot.tree), path)
+        if entries is None:
             raise AppError(
                 f"{path} is not in snapshot {snapshot.short_id}.", code=ErrorCode.PATH_NOT_FOUND
             )
-        if node["type"] != "dir":
-            parent = os.fsencode(os.path.dirname(os.path.normpath(path)))
-            return [self._entry(parent, node)]
-        base = b"/" + b"/".join(split_path(path))
-        return [self._entry(base, n) for n in self.load_tree(bytes.fromhex(node["subtree"]))]
+        return entries
 
     def walk(self, snapshot_id: str, path: str | None = None) -> Iterator[Entry]:
         """Every entry under ``path`` (recursively, parents before children)."""
         snapshot = self.find_snapshot(snapshot_id)
         start = path or "/"
-        node = self._resolve_node(snapshot, start)
-        if node is None:
+        entries = walk_entries(self.repo, bytes.fromhex(snapshot.tree), start)
+        if entries is None:
             raise AppError(
                 f"{start} is not in snapshot {snapshot.short_id}.", code=ErrorCode.PATH_NOT_FOUND
             )
-        parts = split_path(start)
-        if node["type"] != "dir":
-            yield self._entry(b"/" + b"/".join(parts[:-1]), node)
-            return
-        if parts:
-            yield self._entry(
-                b"/" + b"/".join(parts[:-1]),
-                {**node, "name": os.fsdecode(parts[-1])}
-                if "name" not in node and "name_b64" not in node
-                else node,
-            )
-        yield from self._walk_tree(
-            bytes.fromhex(node["subtree"]), b"/" + b"/".join(parts), TreeBudget()
-        )
+        yield from entries
 
-    def _walk_tree(self, tree_id: bytes, base: bytes, budget: TreeBudget) -> Iterator[Entry]:
-        nodes = self.load_tree(tree_id)
-        budget.read(tree_id, len(nodes))
-        for node in nodes:
-            budget.visit()
-            entry = self._entry(base, node)
-            yield entry
-            if node["type"] == "dir":
-                yield from self._walk_tree(
-                    bytes.fromhex(node["subtree"]), os.fsencode(entry.path), budget
-                )
+    def stats(self) -> VaultStats:
+        return self.repo.stats()
 
     # --- jobs --------------------------------------------------------------------------
 
@@ -622,10 +201,8 @@ class Vault:
         hostname: str | None = None,
         tags: Sequence[str] = (),
     ) -> BackupResult:
-        from app.engine.backup import run_backup
-
         return run_backup(
-            self,
+            self.repo,
             paths,
             excludes=excludes,
             on_progress=on_progress,
@@ -644,10 +221,8 @@ class Vault:
         on_progress: ProgressCallback = ignore_progress,
         cancel: CancelToken = NEVER_CANCELLED,
     ) -> RestoreResult:
-        from app.engine.restore import run_restore
-
         return run_restore(
-            self,
+            self.repo,
             self.find_snapshot(snapshot_id),
             target,
             paths,
@@ -658,14 +233,10 @@ class Vault:
     def restore_file(
         self, snapshot_id: str, path: str, dest: str, *, cancel: CancelToken = NEVER_CANCELLED
     ) -> None:
-        from app.engine.restore import restore_one_file
-
-        restore_one_file(self, self.find_snapshot(snapshot_id), path, dest, cancel=cancel)
+        restore_one_file(self.repo, self.find_snapshot(snapshot_id), path, dest, cancel=cancel)
 
     def versions(self, path: str) -> list[FileVersion]:
-        from app.engine.versions import file_versions
-
-        return file_versions(self, path)
+        return file_versions(self.repo, path)
 
     def check(
         self,
@@ -674,9 +245,7 @@ class Vault:
         on_progress: ProgressCallback = ignore_progress,
         cancel: CancelToken = NEVER_CANCELLED,
     ) -> CheckResult:
-        from app.engine.check import run_check
-
-        return run_check(self, read_data=read_data, on_progress=on_progress, cancel=cancel)
+        return run_check(self.repo, read_data=read_data, on_progress=on_progress, cancel=cancel)
 
     def forget(
         self, policy: RetentionPolicy, now: datetime | None = None, host: str | None = None
@@ -687,13 +256,20 @@ class Vault:
         snapshots: the desktop app passes its own device id so it never thins out
         another computer's history.
         """
-        from app.engine.prune import forget_snapshots
-        from app.engine.retention import apply_policy
-
         candidates = [s for s in self.snapshots() if host is None or s.matches_host(host)]
         _keep, remove = apply_policy(candidates, policy, now or datetime.now(UTC))
-        forget_snapshots(self, remove)
+        forget_snapshots(self.repo, remove)
         return remove
+
+    def copy_to(
+        self,
+        dest: Vault,
+        *,
+        on_snapshot: Callable[[int, int], None] | None = None,
+        cancel: CancelToken = NEVER_CANCELLED,
+    ) -> CopyResult:
+        """Copy every snapshot into ``dest``, a vault with other keys (``app.engine.copy``)."""
+        return copy_vault(self.repo, dest.repo, on_snapshot=on_snapshot, cancel=cancel)
 
     def prune(
         self,
@@ -701,21 +277,4 @@ class Vault:
         on_progress: ProgressCallback = ignore_progress,
         cancel: CancelToken = NEVER_CANCELLED,
     ) -> PruneStats:
-        from app.engine.prune import run_prune
-
-        return run_prune(self, on_progress=on_progress, cancel=cancel)
-
-    def stats(self) -> VaultStats:
-        self.sync()
-        stored = 0
-        packs = 0
-        for info in self.storage.list(""):
-            stored += info.size
-            if info.name.startswith("data/"):
-                packs += 1
-        return VaultStats(
-            snapshots=len(self.cache.snapshot_docs()),
-            packs=packs,
-            stored_bytes=stored,
-            blobs=self.cache.blob_count(),
-        )
+        return run_prune(self.repo, on_progress=on_progress, cancel=cancel)

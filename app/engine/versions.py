@@ -1,7 +1,7 @@
 """``versions FILE``: every version of one file across snapshots, from the cache.
 
 The cache's version index stores each tree's entries keyed by tree id (unchanged
-folders share one tree id, so it grows with the vault, not with snapshots x files).
+folders share one tree id, so it grows with the repo, not with snapshots x files).
 Resolving a path in a snapshot is then a few indexed SQLite lookups; a tree not yet
 indexed (new cache, another device's snapshot) is read from the vault once.
 """
@@ -9,61 +9,38 @@ indexed (new cache, another device's snapshot) is read from the vault once.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
 
 import blake3
 
 from app.core.models import Change, FileVersion
-from app.engine import codec
-from app.engine.vault import ns_to_datetime, split_path
-
-if TYPE_CHECKING:
-    from app.engine.vault import Vault
+from app.engine.repository import Repository
+from app.engine.tree import ns_to_datetime, split_path
 
 # (type, size, mtime_ns, content digest)
 Found = tuple[str, int, int, bytes | None]
 
 
-def index_tree(vault: Vault, tree: bytes) -> None:
+def index_tree(repo: Repository, tree: bytes) -> None:
     """Load one tree from the vault into the version index."""
     rows: list[tuple[bytes, str, int, int, bytes | None, bytes | None]] = []
-    for node in vault.load_tree(tree):
-        name = codec.decode_name(node, "name")
-        kind = str(node["type"])
-        if kind == "file":
-            content = b"".join(bytes.fromhex(h) for h in node.get("content", []))
-            rows.append(
-                (
-                    name,
-                    kind,
-                    int(node.get("size", 0)),
-                    int(node.get("mtime_ns", 0)),
-                    blake3.blake3(content).digest(),
-                    None,
-                )
-            )
-        elif kind == "dir":
-            rows.append(
-                (
-                    name,
-                    kind,
-                    0,
-                    int(node.get("mtime_ns", 0)),
-                    None,
-                    bytes.fromhex(str(node["subtree"])),
-                )
-            )
+    for node in repo.load_tree(tree):
+        kind = node.type.value
+        if node.is_file:
+            digest = blake3.blake3(b"".join(node.content)).digest()
+            rows.append((node.name, kind, node.size, node.mtime_ns, digest, None))
+        elif node.is_dir:
+            rows.append((node.name, kind, 0, node.mtime_ns, None, node.subtree_id()))
         else:
-            rows.append((name, kind, 0, int(node.get("mtime_ns", 0)), None, None))
-    vault.cache.index_tree(tree, rows)
+            rows.append((node.name, kind, 0, node.mtime_ns, None, None))
+    repo.cache.index_tree(tree, rows)
 
 
-def lookup(vault: Vault, root: bytes, parts: list[bytes]) -> Found | None:
+def lookup(repo: Repository, root: bytes, parts: list[bytes]) -> Found | None:
     tree = root
     for depth, name in enumerate(parts):
-        if not vault.cache.tree_indexed(tree):
-            index_tree(vault, tree)
-        found = vault.cache.tree_entry(tree, name)
+        if not repo.cache.tree_indexed(tree):
+            index_tree(repo, tree)
+        found = repo.cache.tree_entry(tree, name)
         if found is None:
             return None
         kind, size, mtime_ns, content, subtree = found
@@ -85,18 +62,18 @@ def covers(snapshot_paths: tuple[str, ...], path: str) -> bool:
     return False
 
 
-def file_versions(vault: Vault, path: str) -> list[FileVersion]:
+def file_versions(repo: Repository, path: str) -> list[FileVersion]:
     path = os.path.normpath(os.path.abspath(path))
     parts = split_path(path)
     versions: list[FileVersion] = []
     previous: Found | None = None
     seen = False
-    vault.cache.begin()
+    repo.cache.begin()
     try:
-        for snap in vault.snapshots():
+        for snap in repo.snapshots():
             if not covers(snap.paths, path):
                 continue
-            found = lookup(vault, bytes.fromhex(snap.tree), parts)
+            found = lookup(repo, bytes.fromhex(snap.tree), parts)
             if found is not None and found[0] == "dir":
                 found = None  # a folder of that name is not the file
             if found is None:
@@ -114,8 +91,8 @@ def file_versions(vault: Vault, path: str) -> list[FileVersion]:
             versions.append(FileVersion(snap.id, snap.time, size, ns_to_datetime(mtime_ns), change))
             previous = found
             seen = True
-        vault.cache.commit()
+        repo.cache.commit()
     except BaseException:
-        vault.cache.rollback()
+        repo.cache.rollback()
         raise
     return versions

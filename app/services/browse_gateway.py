@@ -25,4 +25,4 @@ class EngineBrowseFactory:
 
         if not isinstance(vault, Vault):
             raise TypeError("the version browser needs the engine's Vault")
-        return BrowseSession(vault)
+        return BrowseSession(vault.repo)

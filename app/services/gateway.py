@@ -170,8 +170,9 @@ class EngineGateway:
         on_progress: ProgressCallback,
         cancel: CancelToken,
     ) -> int:
+        from app.engine.device import device_id
         from app.engine.retention import RetentionPolicy
-        from app.engine.vault import Vault, device_id
+        from app.engine.vault import Vault
 
         if not isinstance(vault, Vault):  # only ever given the vaults it opened
             raise TypeError(f"EngineGateway cannot thin a {type(vault).__name__}")

@@ -37,7 +37,7 @@ def vault(history: HistoryVault, tmp_path: Path) -> Iterator[Vault]:
 
 @pytest.fixture
 def session(vault: Vault) -> Iterator[BrowseSession]:
-    s = BrowseSession(vault)
+    s = BrowseSession(vault.repo)
     s.refresh()
     yield s
     s.close()
@@ -169,11 +169,11 @@ def test_catalog_follows_new_and_forgotten_backups(history: HistoryVault, tmp_pa
     shutil.copytree(history.repo, repo)  # the module's vault stays untouched
     vault = Vault.open(LocalStorage(str(repo)), passphrase=PASSPHRASE, cache_root=tmp_path / "c")
     try:
-        session = BrowseSession(vault)
+        session = BrowseSession(vault.repo)
         vault.sync()
         assert len(session.refresh()) == len(history.snapshots)
         assert not session.catalog.refresh(vault.snapshots(), vault.load_tree)
-        forget_snapshots(vault, [vault.snapshots()[0]])
+        forget_snapshots(vault.repo, [vault.snapshots()[0]])
         vault.sync(force=True)
         session.refresh()
         assert len(session.snapshots()) == len(history.snapshots) - 1
@@ -188,7 +188,7 @@ def test_catalog_follows_new_and_forgotten_backups(history: HistoryVault, tmp_pa
 def test_listing_before_indexing_reads_trees_as_needed(history: HistoryVault, vault: Vault) -> None:
     """Folders open at once (trees read lazily), before every path is indexed; a
     backup shown first must not hide what other backups hold."""
-    session = BrowseSession(vault)
+    session = BrowseSession(vault.repo)
     try:
         changed, snaps = session.set_snapshots()
         assert changed and len(snaps) == len(history.snapshots)

@@ -134,7 +134,6 @@ def test_passwd_keeps_master_keys_and_copy_locks_the_old_passphrase_out(tmp_path
 
 def test_copy_leaves_out_damaged_files_and_names_them(tmp_path: Path) -> None:
     """Nothing damaged is copied; everything else is, and the damage is named."""
-    from app.engine.copy import copy_vault
     from app.engine.packer import pack_name
     from app.engine.vault import Vault
     from app.storage.local import LocalStorage
@@ -160,7 +159,7 @@ def test_copy_leaves_out_damaged_files_and_names_them(tmp_path: Path) -> None:
             LocalStorage(new_dir), NEW, cache_root=tmp_path / "c2", like=source.config
         )
         with dest:
-            result = copy_vault(source, dest)
+            result = source.copy_to(dest)
             assert result.snapshots == 1
             assert [w.path for w in result.skipped] == [str(src / "docs" / "a.txt")]
             out = tmp_path / "out"

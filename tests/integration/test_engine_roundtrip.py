@@ -12,6 +12,7 @@ import pytest
 from app.core.errors import AppError, LockedError, WrongPasswordError
 from app.core.events import Phase, Progress
 from app.core.models import Change, EntryType
+from app.engine.repository import Repository
 from app.engine.vault import Vault
 from app.storage.base import Capabilities, ObjectInfo, Storage
 from app.storage.local import LocalStorage
@@ -344,7 +345,7 @@ def test_prune_stores_the_rewritten_index_with_put_many(
     storage = BatchingStorage()
     created, _ = Vault.create(storage, "pw", cache_root=tmp_path / "c0")
     small_packs = {**created.config, "pack_size": 256 * 1024}  # one 300 KiB file per pack
-    vault = Vault(storage, created._master, small_packs, tmp_path / "c1")
+    vault = Vault(Repository(storage, created.repo.keys, small_packs, tmp_path / "c1"))
     src = tmp_path / "src"
     for i in range(6):
         write(src / f"f{i}.bin", random_bytes(300 * 1024, seed=i))

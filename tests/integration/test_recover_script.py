@@ -217,7 +217,7 @@ def build_malicious_snapshot(vault: Vault, tmp: Path) -> str:
     packer.add_blob(B_DATA, data_id, payload, try_compress=False)
 
     def tree(nodes: list[dict[str, Any]]) -> str:
-        raw = codec.encode_tree(nodes)
+        raw = codec.encode_tree_docs(nodes)
         tree_id = vault.cipher.blob_id(raw)
         packer.add_blob(B_TREE, tree_id, raw, try_compress=True)
         return tree_id.hex()

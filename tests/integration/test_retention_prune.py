@@ -25,6 +25,7 @@ import pytest
 from app.engine.crypto import T_LOCK
 from app.engine.device import device_id
 from app.engine.locks import VaultLock, list_locks
+from app.engine.repository import Repository
 from app.engine.retention import RetentionPolicy
 from app.engine.vault import Vault
 from app.storage.local import LocalStorage
@@ -45,7 +46,7 @@ def run_cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 def same_keys(vault: Vault, vault_dir: Path, cache_root: Path) -> Vault:
     """The vault at ``vault_dir`` opened with ``vault``'s keys and a fresh cache (no KDF)."""
-    return Vault(LocalStorage(vault_dir), vault._master, vault.config, cache_root)
+    return Vault(Repository(LocalStorage(vault_dir), vault.repo.keys, vault.config, cache_root))
 
 
 def stored_bytes(vault_dir: Path, prefix: str = "") -> int:

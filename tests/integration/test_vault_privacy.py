@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 from app.engine import codec
 from app.engine.crypto import B_TREE, T_SNAPSHOT
+from app.engine.tree import Node
 from app.engine.vault import Vault
 from app.storage.local import LocalStorage
 from tests.helpers import write
@@ -47,15 +49,12 @@ def test_crafted_tree_cannot_escape_target(tmp_path: Path) -> None:
     write(src / "payload.txt", b"evil")
     good = vault.backup([str(src)])
     # Build a hostile root tree by hand, with valid keys (an attacker who has them).
-    payload_node = next(
-        n for n in vault.load_tree(bytes.fromhex(vault.snapshots()[0].tree)) if True
-    )
+    payload_node = vault.load_tree(bytes.fromhex(vault.snapshots()[0].tree))[0]
     file_node = _find_file(vault, bytes.fromhex(vault.find_snapshot(good.snapshot_id).tree))
-    evil_nodes = []
+    assert file_node is not None
+    evil_nodes: list[dict[str, Any]] = []
     for name in ["../escaped.txt", "/abs.txt", "..", "ok.txt", "ok.txt"]:
-        node = {k: v for k, v in file_node.items() if k not in ("name", "name_b64")}
-        node["name"] = name
-        evil_nodes.append(node)
+        evil_nodes.append({**codec.node_to_doc(file_node), "name": name})
     link = {
         "name": "link",
         "type": "symlink",
@@ -68,10 +67,10 @@ def test_crafted_tree_cannot_escape_target(tmp_path: Path) -> None:
         "type": "dir",
         "mode": 0o40755,
         "mtime_ns": 0,
-        "subtree": payload_node.get("subtree", ""),
+        "subtree": (payload_node.subtree or b"").hex(),
     }
     evil_nodes += [link, through]
-    tree_bytes = codec.encode_tree(evil_nodes)
+    tree_bytes = codec.encode_tree_docs(evil_nodes)
     tree_id = vault.cipher.blob_id(tree_bytes)
     from app.engine.packer import Packer
 
@@ -105,12 +104,12 @@ def test_crafted_tree_cannot_escape_target(tmp_path: Path) -> None:
     assert len(result.warnings) >= 4  # ../x, /abs, .., duplicate ok.txt
 
 
-def _find_file(vault: Vault, tree: bytes) -> dict[str, object]:
+def _find_file(vault: Vault, tree: bytes) -> Node | None:
     for node in vault.load_tree(tree):
-        if node["type"] == "file":
+        if node.is_file:
             return node
-        if node["type"] == "dir":
-            found = _find_file(vault, bytes.fromhex(str(node["subtree"])))
-            if found:
+        if node.is_dir:
+            found = _find_file(vault, node.subtree_id())
+            if found is not None:
                 return found
-    return {}
+    return None

@@ -25,6 +25,7 @@ from typing import Any
 
 from app.engine import codec
 from app.engine.crypto import T_CONFIG
+from app.engine.repository import Repository
 from app.engine.vault import Vault
 from app.storage.base import Storage
 from app.storage.local import LocalStorage
@@ -65,7 +66,7 @@ class VaultTemplate:
         store = storage if storage is not None else LocalStorage(path)
         raw = self.vault.cipher.open_object(T_CONFIG, "config", store.get("config"))
         config = json.loads(codec.decode_payload(raw))
-        return Vault(store, self.vault._master, config, cache_root)
+        return Vault(Repository(store, self.vault.repo.keys, config, cache_root))
 
 
 def rewrite_config(template: VaultTemplate, vault_dir: Path, **changes: Any) -> None:

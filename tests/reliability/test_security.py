@@ -144,7 +144,7 @@ def test_no_secret_in_settings_cache_logs_or_crash_reports(
     with Vault.open(
         LocalStorage(vault_dir), recovery_key=recovery, cache_root=tmp_path / "probe"
     ) as vault:
-        keys = vault._master
+        keys = vault.repo.keys
     secrets_: list[bytes] = [PASSWORD.encode(), new_pass.encode(), token.encode()]
     secrets_ += [recovery.encode(), recovery.replace("-", "").encode()]
     for key in (keys.enc_key, keys.id_key):
@@ -192,7 +192,7 @@ class Forger:
         return blob_id.hex()
 
     def tree(self, nodes: list[dict[str, Any]]) -> str:
-        data = codec.encode_tree(nodes)
+        data = codec.encode_tree_docs(nodes)
         blob_id = self.vault.cipher.blob_id(data)
         self.packer.add_blob(B_TREE, blob_id, data, try_compress=True)
         return blob_id.hex()
@@ -343,7 +343,7 @@ def build_hostile_vault(
         # A cycle needs a tree whose id names itself: impossible with keyed-hash ids
         # unless the id lies, which the id check catches. Forge the lie.
         cycle_id = os.urandom(32)
-        looping = codec.encode_tree([_dir("loop", cycle_id.hex()), _file("ok.txt", good, 9)])
+        looping = codec.encode_tree_docs([_dir("loop", cycle_id.hex()), _file("ok.txt", good, 9)])
         forger.raw(B_TREE, cycle_id, b"\x00" * 0 + looping, len(looping))
         snaps["cycle"] = forger.snapshot(forger.tree([_dir("evil", cycle_id.hex())]), ["/evil"])
         # A DAG that doubles at every level: 2**40 paths from 41 small, valid trees.
@@ -556,7 +556,7 @@ def test_desktop_logs_settings_and_history_hold_no_secret(
         storage = LocalStorage(tmp_path / "vault")
         (tmp_path / "vault").mkdir()
         vault, recovery = Vault.create(storage, PASSWORD, cache_root=tmp_path / "cache")
-        keys = vault._master
+        keys = vault.repo.keys
         with vault:
             vault.backup([str(source)])
             vault.restore("latest", str(tmp_path / "t"))

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.core.errors import AppError, VaultCorruptError, WrongPasswordError
+from app.core.models import EntryType
 from app.engine import codec
 from app.engine.chunker import Chunker, ChunkerParams
 from app.engine.crypto import (
@@ -24,6 +25,7 @@ from app.engine.crypto import (
     new_recovery_key,
     normalize_recovery_key,
 )
+from app.engine.tree import Node
 
 SMALL = ChunkerParams(min_size=64, avg_size=256, max_size=1024, seed=7)
 
@@ -97,10 +99,9 @@ def test_entry_parser_rejects_garbage_cleanly(data: bytes) -> None:
 
 @given(st.binary(min_size=1, max_size=255))
 def test_names_roundtrip_byte_exact(name: bytes) -> None:
-    node: dict[str, object] = {}
-    codec.encode_name(name, "name", node)
-    decoded = codec.decode_tree(codec.encode_tree([{**node, "type": "file"}]))
-    assert codec.decode_name(decoded[0], "name") == name
+    node = Node(name, EntryType.SYMLINK, 0o120777, 0, target=name[::-1])
+    decoded = codec.decode_tree(codec.encode_tree([node]))
+    assert decoded == [node]
 
 
 @given(st.binary(max_size=300))
@@ -200,3 +201,42 @@ def test_concurrent_key_derivations_finish() -> None:
     for t in threads:
         t.join(timeout=30)
     assert len(results) == 2 and results[0] == results[1]
+
+
+def test_tree_bytes_match_the_documented_format() -> None:
+    """Nodes encode to exactly the JSON docs/FORMAT.md shows (tree ids depend on it)."""
+    blob, sub = bytes(range(32)), bytes(32)
+    nodes = [
+        Node(b"a.txt", EntryType.FILE, 0o100644, 5, size=6, content=(blob,)),
+        Node(b"link", EntryType.SYMLINK, 0o120777, 5, target=b"a.txt"),
+        Node(b"sub\xff", EntryType.DIR, 0o40755, 0, subtree=sub),
+    ]
+    expected = (
+        '{"nodes":[{"content":["' + blob.hex() + '"],"mode":33188,"mtime_ns":5,'
+        '"name":"a.txt","size":6,"type":"file"},'
+        '{"mode":41471,"mtime_ns":5,"name":"link","target":"a.txt","type":"symlink"},'
+        '{"mode":16877,"mtime_ns":0,"name_b64":"c3Vi/w==","subtree":"' + sub.hex() + '",'
+        '"type":"dir"}],"v":1}'
+    )
+    assert codec.encode_tree(nodes) == expected.encode()
+    assert codec.decode_tree(expected.encode()) == nodes
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        {"name": "a", "type": "fifo", "mode": 0, "mtime_ns": 0},
+        {"type": "dir", "mode": 0, "mtime_ns": 0, "subtree": "00"},
+        {"name": 5, "type": "dir", "mode": 0, "mtime_ns": 0, "subtree": "00"},
+        {"name": "a", "type": "dir", "mode": "0", "mtime_ns": 0, "subtree": "00"},
+        {"name": "a", "type": "dir", "mode": 0, "mtime_ns": 0},
+        {"name": "a", "type": "dir", "mode": 0, "mtime_ns": 0, "subtree": "zz"},
+        {"name": "a", "type": "file", "mode": 0, "mtime_ns": 0, "content": []},
+        {"name": "a", "type": "file", "mode": 0, "mtime_ns": 0, "size": 1, "content": [7]},
+        {"name": "a", "type": "symlink", "mode": 0, "mtime_ns": 0},
+        {"name_b64": "!!", "type": "symlink", "mode": 0, "mtime_ns": 0, "target": "x"},
+    ],
+)
+def test_a_damaged_tree_entry_damages_the_listing(entry: dict[str, object]) -> None:
+    with pytest.raises(VaultCorruptError):
+        codec.decode_tree(codec.encode_tree_docs([entry]))

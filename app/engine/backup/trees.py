@@ -1,0 +1,68 @@
+"""Turning one folder's entries into its tree blob, or reusing the last one.
+
+The walker describes each folder as rows in name order; a signature of those rows is
+compared with the one the cache remembers for the folder, so an unchanged folder
+reuses its tree id without encoding or hashing any JSON.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Any
+
+import blake3
+
+from app.core.models import EntryType
+from app.engine import codec
+from app.engine.backup.blobs import BlobSink
+from app.engine.cache import Cache
+from app.engine.crypto import B_TREE, ID_LEN, Cipher
+from app.engine.tree import Node
+
+K_FILE, K_DIR, K_LINK = 0, 1, 2
+_SIG = struct.Struct("<HBIqqI")  # name length, kind, mode, mtime_ns, size, payload length
+
+# One row per entry: [name, kind, mode, mtime_ns, size, payload], where payload is the
+# chunk ids (file), subtree id (folder) or link target, and kind None drops the row.
+# A list, not a Node: the walker fills it in as reads and subfolders finish.
+Row = list[Any]
+
+
+class TreeWriter:
+    def __init__(self, cache: Cache, sink: BlobSink, cipher: Cipher) -> None:
+        self.cache = cache
+        self.sink = sink
+        self.cipher = cipher
+
+    def tree_for(self, path: bytes, rows: list[Row]) -> bytes:
+        """The folder's tree id: reused when the folder's entries are exactly as the
+        cache remembers (no JSON, no hashing of it), else encoded and stored."""
+        sig = blake3.blake3()
+        for name, kind, mode, mtime_ns, size, payload in rows:
+            sig.update(_SIG.pack(len(name), kind, mode, mtime_ns, size, len(payload)))
+            sig.update(name)
+            sig.update(payload)
+        signature = sig.digest()
+        cached = self.cache.dir_tree(path)
+        if cached is not None and cached[0] == signature and cached[1] in self.sink.known:
+            return cached[1]
+        tree_id = self._write_tree([_node(row) for row in rows])
+        self.cache.put_dir_tree(path, signature, tree_id)
+        return tree_id
+
+    def _write_tree(self, nodes: list[Node]) -> bytes:
+        tree_bytes = codec.encode_tree(nodes)
+        tree_id = self.cipher.blob_id(tree_bytes)
+        self.sink.add_blob(B_TREE, tree_id, tree_bytes, True)
+        self.sink.collect_packs()
+        return tree_id
+
+
+def _node(row: Row) -> Node:
+    name, kind, mode, mtime_ns, size, payload = row
+    if kind == K_FILE:
+        content = tuple(payload[i : i + ID_LEN] for i in range(0, len(payload), ID_LEN))
+        return Node(name, EntryType.FILE, mode, mtime_ns, size=size, content=content)
+    if kind == K_DIR:
+        return Node(name, EntryType.DIR, mode, mtime_ns, subtree=payload)
+    return Node(name, EntryType.SYMLINK, mode, mtime_ns, target=payload)
