@@ -13,6 +13,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+import humanize
+
 from app.core.cancel import NEVER_CANCELLED, CancelToken
 from app.core.errors import AppError, ErrorCode, StorageError, VaultCorruptError
 from app.core.events import Phase, ProgressCallback, ignore_progress
@@ -39,8 +41,6 @@ class PruneStats:
     bytes_after: int
 
     def summary(self) -> str:
-        import humanize
-
         freed = max(self.bytes_before - self.bytes_after, 0)
         return (
             f"Pruned: {self.packs_deleted} pack(s) deleted, {self.packs_repacked} repacked; "

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from app.engine.repository import Repository
 from app.engine.retention import RetentionPolicy
 from app.engine.vault import Vault
 from app.storage.local import LocalStorage
@@ -114,7 +115,9 @@ def test_one_devices_prune_never_drops_another_devices_data(
     vault_a, _ = Vault.create(LocalStorage(vault_dir), PASSPHRASE, cache_root=tmp_path / "cache-a")
     # Device B: same vault, its own cache and device id; a long-lived process (like
     # the desktop app) that opened the vault once.
-    vault_b = Vault(LocalStorage(vault_dir), vault_a._master, vault_a.config, tmp_path / "cache-b")
+    vault_b = Vault(
+        Repository(LocalStorage(vault_dir), vault_a.repo.keys, vault_a.config, tmp_path / "cache-b")
+    )
     with vault_a, vault_b:
         a1 = vault_a.backup([str(src_a)], hostname="laptop-a").snapshot_id
         monkeypatch.setenv("KEEPSAKE_CONFIG_DIR", str(tmp_path / "config-b"))
