@@ -358,7 +358,7 @@ def test_prune_stores_the_rewritten_index_with_put_many(
     objects = -(-packs // 2)  # two packs per index object
     assert storage.batches == [objects]  # all of them in one batch
     assert len(list(storage.list("index/"))) == objects
-    monkeypatch.setattr("app.engine.vault.INDEX_BATCH_BYTES", 1)  # every object alone
+    monkeypatch.setattr("app.engine.repository.INDEX_BATCH_BYTES", 1)  # every object alone
     vault.prune()
     assert storage.batches == [objects]  # one put each, no new batch
     assert len(list(storage.list("index/"))) == objects
