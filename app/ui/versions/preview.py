@@ -81,6 +81,7 @@ class PreviewPane(QStackedWidget):
         self.image.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
         self.text = QPlainTextEdit()
         self.text.setReadOnly(True)
+        self.text.setAccessibleName("Preview: the first lines of this version")
         self.text.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         mono = QFont("monospace")
         mono.setStyleHint(QFont.StyleHint.TypeWriter)
