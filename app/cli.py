@@ -389,6 +389,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     with open_vault(args) as vault:
         result = vault.check(read_data=args.read_data, on_progress=_ProgressBar())
+    for note in result.notes:
+        _err(f"note: {note}")
     if result.ok:
         print(f"No problems found ({result.objects_checked} objects checked).")
         return EXIT_OK

@@ -94,3 +94,6 @@ class CheckResult:
     objects_checked: int
     problems: tuple[str, ...] = field(default_factory=tuple)
     affected_files: tuple[str, ...] = field(default_factory=tuple)
+    # Things worth saying that are not damage (files in the vault folder that are not
+    # Keepsake's, such as .DS_Store): they do not make ``ok`` false.
+    notes: tuple[str, ...] = field(default_factory=tuple)

@@ -18,6 +18,7 @@ from app.core.errors import NotFoundInStorage, StorageError, VaultCorruptError
 from app.core.events import CheckResult, Phase, ProgressCallback
 from app.engine import codec
 from app.engine.crypto import B_DATA, B_KIND_MASK, B_TREE, T_PACK_HEADER, parse_key_object
+from app.engine.names import list_objects, stray_names
 from app.engine.packer import pack_name
 from app.engine.progress import ProgressMeter
 from app.engine.repository import Repository
@@ -89,7 +90,7 @@ def run_check(
     meter = ProgressMeter(on_progress, Phase.CHECKING)
     problems: list[str] = []
     checked = 0
-    for info in repo.storage.list("keys/"):
+    for info in list_objects(repo.storage, "keys/"):
         checked += 1
         try:
             parse_key_object(repo.storage.get(info.name))
@@ -108,11 +109,11 @@ def run_check(
     snapshots = repo.snapshots()
     checked += len(snapshots)
     pack_sizes = {}
-    for info in repo.storage.list("data/"):
+    for info in list_objects(repo.storage, "data/"):
         try:
             pack_sizes[bytes.fromhex(info.name.rsplit("/", 1)[1])] = info.size
         except ValueError:
-            problems.append(f"{info.name}: unexpected object in data/")
+            continue  # cannot happen: list_objects yields pack names only
     damaged: set[bytes] = set()
     packs: dict[bytes, dict[bytes, tuple[int, int, int, int]]] = {}
     for blob_id, (blob_type, pack, offset, length, raw) in index_rows.items():
@@ -180,10 +181,15 @@ def run_check(
         ]
         if damaged_trees:
             problems.append(f"{len(damaged_trees)} folder listing(s) damaged")
+    notes = [
+        f"{name}: not a Keepsake object (ignored; safe to delete)"
+        for name in stray_names(repo.storage)
+    ]
     meter.emit(final=True)
     return CheckResult(
         ok=not problems,
         objects_checked=checked,
         problems=tuple(problems),
         affected_files=tuple(affected),
+        notes=tuple(notes),
     )

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from app.core.errors import LockedError, NotFoundInStorage, VaultCorruptError
 from app.engine.crypto import T_LOCK, Cipher
 from app.engine.device import device_id
+from app.engine.names import list_objects
 from app.storage.base import Storage
 
 STALE_AFTER = 30 * 60.0
@@ -213,7 +214,7 @@ def _locked_error(lock: LockInfo, exclusive: bool) -> LockedError:
 
 def list_locks(storage: Storage, cipher: Cipher) -> list[LockInfo]:
     locks = []
-    for info in storage.list("locks/"):
+    for info in list_objects(storage, "locks/"):
         try:
             raw = cipher.open_object(T_LOCK, info.name, storage.get(info.name))
             doc = json.loads(raw)

@@ -22,6 +22,7 @@ from app.core.models import SnapshotInfo
 from app.engine import codec
 from app.engine.crypto import B_KIND_MASK, B_TREE
 from app.engine.locks import VaultLock, remove_stale_locks
+from app.engine.names import list_objects
 from app.engine.packer import Packer, pack_name
 from app.engine.progress import ProgressMeter
 from app.engine.repository import Repository
@@ -124,7 +125,7 @@ def run_prune(
                 code=ErrorCode.VAULT_CORRUPT,
             )
         sizes: dict[bytes, int] = {}
-        for info in repo.storage.list("data/"):
+        for info in list_objects(repo.storage, "data/"):
             try:
                 sizes[bytes.fromhex(os.path.basename(info.name))] = info.size
             except ValueError:

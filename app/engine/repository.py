@@ -50,6 +50,7 @@ from app.engine.crypto import (
     wrap_master_keys,
 )
 from app.engine.idset import BlobIdSet
+from app.engine.names import list_objects
 from app.engine.packer import pack_name
 from app.engine.tree import Node
 from app.storage.base import Storage
@@ -82,7 +83,7 @@ def snapshot_info(snap_id: str, doc: dict[str, Any]) -> SnapshotInfo:
 
 def _unlock(storage: Storage, secret: str, kind: str) -> MasterKeys:
     docs = []
-    for info in storage.list("keys/"):
+    for info in list_objects(storage, "keys/"):
         try:
             docs.append(parse_key_object(storage.get(info.name)))
         except (VaultCorruptError, NotFoundInStorage):
@@ -245,7 +246,7 @@ class Repository:
     def replace_key(self, kind: str, secret: str) -> None:
         """Add a key of ``kind`` for ``secret``, then remove the old ones (never zero keys)."""
         old = []
-        for info in self.storage.list("keys/"):
+        for info in list_objects(self.storage, "keys/"):
             try:
                 if parse_key_object(self.storage.get(info.name)).get("kind") == kind:
                     old.append(info.name)
@@ -267,7 +268,7 @@ class Repository:
         self._synced = True
 
     def _sync_indexes(self) -> None:
-        names = {info.name for info in self.storage.list("index/")}
+        names = {info.name for info in list_objects(self.storage, "index/")}
         known = self.cache.known_indexes()
         self.cache.begin()
         try:
@@ -339,7 +340,9 @@ class Repository:
         return sum(len(sealed) for _name, sealed, _packs in batch)
 
     def _sync_snapshots(self) -> None:
-        names = {info.name.split("/", 1)[1] for info in self.storage.list("snapshots/")}
+        names = {
+            info.name.split("/", 1)[1] for info in list_objects(self.storage, "snapshots/")
+        }
         cached = self.cache.snapshot_docs()
         self.cache.begin()
         try:

@@ -13,6 +13,8 @@ import threading
 from app.core.errors import NotFoundInStorage, VaultCorruptError
 from app.engine import codec
 from app.engine.crypto import B_COMPRESSED, B_DATA, ID_LEN
+from app.engine.crypto import ID_LEN
+from app.engine.names import list_objects
 from app.engine.packer import Packer
 from app.engine.repository import Repository
 
@@ -108,7 +110,7 @@ def adopt_orphan_packs(repo: Repository) -> int:
     """
     indexed = repo.cache.pack_ids()
     orphans: dict[bytes, list[codec.BlobEntry]] = {}
-    for info in repo.storage.list("data/"):
+    for info in list_objects(repo.storage, "data/"):
         try:
             pack_id = bytes.fromhex(info.name.rsplit("/", 1)[1])
         except ValueError:
