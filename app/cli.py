@@ -9,11 +9,12 @@ Dropbox SDK, which keeps start-up fast.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -199,6 +200,23 @@ def open_vault(args: argparse.Namespace) -> Vault:
     return Vault.open(storage, passphrase=_passphrase(repo))
 
 
+@contextlib.contextmanager
+def snapshot_vault(args: argparse.Namespace) -> Iterator[Vault]:
+    """``open_vault`` for commands that list or pick snapshots: whatever happens,
+    each snapshot object that cannot be read is named on stderr (it is left out of
+    every listing and may have been the newest backup)."""
+    with open_vault(args) as vault:
+        try:
+            yield vault
+        finally:
+            with contextlib.suppress(Exception):
+                for damaged in vault.damaged_snapshots():
+                    _err(
+                        f"warning: snapshot {damaged.short_id} is damaged and cannot be read "
+                        f"({damaged.reason}); it is not listed. Run 'keepsake check'."
+                    )
+
+
 class _ProgressBar:
     """A one-line progress bar on stderr, only when stderr is a terminal."""
 
@@ -301,7 +319,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_snapshots(args: argparse.Namespace) -> int:
-    with open_vault(args) as vault:
+    with snapshot_vault(args) as vault:
         snaps = vault.snapshots()
     if args.host:
         snaps = [s for s in snaps if s.matches_host(args.host)]
@@ -335,7 +353,7 @@ def cmd_snapshots(args: argparse.Namespace) -> int:
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
-    with open_vault(args) as vault:
+    with snapshot_vault(args) as vault:
         entries = list(vault.walk(args.snapshot, args.path))
     if args.json:
         _print_json(
@@ -353,7 +371,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
 
 
 def cmd_versions(args: argparse.Namespace) -> int:
-    with open_vault(args) as vault:
+    with snapshot_vault(args) as vault:
         versions = vault.versions(args.file)
     if args.json:
         _print_json(
@@ -378,7 +396,7 @@ def cmd_versions(args: argparse.Namespace) -> int:
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
-    with open_vault(args) as vault:
+    with snapshot_vault(args) as vault:
         result = vault.restore(args.snapshot, args.target, args.paths, on_progress=_ProgressBar())
     for warning in result.warnings:
         err(f"{warning.path}: {warning.message}")
@@ -419,7 +437,7 @@ def cmd_forget(args: argparse.Namespace) -> int:
     )
     if policy.is_empty():
         raise UsageError("give at least one --keep-* option")
-    with open_vault(args) as vault:
+    with snapshot_vault(args) as vault:
         removed = vault.forget(policy, host=args.host)
         print(f"Removed {len(removed)} snapshot(s).")
         if args.prune:

@@ -26,6 +26,19 @@ class Change(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class DamagedSnapshot:
+    """A snapshot object that exists but cannot be read (flipped bytes, swapped or
+    truncated): its time is unknown, so it may be the newest backup."""
+
+    id: str
+    reason: str
+
+    @property
+    def short_id(self) -> str:
+        return self.id[:8]
+
+
+@dataclass(frozen=True, slots=True)
 class SnapshotInfo:
     id: str
     time: datetime

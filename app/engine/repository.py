@@ -28,7 +28,7 @@ from app.core.errors import (
     VaultNotFoundError,
     WrongPasswordError,
 )
-from app.core.models import SnapshotInfo, VaultStats
+from app.core.models import DamagedSnapshot, SnapshotInfo, VaultStats
 from app.core.paths import cache_dir
 from app.engine import codec
 from app.engine.cache import Cache
@@ -122,6 +122,7 @@ class Repository:
         self._blob_ids: BlobIdSet | None = None
         self._synced = False
         self.index_problems: list[str] = []
+        self._damaged_snapshots: dict[str, str] = {}  # id -> why it cannot be read
 
     # --- lifecycle -------------------------------------------------------------------
 
@@ -340,9 +341,8 @@ class Repository:
         return sum(len(sealed) for _name, sealed, _packs in batch)
 
     def _sync_snapshots(self) -> None:
-        names = {
-            info.name.split("/", 1)[1] for info in list_objects(self.storage, "snapshots/")
-        }
+        self._damaged_snapshots = {}
+        names = {info.name.split("/", 1)[1] for info in list_objects(self.storage, "snapshots/")}
         cached = self.cache.snapshot_docs()
         self.cache.begin()
         try:
@@ -365,10 +365,23 @@ class Repository:
         try:
             raw = self.cipher.open_object(T_SNAPSHOT, name, self.storage.get(name))
             doc: dict[str, Any] = json.loads(codec.decode_payload(raw))
+            snapshot_info(snap_id, doc)  # every member the listing needs is readable
             return doc
-        except (VaultCorruptError, NotFoundInStorage, ValueError) as exc:
-            self.index_problems.append(f"{name}: {exc}")
+        except NotFoundInStorage:
+            return None  # forgotten meanwhile
+        except (VaultCorruptError, ValueError, KeyError, TypeError) as exc:
+            reason = str(exc) if isinstance(exc, VaultCorruptError) else "its content is damaged"
+            self.index_problems.append(f"{name}: {reason}")
+            self._damaged_snapshots[snap_id] = reason
             return None
+
+    def damaged_snapshots(self) -> list[DamagedSnapshot]:
+        """Snapshot objects that exist but cannot be read, as of the last sync.
+
+        They are left out of ``snapshots()``; every command that lists or picks
+        snapshots reports them, and ``latest`` refuses while there are any."""
+        self.sync()
+        return [DamagedSnapshot(i, r) for i, r in sorted(self._damaged_snapshots.items())]
 
     def write_snapshot(self, doc: dict[str, Any]) -> str:
         snap_id = secrets.token_hex(32)
@@ -474,6 +487,22 @@ class Repository:
     def find_snapshot(self, ref: str) -> SnapshotInfo:
         snaps = self.snapshots()
         if ref == "latest":
+            damaged = self.damaged_snapshots()
+            if damaged:
+                # Its time is unreadable, so it may be the newest: never silently
+                # mean an older backup (docs/FORMAT.md section 10).
+                newest = (
+                    f"The newest readable one is {snaps[-1].short_id} "
+                    f"({snaps[-1].time.isoformat(timespec='seconds')}): ask for it by id. "
+                    if snaps
+                    else ""
+                )
+                names = ", ".join(d.short_id for d in damaged)
+                raise AppError(
+                    f"Snapshot {names} is damaged and cannot be read, so which backup is the "
+                    f"latest is unknown. {newest}Run 'keepsake check' for details.",
+                    code=ErrorCode.VAULT_CORRUPT,
+                )
             if not snaps:
                 raise AppError("The vault has no snapshots yet.", code=ErrorCode.SNAPSHOT_NOT_FOUND)
             return snaps[-1]

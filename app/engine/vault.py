@@ -25,7 +25,7 @@ from app.core.events import (
     RestoreResult,
     ignore_progress,
 )
-from app.core.models import Entry, FileVersion, SnapshotInfo, VaultStats
+from app.core.models import DamagedSnapshot, Entry, FileVersion, SnapshotInfo, VaultStats
 from app.engine.backup.job import run_backup
 from app.engine.cache import Cache
 from app.engine.check import run_check
@@ -162,6 +162,11 @@ class Vault:
 
     def snapshots(self) -> list[SnapshotInfo]:
         return self.repo.snapshots()
+
+    def damaged_snapshots(self) -> list[DamagedSnapshot]:
+        """Snapshot objects that cannot be read (left out of ``snapshots()``); the
+        CLI names them on stderr and the desktop app should show them."""
+        return self.repo.damaged_snapshots()
 
     def find_snapshot(self, ref: str) -> SnapshotInfo:
         return self.repo.find_snapshot(ref)
