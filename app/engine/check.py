@@ -28,20 +28,25 @@ from app.engine.tree import Node
 def _walk_files(
     repo: Repository, tree: bytes, base: bytes, seen: set[bytes], problems: list[str]
 ) -> Iterator[tuple[bytes, Node]]:
-    if tree in seen:
-        return
-    seen.add(tree)
-    try:
-        nodes = repo.load_tree(tree)
-    except (VaultCorruptError, StorageError) as exc:
-        problems.append(f"tree {tree.hex()[:16]} (folder {os.fsdecode(base) or '/'}): {exc}")
-        return
-    for node in nodes:
-        path = base + b"/" + node.name
-        if node.is_file:
-            yield path, node
-        elif node.is_dir:
-            yield from _walk_files(repo, node.subtree_id(), path, seen, problems)
+    """Every file below ``tree`` (each tree once), with an explicit stack: no
+    recursion limit on deep folders."""
+    stack = [(tree, base)]
+    while stack:
+        tree, base = stack.pop()
+        if tree in seen:
+            continue
+        seen.add(tree)
+        try:
+            nodes = repo.load_tree(tree)
+        except (VaultCorruptError, StorageError) as exc:
+            problems.append(f"tree {tree.hex()[:16]} (folder {os.fsdecode(base) or '/'}): {exc}")
+            continue
+        for node in nodes:
+            path = base + b"/" + node.name
+            if node.is_file:
+                yield path, node
+            elif node.is_dir:
+                stack.append((node.subtree_id(), path))
 
 
 def _check_pack(

@@ -44,13 +44,14 @@ from app.core.events import Phase, ProgressCallback, RestoreResult, Warning_
 from app.core.models import EntryType, SnapshotInfo
 from app.engine import codec
 from app.engine.crypto import B_DATA, B_KIND_MASK, BLOB_OVERHEAD, ID_LEN
+from app.engine.oslimits import raise_open_files_limit
 from app.engine.packer import MAX_BLOB, pack_name
 from app.engine.progress import ProgressMeter
 from app.engine.repository import Repository
 from app.engine.tree import Node, TreeBudget, resolve, split_path
 from app.storage.base import Storage
 
-MAX_DEPTH = 1024
+MAX_DEPTH = 32768  # far beyond real trees; walks are iterative, so only a bound
 WRITERS = 2
 # Mode bits restored: permissions and sticky, never setuid/setgid (owners are not
 # restored, see the module docstring and docs/FORMAT.md section 9).
@@ -97,45 +98,79 @@ class _Planner:
     def dest_for(self, parts: Parts) -> bytes:
         return self.target.rstrip(b"/") + b"/" + b"/".join(parts) if parts else self.target
 
-    def add(self, parts: list[bytes], node: Node, stack: tuple[bytes, ...]) -> None:
+    def add(self, parts: list[bytes], node: Node) -> None:
+        """Plan ``node`` (at ``parts`` below the target) and everything below it.
+
+        Depth first with an explicit stack, so no recursion limit applies to deep
+        trees; the trees on the current path are tracked to refuse a folder that
+        contains itself."""
+        on_path: dict[bytes, int] = {}
+        # (parts, node) to plan, or (None, tree id) once a folder's children are done.
+        work: list[tuple[Parts | None, Node | bytes]] = [(tuple(parts), node)]
+        while work:
+            item_parts, item = work.pop()
+            if item_parts is None:
+                assert isinstance(item, bytes)
+                on_path[item] -= 1
+                if not on_path[item]:
+                    del on_path[item]
+                continue
+            assert isinstance(item, Node)
+            children = self._plan_one(item_parts, item, on_path)
+            if children is None:
+                continue
+            tree_id, kids = children
+            on_path[tree_id] = on_path.get(tree_id, 0) + 1
+            work.append((None, tree_id))
+            work.extend((k_parts, k) for k_parts, k in reversed(kids))
+
+    def _plan_one(
+        self, parts: Parts, node: Node, on_path: dict[bytes, int]
+    ) -> tuple[bytes, list[tuple[Parts, Node]]] | None:
+        """Plan one entry; for a folder, its tree id and its safe children."""
         original = os.fsdecode(b"/" + b"/".join(parts))
         if len(parts) > MAX_DEPTH:
             self.warnings.append(Warning_(original, "refused: the folder nesting is absurdly deep"))
-            return
+            return None
         self.budget.visit()
         if node.is_file:
-            self.files.append(_FileItem(tuple(parts), original, node, self._locate(node)))
-        elif node.type is EntryType.SYMLINK:
-            self.links.append((tuple(parts), node))
-        elif node.is_dir:
-            tree_id = node.subtree_id()
-            if tree_id in stack:
-                self.warnings.append(Warning_(original, "refused: the folder contains itself"))
-                return
-            self.dirs.append((tuple(parts), node))
-            try:
-                children = self.repo.load_tree(tree_id)
-            except (VaultCorruptError, StorageError) as exc:
+            self.files.append(_FileItem(parts, original, node, self._locate(node)))
+            return None
+        if node.type is EntryType.SYMLINK:
+            self.links.append((parts, node))
+            return None
+        if not node.is_dir:
+            return None
+        tree_id = node.subtree_id()
+        if tree_id in on_path:
+            self.warnings.append(Warning_(original, "refused: the folder contains itself"))
+            return None
+        self.dirs.append((parts, node))
+        try:
+            children = self.repo.load_tree(tree_id)
+        except (VaultCorruptError, StorageError) as exc:
+            self.warnings.append(
+                Warning_(
+                    original, f"folder listing is damaged ({exc}); its files were not restored"
+                )
+            )
+            return None
+        self.budget.read(tree_id, len(children))
+        seen: set[bytes] = set()
+        kids: list[tuple[Parts, Node]] = []
+        for child in children:
+            name = child.name
+            if not codec.safe_name(name) or name in seen:
                 self.warnings.append(
                     Warning_(
-                        original, f"folder listing is damaged ({exc}); its files were not restored"
+                        os.fsdecode(os.fsencode(original) + b"/" + name.replace(b"/", b"%2F")),
+                        "refused: the name would escape the restore folder",
                     )
                 )
-                return
-            self.budget.read(tree_id, len(children))
-            seen: set[bytes] = set()
-            for child in children:
-                name = child.name
-                if not codec.safe_name(name) or name in seen:
-                    self.warnings.append(
-                        Warning_(
-                            os.fsdecode(os.fsencode(original) + b"/" + name.replace(b"/", b"%2F")),
-                            "refused: the name would escape the restore folder",
-                        )
-                    )
-                    continue
-                seen.add(name)
-                self.add([*parts, name], child, (*stack, tree_id))
+                continue
+            seen.add(name)
+            kids.append(((*parts, name), child))
+        return tree_id, kids
 
     def _locate(self, node: Node) -> list[BlobLocation] | None:
         out: list[BlobLocation] = []
@@ -159,14 +194,17 @@ class _Dirs:
     bounded number stay open.
     """
 
-    KEEP_OPEN = 256
+    KEEP_OPEN = 1024
 
     def __init__(self, target: bytes) -> None:
+        # A quarter of the open-files limit at most: the writers and storage need some.
+        self.keep_open = max(16, min(self.KEEP_OPEN, raise_open_files_limit() // 4))
         os.makedirs(target, exist_ok=True)
         self.target = target
         self.root = os.open(target, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-        self._fds: OrderedDict[Parts, int] = OrderedDict()
-        self._refs: dict[Parts, int] = {}
+        # parts -> [descriptor, references]: one dict, so eviction never re-hashes a
+        # (possibly thousands of names long) key per entry.
+        self._fds: OrderedDict[Parts, list[int]] = OrderedDict()
         self._lock = threading.Lock()
         self.replaced_in: set[Parts] = set()  # folders where a file replaced another
 
@@ -197,43 +235,81 @@ class _Dirs:
     def _acquire(self, parts: Parts) -> int:
         if not parts:
             return self.root
-        fd = self._fds.get(parts)
-        if fd is None:
-            parent = self._acquire(parts[:-1])
-            try:
-                with contextlib.suppress(FileExistsError):
-                    os.mkdir(parts[-1], 0o700, dir_fd=parent)
-                try:
-                    fd = os.open(parts[-1], _DIR_FLAGS, dir_fd=parent)
-                except OSError as exc:
-                    raise UnsafePathError(
-                        f"{os.fsdecode(parts[-1])} is not a folder (or is a link); "
-                        "refusing to write through it."
-                    ) from exc
-            finally:
-                self._release(parts[:-1])
-            self._fds[parts] = fd
-            self._refs[parts] = 0
-        self._refs[parts] += 1
+        slot = self._fds.get(parts)
+        if slot is None:
+            # Open from the deepest folder still open, one level at a time (no
+            # recursion: trees may be thousands of levels deep).
+            first = self._open_ancestor(parts) + 1
+            for i in range(first, len(parts) + 1):
+                slot = self._open_level(parts[:i])
+            assert slot is not None
+            # Nearer ancestors count as more recently used than farther ones: a
+            # bottom-up pass (folder times, deepest first) then finds its parent open
+            # instead of reopening the whole chain for every level.
+            for i in range(max(first, len(parts) - self.keep_open // 2), len(parts)):
+                if parts[:i] in self._fds:
+                    self._fds.move_to_end(parts[:i])
+        slot[1] += 1
         self._fds.move_to_end(parts)
         self._evict()
-        return fd
+        return slot[0]
+
+    def _open_ancestor(self, parts: Parts) -> int:
+        """How many leading components of ``parts`` name a folder that is open."""
+        last = len(parts) - 1
+        if last and parts[:last] in self._fds:  # the usual case: the parent is open
+            return last
+        best = 0
+        for open_parts in self._fds:
+            n = len(open_parts)
+            if best < n <= last and parts[n - 1] == open_parts[-1] and parts[:n] == open_parts:
+                best = n
+        return best
+
+    def _open_level(self, parts: Parts) -> list[int]:
+        """Create and open ``parts`` inside its (open) parent. The newest entries are
+        never evicted, so the parent is still open when its child is made."""
+        parent_slot = self._fds[parts[:-1]] if len(parts) > 1 else None
+        parent = parent_slot[0] if parent_slot is not None else self.root
+        if parent_slot is not None:
+            parent_slot[1] += 1
+        try:
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(parts[-1], 0o700, dir_fd=parent)
+            try:
+                fd = os.open(parts[-1], _DIR_FLAGS, dir_fd=parent)
+            except OSError as exc:
+                raise UnsafePathError(
+                    f"{os.fsdecode(parts[-1])} is not a folder (or is a link); "
+                    "refusing to write through it."
+                ) from exc
+        finally:
+            if parent_slot is not None:
+                parent_slot[1] -= 1
+        slot = [fd, 0]
+        self._fds[parts] = slot
+        self._evict()
+        return slot
 
     def _release(self, parts: Parts) -> None:
         if parts:
-            self._refs[parts] -= 1
+            self._fds[parts][1] -= 1
 
     def _evict(self) -> None:
-        if len(self._fds) <= self.KEEP_OPEN:
+        excess = len(self._fds) - self.keep_open
+        if excess <= 0:
             return
-        for parts in [p for p in self._fds if self._refs[p] == 0][
-            : len(self._fds) - self.KEEP_OPEN
-        ]:
-            os.close(self._fds.pop(parts))
-            del self._refs[parts]
+        idle = []
+        for parts, slot in self._fds.items():  # oldest first
+            if slot[1] == 0:
+                idle.append(parts)
+                if len(idle) == excess:
+                    break
+        for parts in idle:
+            os.close(self._fds.pop(parts)[0])
 
     def close(self) -> None:
-        for fd in self._fds.values():
+        for fd, _refs in self._fds.values():
             os.close(fd)
         self._fds.clear()
         os.close(self.root)
@@ -467,7 +543,7 @@ def run_restore(
             )
         if not all(codec.safe_name(p) for p in parts):
             raise UnsafePathError(f"{selection} is not a safe path.")
-        planner.add(parts, node, ())
+        planner.add(parts, node)
     dirs = _Dirs(target_b)
     try:
         return _restore_planned(repo, planner, dirs, meter, warnings, cancel, started)

@@ -177,11 +177,24 @@ def _walk_from(loader: TreeLoader, node: Node, parts: list[bytes]) -> Iterator[E
 def _walk_tree(
     loader: TreeLoader, tree_id: bytes, base: bytes, budget: TreeBudget
 ) -> Iterator[Entry]:
-    nodes = loader.load_tree(tree_id)
-    budget.read(tree_id, len(nodes))
-    for node in nodes:
+    """Depth first, parents before children, with an explicit stack (a recursive
+    generator would stop at Python's recursion limit, about 1000 levels)."""
+    stack: list[tuple[Iterator[Node], bytes]] = []
+
+    def enter(tree: bytes, folder: bytes) -> None:
+        nodes = loader.load_tree(tree)
+        budget.read(tree, len(nodes))
+        stack.append((iter(nodes), folder))
+
+    enter(tree_id, base)
+    while stack:
+        nodes, folder = stack[-1]
+        node = next(nodes, None)
+        if node is None:
+            stack.pop()
+            continue
         budget.visit()
-        entry = entry_for(base, node)
+        entry = entry_for(folder, node)
         yield entry
         if node.is_dir:
-            yield from _walk_tree(loader, node.subtree_id(), os.fsencode(entry.path), budget)
+            enter(node.subtree_id(), os.fsencode(entry.path))

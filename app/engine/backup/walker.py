@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import stat
 import threading
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 
@@ -24,6 +24,7 @@ from app.engine.backup.reader import FileOutcome, FileReader
 from app.engine.backup.scan import DIR_FLAGS, DIR_FOLLOW_FLAGS, Wanted, list_folder, wanted_tree
 from app.engine.backup.trees import K_DIR, K_FILE, K_LINK, Row, TreeWriter
 from app.engine.crypto import ID_LEN
+from app.engine.oslimits import raise_open_files_limit
 from app.engine.progress import ProgressMeter
 from app.engine.repository import Repository
 
@@ -32,6 +33,9 @@ MAX_INFLIGHT_READS = 16  # batches
 BATCH_BYTES = 8 * 1024 * 1024
 
 Pending = tuple[Row, bytes, os.stat_result]  # a file's row, name and scanned stat
+# One folder's backup as a generator: yields (path, fd, only) per subfolder, is sent
+# the subfolder's tree id, and returns the folder's own tree id.
+DirSteps = Generator[tuple[bytes, int, "Wanted | None"], bytes, bytes]
 
 
 class Walker:
@@ -71,20 +75,54 @@ class Walker:
     def run(self) -> bytes:
         """Walk from ``/`` through the roots' ancestors into each root; the root tree id."""
         wanted = wanted_tree(self.roots)
+        raise_open_files_limit()
         root_fd = os.open("/", DIR_FLAGS)
         try:
             # Backing up "/" itself means the whole walk is inside a root.
-            tree = self._process_dir(b"/", root_fd, None if b"/" in self.roots else wanted)
+            tree = self._walk(b"/", root_fd, None if b"/" in self.roots else wanted)
         finally:
             self.pool.shutdown(wait=True, cancel_futures=True)
             os.close(root_fd)
         return tree
 
+    def _walk(self, path: bytes, fd: int, only: Wanted | None) -> bytes:
+        """Run ``_process_dir`` without recursion: each folder is a generator that
+        yields the subfolders it wants backed up and is sent back their tree ids, and
+        this loop keeps the stack of open folders. Python's recursion limit (about
+        1000 levels) therefore never stops a deep tree. An error in a subfolder is
+        thrown into its parent, exactly where a recursive call would have raised."""
+        stack: list[DirSteps] = [self._process_dir(path, fd, only)]
+        result: bytes | None = None
+        error: BaseException | None = None
+        while stack:
+            top = stack[-1]
+            try:
+                if error is not None:
+                    thrown, error = error, None
+                    request = top.throw(thrown)
+                else:
+                    request = top.send(result)  # type: ignore[arg-type]
+            except StopIteration as done:
+                stack.pop()
+                result = done.value
+                continue
+            except BaseException as exc:
+                stack.pop()
+                if not stack:
+                    raise
+                error = exc
+                continue
+            result = None
+            stack.append(self._process_dir(*request))
+        assert result is not None
+        return result
+
     def warn(self, path: bytes, message: str) -> None:
         self.warnings.append(Warning_(os.fsdecode(path), message))
 
-    def _process_dir(self, path: bytes, fd: int, only: Wanted | None) -> bytes:
-        """Back up one folder (recursively) and return its tree id. ``fd`` is the
+    def _process_dir(self, path: bytes, fd: int, only: Wanted | None) -> DirSteps:
+        """Back up one folder and return its tree id; each subfolder is yielded as
+        ``(path, fd, only)`` to ``_walk``, which sends back its tree id. ``fd`` is the
         folder's open descriptor: everything below is reached relative to it, so
         paths longer than PATH_MAX work and a folder swapped for a symlink mid-run
         is not followed."""
@@ -176,7 +214,7 @@ class Walker:
                 dir_row[1] = None
                 continue
             try:
-                dir_row[5] = self._process_dir(subpath, sub_fd, sub_only)
+                dir_row[5] = yield (subpath, sub_fd, sub_only)
             finally:
                 os.close(sub_fd)
         for items, future in batches:
