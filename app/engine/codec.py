@@ -10,9 +10,11 @@ from __future__ import annotations
 import base64
 import io
 import json
+import math
 import os
 import struct
 import threading
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +27,10 @@ from app.engine.crypto import COMPRESS_NONE, COMPRESS_ZSTD, ID_LEN
 from app.engine.tree import Node
 
 MAX_BLOB_RAW = 64 * 1024 * 1024  # refuse to inflate a blob bigger (bomb guard)
+# A folder listing whose JSON is longer than this is stored as parts of at most this
+# size plus a small list of the parts (docs/FORMAT.md section 9.1), so a folder of any
+# size stays far below MAX_BLOB_RAW and within one pack's blob size.
+TREE_SPLIT_BYTES = 4 * 1024 * 1024
 MAX_OBJECT_RAW = 1024 * 1024 * 1024  # index/snapshot/header objects
 _ENTRY = struct.Struct("<B32sIII")  # type, id, offset, length, raw_length
 _U32 = struct.Struct("<I")
@@ -318,6 +324,86 @@ def decode_tree(data: bytes) -> list[Node]:
     if not isinstance(doc, dict) or doc.get("v") != 1 or not isinstance(doc.get("nodes"), list):
         raise VaultCorruptError("A folder listing (tree) has an unknown format.")
     return [node_from_doc(entry) for entry in doc["nodes"]]
+
+
+def _tree_from_docs(docs: list[bytes]) -> bytes:
+    """The same bytes as ``encode_tree`` of the nodes whose compact JSON is ``docs``
+    (sorted keys put "nodes" before "v")."""
+    return b'{"nodes":[' + b",".join(docs) + b'],"v":1}'
+
+
+def split_tree(nodes: Sequence[Node]) -> list[bytes] | None:
+    """The parts of a listing too big for one blob, or None when it fits.
+
+    Each part is an ordinary tree (version 1) holding a run of consecutive entries,
+    at most ``TREE_SPLIT_BYTES`` long unless a single entry is longer. Cut points
+    are content-defined: after an entry whose name's CRC-32 has its low ``k`` bits
+    zero (``k`` chosen so parts average about a quarter of the limit), once the part
+    holds a sixteenth of it. A changed file therefore changes one part, not every
+    part after it, and the same entries always give the same parts.
+    """
+    docs = [
+        json.dumps(node_to_doc(n), separators=(",", ":"), sort_keys=True).encode() for n in nodes
+    ]
+    wrapper = len(_tree_from_docs([]))
+    total = wrapper + sum(len(d) + 1 for d in docs)
+    limit = TREE_SPLIT_BYTES
+    if total <= limit or not docs:
+        return None
+    target = max(limit // 4, 1)
+    minimum = limit // 16
+    average = total / len(docs)
+    k = max(0, round(math.log2(max(target / average, 1.0))))
+    mask = (1 << k) - 1
+    parts: list[bytes] = []
+    current: list[bytes] = []
+    size = wrapper
+    for doc, node in zip(docs, nodes, strict=True):
+        if current and size + len(doc) + 1 > limit:
+            parts.append(_tree_from_docs(current))
+            current, size = [], wrapper
+        current.append(doc)
+        size += len(doc) + 1
+        if size >= minimum and zlib.crc32(node.name) & mask == 0:
+            parts.append(_tree_from_docs(current))
+            current, size = [], wrapper
+    if current:
+        parts.append(_tree_from_docs(current))
+    return parts
+
+
+def encode_tree_parts(part_ids: Sequence[bytes]) -> bytes:
+    """The listing of a split folder: its parts' tree ids, in order (version 2)."""
+    doc = {"parts": [p.hex() for p in part_ids], "v": 2}
+    return json.dumps(doc, separators=(",", ":"), sort_keys=True).encode()
+
+
+def decode_tree_parts(data: bytes | memoryview) -> list[bytes] | None:
+    """The part ids if ``data`` is a split folder's listing (version 2), else None
+    (an ordinary tree, for ``decode_tree``)."""
+    if bytes(data[:9]) != b'{"parts":':
+        return None
+    try:
+        doc = json.loads(bytes(data))
+    except ValueError as exc:
+        raise VaultCorruptError("A folder listing (tree) is damaged.") from exc
+    if not isinstance(doc, dict) or doc.get("v") != 2:
+        raise VaultCorruptError("A folder listing (tree) has an unknown format.")
+    parts = doc.get("parts")
+    if not isinstance(parts, list) or not parts:
+        raise VaultCorruptError("A folder listing (tree) has an unknown format.")
+    ids = [_hex(p) for p in parts]
+    if any(len(i) != ID_LEN for i in ids):
+        raise VaultCorruptError("A folder listing (tree) names a bad part.")
+    return ids
+
+
+def check_joined_order(nodes: Sequence[Node]) -> None:
+    """The entries of a split listing, joined, must be in strictly increasing name
+    order (as one listing is): parts out of order or overlapping are damage."""
+    for before, after in zip(nodes, nodes[1:], strict=False):
+        if not before.name < after.name:
+            raise VaultCorruptError("A split folder listing has parts out of order.")
 
 
 def safe_name(name: bytes) -> bool:

@@ -82,6 +82,7 @@ def _used_blobs(repo: Repository, snapshots: list[SnapshotInfo], cancel: CancelT
                 "Run 'keepsake check'.",
                 code=ErrorCode.VAULT_CORRUPT,
             ) from exc
+        used.update(repo.tree_parts.get(tree, ()))
         for node in nodes:
             if node.is_file:
                 used.update(node.content)

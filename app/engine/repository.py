@@ -119,6 +119,9 @@ class Repository:
         )
         self.pack_size = int(config.get("pack_size", 16 * 1024 * 1024))
         self._trees: OrderedDict[bytes, list[Node]] = OrderedDict()
+        # Split folders seen by load_tree: tree id -> its parts' ids (blobs prune must
+        # keep along with the tree).
+        self.tree_parts: dict[bytes, tuple[bytes, ...]] = {}
         self._blob_ids: BlobIdSet | None = None
         self._synced = False
         self.index_problems: list[str] = []
@@ -467,7 +470,19 @@ class Repository:
         if cached is not None:
             self._trees.move_to_end(tree_id)
             return cached
-        nodes = codec.decode_tree(self.read_blob(tree_id, B_TREE))
+        raw = self.read_blob(tree_id, B_TREE)
+        part_ids = codec.decode_tree_parts(raw)
+        if part_ids is None:
+            nodes = codec.decode_tree(raw)
+        else:  # a split folder (docs/FORMAT.md section 9.1)
+            nodes = []
+            for part_id in part_ids:
+                part = self.read_blob(part_id, B_TREE)
+                if codec.decode_tree_parts(part) is not None:
+                    raise VaultCorruptError("A part of a folder listing is itself split.")
+                nodes.extend(codec.decode_tree(part))
+            codec.check_joined_order(nodes)
+            self.tree_parts[tree_id] = tuple(part_ids)
         self._trees[tree_id] = nodes
         if len(self._trees) > TREE_CACHE_SIZE:
             self._trees.popitem(last=False)

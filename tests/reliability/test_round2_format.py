@@ -22,8 +22,10 @@ from pathlib import Path
 
 import pytest
 
+from app.core.models import EntryType
 from app.engine import codec
 from app.engine.retention import RetentionPolicy
+from app.engine.tree import Node
 from tests.reliability.harness import (
     VaultTemplate,
     assert_same_tree,
@@ -86,23 +88,27 @@ def test_tree_split_is_deterministic_and_small_trees_are_unchanged(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Below the split size a tree is the same single blob as before (old vaults and
-    dedup against them); above it, the parts depend only on the entries."""
-    split = getattr(codec, "split_tree_payload", None)
+    dedup against them); above it, the parts depend only on the entries, each is an
+    ordinary tree within the limit, and a changed entry changes few parts."""
+    split = getattr(codec, "split_tree", None)
     assert split is not None, "the writer cannot split a big listing"
     monkeypatch.setattr(codec, "TREE_SPLIT_BYTES", 4096)
-    small = b'{"nodes":[],"v":1}'
-    assert split(small, []) is None
+    assert split([]) is None
     nodes = [
-        {"mode": 33188, "mtime_ns": i, "name": f"{i:05d}" + "x" * 60, "size": 0, "type": "file"}
+        Node(f"{i:05d}".encode() + b"x" * 60, EntryType.FILE, 0o100644, i, size=0)
         for i in range(400)
     ]
-    payload = codec.encode_tree(nodes)
-    parts = split(payload, nodes)
+    assert split(nodes[:10]) is None
+    parts = split(nodes)
     assert parts is not None and len(parts) > 2
     assert all(len(p) <= codec.TREE_SPLIT_BYTES for p in parts)
-    assert [n for p in parts for n in codec.decode_tree(p)] == codec.decode_tree(payload)
-    again = split(payload, nodes)
-    assert again == parts
+    assert [n for p in parts for n in codec.decode_tree(p)] == nodes
+    assert split(list(nodes)) == parts
+    changed = list(nodes)
+    changed[200] = Node(nodes[200].name, EntryType.FILE, 0o100644, 7, size=12345)
+    again = split(changed)
+    assert again is not None
+    assert len(set(again) - set(parts)) <= 2
 
 
 # --- item 2: a put-back index object ------------------------------------------------------

@@ -52,6 +52,15 @@ class TreeWriter:
 
     def _write_tree(self, nodes: list[Node]) -> bytes:
         tree_bytes = codec.encode_tree(nodes)
+        if len(tree_bytes) > codec.TREE_SPLIT_BYTES:
+            # A folder too big for one listing blob: store parts, then the list of
+            # parts under the folder's tree id (docs/FORMAT.md section 9.1).
+            part_ids = []
+            for part in codec.split_tree(nodes) or [tree_bytes]:
+                part_id = self.cipher.blob_id(part)
+                self.sink.add_blob(B_TREE, part_id, part, True)
+                part_ids.append(part_id)
+            tree_bytes = codec.encode_tree_parts(part_ids)
         tree_id = self.cipher.blob_id(tree_bytes)
         self.sink.add_blob(B_TREE, tree_id, tree_bytes, True)
         self.sink.collect_packs()
