@@ -23,14 +23,14 @@ from typing import Any
 from app.core.paths import create_private_file
 from app.engine.idset import BlobIdSet
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS indexes (name TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS blobs (
-    id BLOB PRIMARY KEY, type INTEGER, pack BLOB, offset INTEGER, length INTEGER,
-    raw_length INTEGER) WITHOUT ROWID;
+    id BLOB, type INTEGER, pack BLOB, offset INTEGER, length INTEGER,
+    raw_length INTEGER, PRIMARY KEY (id, pack)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS snapshots (id TEXT PRIMARY KEY, time TEXT, doc TEXT) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS files (
     dir BLOB, name BLOB, size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER,
@@ -133,13 +133,26 @@ class Cache:
         return ids
 
     def lookup_blob(self, blob_id: bytes) -> tuple[int, bytes, int, int, int] | None:
+        """One location of the blob (every location the index names is kept: a pack
+        may have gone, see ``drop_packs``)."""
         row = self.db.execute(
-            "SELECT type, pack, offset, length, raw_length FROM blobs WHERE id=?", (blob_id,)
+            "SELECT type, pack, offset, length, raw_length FROM blobs WHERE id=? LIMIT 1",
+            (blob_id,),
         ).fetchone()
         return None if row is None else (row[0], row[1], row[2], row[3], row[4])
 
+    def drop_packs(self, packs: set[bytes]) -> None:
+        """Forget every location in ``packs`` (they are not in storage: deleted by a
+        prune, and named only by an index object something put back)."""
+        if not packs:
+            return
+        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS gone (pack BLOB PRIMARY KEY)")
+        self.db.execute("DELETE FROM gone")
+        self.db.executemany("INSERT OR IGNORE INTO gone VALUES (?)", [(p,) for p in packs])
+        self.db.execute("DELETE FROM blobs WHERE pack IN (SELECT pack FROM gone)")  # one scan
+
     def blob_count(self) -> int:
-        return int(self.db.execute("SELECT count(*) FROM blobs").fetchone()[0])
+        return int(self.db.execute("SELECT count(DISTINCT id) FROM blobs").fetchone()[0])
 
     def pack_ids(self) -> set[bytes]:
         return {r[0] for r in self.db.execute("SELECT DISTINCT pack FROM blobs")}

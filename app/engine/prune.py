@@ -25,7 +25,7 @@ from app.engine.locks import VaultLock, remove_stale_locks
 from app.engine.names import list_objects
 from app.engine.packer import Packer, pack_name
 from app.engine.progress import ProgressMeter
-from app.engine.repository import Repository
+from app.engine.repository import HEADERS_PREFIX, Repository
 
 REPACK_UNUSED_FRACTION = 0.3
 SMALL_PACK_FRACTION = 0.25
@@ -103,7 +103,12 @@ def run_prune(
     with VaultLock(repo.storage, repo.cipher, exclusive=True):
         repo.index_problems.clear()
         repo.sync(force=True)
-        if repo.index_problems:
+        # A damaged index object is no obstacle when every pack no readable index
+        # names has a readable header: the sync rebuilt what it described from them,
+        # and the new index objects written below replace it. A damaged snapshot, or
+        # a pack nothing can describe, is: deleting then could lose data.
+        damaged_snapshots = repo.damaged_snapshots()
+        if damaged_snapshots or (repo.damaged_indexes and repo.unreadable_packs):
             raise AppError(
                 "Some index or snapshot objects cannot be read; prune stopped without deleting "
                 "anything. Run 'keepsake check'.",
@@ -179,7 +184,10 @@ def run_prune(
             packer.close()
         new_packs = dict(packer.completed())
         surviving = {**keep, **new_packs}
-        old_indexes = sorted(repo.cache.known_indexes())
+        old_indexes = sorted(
+            {n for n in repo.cache.known_indexes() if not n.startswith(HEADERS_PREFIX)}
+            | repo.damaged_indexes
+        )
         repo.cache.begin()
         repo.cache.clear_index()
         # The whole index anew, stored together (one put_many per batch).

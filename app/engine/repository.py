@@ -59,6 +59,9 @@ FORMAT_VERSION = 1
 TREE_CACHE_SIZE = 4096
 #: Sealed index bytes stored per ``put_many`` when several index objects are written.
 INDEX_BATCH_BYTES = 32 * 1024 * 1024
+# Cache-only index entries read from pack headers are recorded under this prefix
+# (never a storage name: they are rebuilt, not synced).
+HEADERS_PREFIX = "headers:"
 
 
 def parse_time(text: str) -> datetime:
@@ -124,7 +127,10 @@ class Repository:
         self.tree_parts: dict[bytes, tuple[bytes, ...]] = {}
         self._blob_ids: BlobIdSet | None = None
         self._synced = False
+        self._headers_scanned = False
         self.index_problems: list[str] = []
+        self.damaged_indexes: set[str] = set()  # index objects that cannot be read
+        self.unreadable_packs: set[bytes] = set()  # their headers neither (last scan)
         self._damaged_snapshots: dict[str, str] = {}  # id -> why it cannot be read
 
     # --- lifecycle -------------------------------------------------------------------
@@ -273,7 +279,9 @@ class Repository:
 
     def _sync_indexes(self) -> None:
         names = {info.name for info in list_objects(self.storage, "index/")}
-        known = self.cache.known_indexes()
+        known = {n for n in self.cache.known_indexes() if not n.startswith(HEADERS_PREFIX)}
+        self.damaged_indexes = set()
+        self.unreadable_packs = set()
         self.cache.begin()
         try:
             cleared = bool(known - names)
@@ -285,12 +293,45 @@ class Repository:
                 for name, packs in zip(missing, pool.map(self._read_index, missing), strict=True):
                     if packs is not None:
                         self.cache.add_index(name, packs)
+                    else:
+                        self.damaged_indexes.add(name)
+            if self.damaged_indexes:
+                # FORMAT.md section 13: what a damaged index described is in the pack
+                # headers; read those of the packs no readable index names.
+                self.index_from_pack_headers()
             self.cache.commit()
         except BaseException:
             self.cache.rollback()
             raise
         if cleared or missing:  # keep the in-memory id set when nothing changed
             self._blob_ids = None
+
+    def index_from_pack_headers(self) -> set[bytes]:
+        """Add to the cache the blobs of every pack no index names, from the pack's
+        own header (a damaged or lost index object then loses nothing). Returns the
+        packs whose header could not be read either. Writes nothing to the vault."""
+        indexed = self.cache.pack_ids()
+        unreadable: set[bytes] = set()
+        for info in list_objects(self.storage, "data/"):
+            pack_id = bytes.fromhex(info.name.rsplit("/", 1)[1])
+            if pack_id in indexed:
+                continue
+            try:
+                entries = self.read_pack_header(pack_id, info.size)
+            except (VaultCorruptError, NotFoundInStorage):
+                unreadable.add(pack_id)
+                continue
+            self.cache.add_index(HEADERS_PREFIX + pack_id.hex(), {pack_id: entries})
+        self._blob_ids = None
+        self.unreadable_packs = unreadable
+        return unreadable
+
+    def forget_packs(self, gone: set[bytes]) -> None:
+        """Forget every location in packs that are not in storage. An index object
+        put back after prune names such packs; deduplicating against them would
+        commit snapshots whose data is gone, and reading from them fails."""
+        self.cache.drop_packs(gone)
+        self._blob_ids = None
 
     def _read_index(self, name: str) -> dict[bytes, list[codec.BlobEntry]] | None:
         try:
@@ -407,19 +448,36 @@ class Repository:
 
     def read_blob(self, blob_id: bytes, expected_type: int | None = None) -> bytes:
         """Fetch, decrypt, decompress and verify one blob (never returns wrong bytes)."""
+        while True:
+            found = self.locate(blob_id)
+            if found is None:
+                raise VaultCorruptError(
+                    f"Blob {blob_id.hex()[:16]} is missing from the vault index."
+                )
+            blob_type, pack, offset, length, raw_length = found
+            if expected_type is not None and blob_type & B_KIND_MASK != expected_type:
+                raise VaultCorruptError(f"Blob {blob_id.hex()[:16]} has the wrong type.")
+            try:
+                sealed = self.storage.get_range(pack_name(pack), offset, length)
+            except NotFoundInStorage:
+                self.pack_missing(pack)  # and try the blob's next location
+                continue
+            return self.open_sealed_blob(blob_type, blob_id, sealed, raw_length)
+
+    def locate(self, blob_id: bytes) -> tuple[int, bytes, int, int, int] | None:
+        """Where a blob is; when no index names it, the headers of unindexed packs
+        are read once (a lost or damaged index object) before giving up."""
         found = self.cache.lookup_blob(blob_id)
-        if found is None:
-            raise VaultCorruptError(f"Blob {blob_id.hex()[:16]} is missing from the vault index.")
-        blob_type, pack, offset, length, raw_length = found
-        if expected_type is not None and blob_type & B_KIND_MASK != expected_type:
-            raise VaultCorruptError(f"Blob {blob_id.hex()[:16]} has the wrong type.")
-        try:
-            sealed = self.storage.get_range(pack_name(pack), offset, length)
-        except NotFoundInStorage:
-            raise VaultCorruptError(
-                f"Pack {pack.hex()[:16]} holding blob {blob_id.hex()[:16]} is missing."
-            ) from None
-        return self.open_sealed_blob(blob_type, blob_id, sealed, raw_length)
+        if found is None and not self._headers_scanned:
+            self._headers_scanned = True
+            self.index_from_pack_headers()
+            found = self.cache.lookup_blob(blob_id)
+        return found
+
+    def pack_missing(self, pack: bytes) -> None:
+        """A pack the index names is not in storage: forget its locations, so reads
+        use another copy of its blobs (an index object put back after prune)."""
+        self.forget_packs({pack})
 
     def open_sealed_blob(
         self, type_byte: int, blob_id: bytes, sealed: bytes | memoryview, raw_length: int

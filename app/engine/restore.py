@@ -177,7 +177,7 @@ class _Planner:
         for blob_id in node.content:
             if len(blob_id) != ID_LEN:
                 return None
-            found = self.repo.cache.lookup_blob(blob_id)
+            found = self.repo.locate(blob_id)
             if found is None or found[0] & B_KIND_MASK != B_DATA:
                 return None
             out.append((blob_id, *found))
@@ -389,6 +389,14 @@ class _PackReader:
         return memoryview(data)[offset : offset + length]
 
 
+class _PackMissing(VaultCorruptError):
+    """A pack the index names is not in storage; the blob may live in another."""
+
+    def __init__(self, pack: bytes) -> None:
+        super().__init__(f"pack {pack.hex()[:16]} is missing")
+        self.pack = pack
+
+
 def _write_file(
     repo: Repository, item: _FileItem, dirs: _Dirs, cancel: CancelToken, reader: _PackReader
 ) -> int:
@@ -411,7 +419,7 @@ def _write_file(
                     try:
                         sealed = reader.read(pack, offset, length)
                     except NotFoundInStorage:
-                        raise VaultCorruptError(f"pack {pack.hex()[:16]} is missing") from None
+                        raise _PackMissing(pack) from None
                     data = repo.open_sealed_blob_into(
                         blob_type, blob_id, sealed, raw_length, _scratch()
                     )
@@ -567,13 +575,42 @@ def restore_node_as(
         raise UnsafePathError(f"{os.fsdecode(dest)} is not a safe place to restore to.")
     warnings: list[Warning_] = []
     planner = _Planner(repo, parent, warnings)
-    planner.add([name], node, ())
+    planner.add([name], node)
     dirs = _Dirs(parent)
     meter = ProgressMeter(on_progress, Phase.RESTORING)
     try:
         return _restore_planned(repo, planner, dirs, meter, warnings, cancel, time.monotonic())
     finally:
         dirs.close()
+
+
+def _retry_elsewhere(
+    repo: Repository,
+    planner: _Planner,
+    items: list[_FileItem],
+    dirs: _Dirs,
+    cancel: CancelToken,
+    reader: _PackReader,
+) -> list[tuple[_FileItem, int | Exception]]:
+    """Files that hit a pack missing from storage, written again from the other
+    locations the index names for their blobs (the missing packs are forgotten
+    first). An index object put back after prune names such packs."""
+    out: list[tuple[_FileItem, int | Exception]] = []
+    for item in items:
+        outcome: int | Exception = VaultCorruptError("part of its data is missing from the vault")
+        for _attempt in range(8):
+            item.blobs = planner._locate(item.node)
+            try:
+                outcome = _write_file(repo, item, dirs, cancel, reader)
+            except _PackMissing as exc:
+                repo.forget_packs({exc.pack})
+                outcome = exc
+                continue
+            except (VaultCorruptError, OSError, UnsafePathError, NotFoundInStorage) as exc:
+                outcome = exc
+            break
+        out.append((item, outcome))
+    return out
 
 
 def _restore_planned(
@@ -609,9 +646,14 @@ def _restore_planned(
             (batch, pool.submit(_write_batch, repo, batch, dirs, cancel, reader))
             for batch in _batches(planner.files)
         ]
+        retry: list[_FileItem] = []
         try:
             for batch, future in futures:
                 for item, outcome in zip(batch, future.result(), strict=True):
+                    if isinstance(outcome, _PackMissing):
+                        repo.forget_packs({outcome.pack})
+                        retry.append(item)
+                        continue
                     if isinstance(outcome, VaultCorruptError):
                         message = f"damaged in the repo, not restored: {outcome}"
                         warnings.append(Warning_(item.original, message))
@@ -631,6 +673,16 @@ def _restore_planned(
             for _batch, future in futures:
                 future.cancel()  # queued batches never start; running ones finish
             raise
+    for item, outcome in _retry_elsewhere(repo, planner, retry, dirs, cancel, reader):
+        if isinstance(outcome, BaseException):
+            warnings.append(
+                Warning_(item.original, f"damaged in the vault, not restored: {outcome}")
+            )
+            continue
+        restored += 1
+        restored_bytes += outcome
+        meter.files_done += 1
+        meter.bytes_done += outcome
     for parts, node in planner.links:
         try:
             _make_link(parts, node, dirs)
@@ -659,8 +711,15 @@ def restore_one_file(
     planner = _Planner(repo, parent, [])
     item = _FileItem((name,), path, node, planner._locate(node))
     dirs = _Dirs(parent)
+    reader = _PackReader(repo.storage)
     try:
-        _write_file(repo, item, dirs, cancel, _PackReader(repo.storage))
+        try:
+            _write_file(repo, item, dirs, cancel, reader)
+        except _PackMissing as exc:
+            repo.forget_packs({exc.pack})
+            ((_item, outcome),) = _retry_elsewhere(repo, planner, [item], dirs, cancel, reader)
+            if isinstance(outcome, Exception):
+                raise outcome from exc
         dirs.flush_replaced()
     except VaultCorruptError as exc:
         raise VaultCorruptError(

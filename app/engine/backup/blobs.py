@@ -108,17 +108,23 @@ def adopt_orphan_packs(repo: Repository) -> int:
     Their chunks are then reused instead of uploaded again. A damaged orphan is
     ignored (prune removes it).
     """
+    listed = {
+        bytes.fromhex(info.name.rsplit("/", 1)[1]): info.size
+        for info in list_objects(repo.storage, "data/")
+    }
+    # Deduplicate only against data that is really there: an index object put back
+    # after prune (a sync tool restoring deleted files) names packs that are gone.
     indexed = repo.cache.pack_ids()
+    gone = indexed - set(listed)
+    if gone:
+        repo.forget_packs(gone)
+        indexed -= gone
     orphans: dict[bytes, list[codec.BlobEntry]] = {}
-    for info in list_objects(repo.storage, "data/"):
-        try:
-            pack_id = bytes.fromhex(info.name.rsplit("/", 1)[1])
-        except ValueError:
-            continue
+    for pack_id, size in listed.items():
         if pack_id in indexed or len(pack_id) != ID_LEN:
             continue
         try:
-            entries = repo.read_pack_header(pack_id, info.size)
+            entries = repo.read_pack_header(pack_id, size)
         except (VaultCorruptError, NotFoundInStorage):
             continue
         orphans[pack_id] = entries
