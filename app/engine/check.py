@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import struct
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from app.core.cancel import CancelToken
 from app.core.errors import NotFoundInStorage, StorageError, VaultCorruptError
@@ -107,30 +107,48 @@ def run_check(
     repo.cache.db.execute("DELETE FROM snapshots")
     repo.sync(force=True)
     problems.extend(repo.index_problems)
-    index_rows = {
-        row[0]: row[1:] for row in repo.cache.iter_blobs()
-    }  # id -> type, pack, off, len, raw
+    pack_sizes = {
+        bytes.fromhex(info.name.rsplit("/", 1)[1]): info.size
+        for info in list_objects(repo.storage, "data/")
+    }
+    unindexed = set(pack_sizes) - repo.cache.pack_ids()
+    notes: list[str] = []
+    if unindexed and not repo.damaged_indexes:  # (the sync read them already if so)
+        # Packs no index names: left by an interrupted backup, or their index object
+        # was lost. Their headers describe them (FORMAT.md section 13).
+        repo.index_from_pack_headers()
+        notes.append(
+            f"{len(unindexed)} pack(s) named by no index object (an interrupted backup, or "
+            "a lost index object): read from their own headers"
+        )
+    # id -> type, pack, off, len, raw (one location); ``packs`` below has them all: a
+    # blob is damaged only when no location of it is good.
+    all_rows = list(repo.cache.iter_blobs())
+    index_rows = {row[0]: row[1:] for row in all_rows}
+    locations: dict[bytes, int] = {}
+    for row in all_rows:
+        locations[row[0]] = locations.get(row[0], 0) + 1
     checked += len(repo.cache.known_indexes())
     snapshots = repo.snapshots()
     checked += len(snapshots)
-    pack_sizes = {}
-    for info in list_objects(repo.storage, "data/"):
-        try:
-            pack_sizes[bytes.fromhex(info.name.rsplit("/", 1)[1])] = info.size
-        except ValueError:
-            continue  # cannot happen: list_objects yields pack names only
-    damaged: set[bytes] = set()
+    bad: dict[bytes, int] = {}  # blob id -> how many of its locations are bad
     packs: dict[bytes, dict[bytes, tuple[int, int, int, int]]] = {}
-    for blob_id, (blob_type, pack, offset, length, raw) in index_rows.items():
+    for blob_id, blob_type, pack, offset, length, raw in all_rows:
         packs.setdefault(pack, {})[blob_id] = (blob_type, offset, length, raw)
+
+    def mark_bad(ids: Iterable[bytes]) -> None:
+        for blob_id in ids:
+            bad[blob_id] = bad.get(blob_id, 0) + 1
+
+    missing_packs: list[bytes] = []
     for pack, blobs in packs.items():
         size = pack_sizes.get(pack)
         if size is None:
-            problems.append(f"{pack_name(pack)}: missing (named by the index)")
-            damaged.update(blobs)
+            missing_packs.append(pack)
+            mark_bad(blobs)
         elif any(off + ln > size for _t, off, ln, _r in blobs.values()):
             problems.append(f"{pack_name(pack)}: truncated")
-            damaged.update(b for b, (_t, off, ln, _r) in blobs.items() if off + ln > size)
+            mark_bad(b for b, (_t, off, ln, _r) in blobs.items() if off + ln > size)
     # Trees: every tree reachable from a snapshot must open and verify.
     meter.emit(force=True)
     seen_trees: set[bytes] = set()
@@ -144,9 +162,6 @@ def run_check(
             referenced.update(node.content)
     checked += len(seen_trees)
     problems.extend(sorted(set(tree_problems)))
-    for blob_id in referenced:
-        if blob_id not in index_rows:
-            damaged.add(blob_id)
     missing_count = len(referenced - set(index_rows))
     if missing_count:
         problems.append(f"{missing_count} chunk(s) referenced by snapshots are not in any index")
@@ -159,18 +174,28 @@ def run_check(
             if size is None:
                 continue
             try:
-                bad = _check_pack(repo, pack, size, blobs)
+                bad_here = _check_pack(repo, pack, size, blobs)
             except (VaultCorruptError, StorageError) as exc:
                 problems.append(f"{pack_name(pack)}: {exc}")
-                bad = []
-            if bad:
-                problems.append(f"{pack_name(pack)}: {len(bad)} damaged blob(s)")
-                damaged.update(bad)
+                bad_here = []
+            if bad_here:
+                problems.append(f"{pack_name(pack)}: {len(bad_here)} damaged blob(s)")
+                mark_bad(bad_here)
             checked += 1
             meter.files_done += 1
             meter.bytes_done += size
             meter.current = pack_name(pack)
             meter.emit()
+    damaged = {b for b, count in bad.items() if count >= locations.get(b, 0)}
+    damaged.update(referenced - set(index_rows))
+    for pack in missing_packs:
+        if any(blob_id in damaged for blob_id in packs[pack]):
+            problems.append(f"{pack_name(pack)}: missing (named by the index)")
+        else:  # e.g. an index object put back after prune: harmless, prune tidies it
+            notes.append(
+                f"{pack_name(pack)}: named by an index object but not stored; every blob "
+                "it held is stored elsewhere ('keepsake prune' removes the stale entry)"
+            )
     affected: list[str] = []
     if damaged:
         seen_trees.clear()
@@ -186,7 +211,7 @@ def run_check(
         ]
         if damaged_trees:
             problems.append(f"{len(damaged_trees)} folder listing(s) damaged")
-    notes = [
+    notes += [
         f"{name}: not a Keepsake object (ignored; safe to delete)"
         for name in stray_names(repo.storage)
     ]

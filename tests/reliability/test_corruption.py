@@ -215,6 +215,11 @@ def test_damage_is_named_and_never_restored(
             # A deleted snapshot is indistinguishable from a forgotten one: the vault
             # stays valid, the other snapshot restores.
             assert result.ok, result.problems
+        elif kind == "index" and way == "delete":
+            # A deleted index is indistinguishable from an interrupted backup's packs:
+            # their headers describe them, nothing is lost (issue 11 item 5).
+            assert result.ok, result.problems
+            assert result.notes
         else:
             assert not result.ok
             # The object is named; a deleted index can only be noticed by what it
@@ -243,10 +248,13 @@ def test_damage_is_named_and_never_restored(
             # it held (a folder listing's files cannot be named once it is lost).
             # A flip that lands in a pack's header damages no file (the blobs are
             # intact; only adopting the pack would fail): the header is named.
+            # A damaged index object affects no file: the pack headers still describe
+            # every blob (issue 11 item 5).
             assert (
                 result.affected_files
                 or any("folder" in p for p in result.problems)
                 or (kind == "pack" and any("header" in p for p in result.problems))
+                or (kind == "index" and not result.affected_files)
             ), result.problems
 
 
