@@ -441,11 +441,20 @@ class Vault:
             raise Damaged(f"chunk {blob_id.hex()[:16]} does not match its id")
         return plain
 
-    def load_tree(self, tree_id: bytes) -> list[dict[str, Any]]:
+    def load_tree(self, tree_id: bytes, *, part: bool = False) -> list[dict[str, Any]]:
         try:
             doc = json.loads(self.read_blob(tree_id, KIND_TREE))
         except ValueError as exc:
             raise Damaged(f"tree {tree_id.hex()[:16]} is not JSON") from exc
+        if isinstance(doc, dict) and doc.get("v") == 2 and not part:
+            # A folder split into parts (FORMAT.md section 9.1): join them in order.
+            ids = doc.get("parts")
+            if not isinstance(ids, list) or not all(HEX64.match(str(i)) for i in ids):
+                raise Damaged(f"tree {tree_id.hex()[:16]} has a bad parts list")
+            joined: list[dict[str, Any]] = []
+            for part_id in ids:
+                joined.extend(self.load_tree(bytes.fromhex(part_id), part=True))
+            return joined
         if not isinstance(doc, dict) or doc.get("v") != 1 or not isinstance(doc.get("nodes"), list):
             raise Damaged(f"tree {tree_id.hex()[:16]} has an unknown format")
         for node in doc["nodes"]:

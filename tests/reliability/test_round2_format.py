@@ -328,3 +328,21 @@ def test_five_thousand_nested_folders_back_up_and_restore(
     finally:
         _remove_deep(restored_root(target, src))
         _remove_deep(src)
+
+
+def test_recover_tool_reads_a_split_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """tools/keepsake-recover.py (written from FORMAT.md) joins split listings too."""
+    from app.engine.vault import Vault
+    from app.storage.local import LocalStorage
+    from tests.integration.test_recover_script import PASSPHRASE, run_script
+
+    monkeypatch.setattr(codec, "TREE_SPLIT_BYTES", 16 * 1024)
+    src = tmp_path / "src"
+    _big_folder(src / "big", 600, seed=46)
+    (tmp_path / "vault").mkdir()
+    vault, _ = Vault.create(LocalStorage(tmp_path / "vault"), PASSPHRASE, cache_root=tmp_path / "c")
+    with vault:
+        vault.backup([str(src)])
+    done = run_script(tmp_path / "vault", "latest", "--target", str(tmp_path / "t"))
+    assert done.returncode == 0, done.stderr
+    assert_same_tree(src, restored_root(tmp_path / "t", src))
