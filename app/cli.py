@@ -211,7 +211,7 @@ def snapshot_vault(args: argparse.Namespace) -> Iterator[Vault]:
         finally:
             with contextlib.suppress(Exception):
                 for damaged in vault.damaged_snapshots():
-                    _err(
+                    err(
                         f"warning: snapshot {damaged.short_id} is damaged and cannot be read "
                         f"({damaged.reason}); it is not listed. Run 'keepsake check'."
                     )
@@ -408,7 +408,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     with open_vault(args) as vault:
         result = vault.check(read_data=args.read_data, on_progress=_ProgressBar())
     for note in result.notes:
-        _err(f"note: {note}")
+        err(f"note: {note}")
     if result.ok:
         print(f"No problems found ({result.objects_checked} objects checked).")
         return EXIT_OK
