@@ -13,7 +13,6 @@ import threading
 from app.core.errors import NotFoundInStorage, VaultCorruptError
 from app.engine import codec
 from app.engine.crypto import B_COMPRESSED, B_DATA, ID_LEN
-from app.engine.crypto import ID_LEN
 from app.engine.names import list_objects
 from app.engine.packer import Packer
 from app.engine.repository import Repository
