@@ -194,7 +194,9 @@ def canonical_recovery_key(text: str) -> str:
     value = 0
     for c in cleaned:
         value = (value << 5) | table[c]
-    raw_check = (value & ((1 << 272) - 1)).to_bytes(34, "big")
+    if value >> 272:  # 55 digits hold 275 bits; the top 3 are zero (first char A-D)
+        raise WrongSecret("the recovery key has a typo: check every group")
+    raw_check = value.to_bytes(34, "big")
     if blake3(raw_check[:32])[:2] != raw_check[32:]:
         raise WrongSecret("the recovery key has a typo: check every group")
     return "-".join(cleaned[i : i + 5] for i in range(0, 55, 5))
@@ -209,7 +211,8 @@ def derive_kek(secret: str, kdf: dict[str, Any]) -> bytes:
         memory, passes, lanes = (int(kdf[k]) for k in ("memory_kib", "iterations", "lanes"))
         if memory < 65536 or passes < 3 or lanes < 1:
             raise Refused(f"key object asks for weak Argon2id ({memory} KiB, {passes} passes)")
-        if memory > 4 * 1024 * 1024 or passes > 64 or lanes > 64:
+        # Ceilings of FORMAT.md section 2 (cost in MiB-passes at most 2048).
+        if memory > 1024 * 1024 or passes > 16 or lanes > 16 or memory // 1024 * passes > 2048:
             raise Damaged("key object asks for absurd Argon2id costs")
         from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
@@ -220,7 +223,8 @@ def derive_kek(secret: str, kdf: dict[str, Any]) -> bytes:
         log2_n, r, p = int(kdf["log2_n"]), int(kdf["r"]), int(kdf.get("p", 1))
         if log2_n < 17 or r < 8:
             raise Refused("key object asks for weak scrypt")
-        if log2_n > 24 or r > 64 or p > 16:
+        mib = 128 * r * (1 << min(log2_n, 62)) // 2**20
+        if log2_n > 20 or r > 32 or p > 4 or mib > 1024 or 2 * mib * p > 2048:
             raise Damaged("key object asks for absurd scrypt costs")
         from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
@@ -687,7 +691,7 @@ class Restorer:
                 if written != int(node.get("size", written)):
                     raise Damaged("its size does not match the snapshot")
                 out.flush()
-                os.fchmod(out.fileno(), int(node.get("mode", 0o644)) & 0o7777)
+                os.fchmod(out.fileno(), int(node.get("mode", 0o644)) & 0o1777)  # never setuid/gid
                 mtime = int(node.get("mtime_ns", 0))
                 os.utime(out.fileno(), ns=(mtime, mtime))
             # In the folder we opened; replaces a link in the way itself, never its target.
@@ -715,7 +719,7 @@ class Restorer:
         for parts, node in reversed(self.dirs):
             try:
                 with self.folder(parts, create=False) as fd:
-                    os.fchmod(fd, int(node.get("mode", 0o755)) & 0o7777)
+                    os.fchmod(fd, int(node.get("mode", 0o755)) & 0o1777)
                     mtime = int(node.get("mtime_ns", 0))
                     if mtime:
                         os.utime(fd, ns=(mtime, mtime))

@@ -167,3 +167,18 @@ def test_recovery_key_with_top_bits_set_is_a_typo() -> None:
         with pytest.raises(WrongPasswordError, match="typo"):
             normalize_recovery_key(bad)
     assert normalize_recovery_key(key) == key
+
+
+def test_recover_tool_agrees_on_top_bits_and_ceilings() -> None:
+    """tools/keepsake-recover.py follows the same rules (it is written from FORMAT.md)."""
+    from tests.integration.test_recover_script import load_script
+
+    tool = load_script()
+    key = new_recovery_key()
+    assert tool.canonical_recovery_key(key) == key
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    with pytest.raises(tool.WrongSecret):
+        tool.canonical_recovery_key(alphabet[alphabet.index(key[0]) + 4] + key[1:])
+    for params in TOO_COSTLY:
+        with pytest.raises(tool.Damaged):
+            tool.derive_kek("x", {**params, "salt": b64e(b"s" * 16)})
