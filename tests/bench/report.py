@@ -186,7 +186,8 @@ def _scan_targets(
     noise (under 0.1 s), proportional scaling t1 * n2 / n1 is used instead, an upper
     bound for any linear cost with a non-negative fixed part.
     """
-    sizes = sorted(res.scan_sizes)
+    # The three sizes of the scan case proper (the --huge tree is judged on its own).
+    sizes = sorted(n for n in res.scan_sizes if n <= res.scan_files)
     out: list[Target] = []
     walls = [_scan_wall(k, n) for n in sizes]
     if k is None or len(sizes) < 3 or any(w is None for w in walls):
