@@ -45,11 +45,18 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     from app.core import paths
+    from app.main import GUI_SWITCH_INTERVAL_S
     from app.services.gateway import EngineGateway
+    from app.services.gc_guard import GuiThreadGc
     from app.services.jobs import JobOutcome, JobRunner
     from app.services.vault import OpenedVault, VaultService
 
     app = QApplication(sys.argv[:1])
+    # As app.main sets up the running app: the GIL goes to the GUI thread every 2 ms,
+    # and garbage is collected on the GUI thread only (never mid-job on the worker).
+    sys.setswitchinterval(GUI_SWITCH_INTERVAL_S)
+    collector = GuiThreadGc(parent=app)
+    collector.start()
     runner = JobRunner("keepsake-vault")
     vaults = VaultService(runner, EngineGateway(), paths.cache_dir())
     results: list[dict[str, float]] = []
@@ -107,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
 
     vaults.open(args.repo, passphrase=os.environ["KEEPSAKE_PASSWORD"], done=opened)
     app.exec()
+    collector.stop()
     runner.shutdown()
     if failure:
         print(failure[0], file=sys.stderr)
