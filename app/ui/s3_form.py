@@ -103,6 +103,16 @@ class S3Form(QWidget):
                 )
             )
         )
+        for widget, name in (
+            (self.provider, self.tr("Provider")),
+            (self.provider.view(), self.tr("Providers")),
+            (self.value, self.tr("Region, account ID or endpoint")),
+            (self.bucket, self.tr("Bucket")),
+            (self.folder, self.tr("Folder in the bucket")),
+            (self.access_key, self.tr("Access key ID")),
+            (self.secret_key, self.tr("Secret key")),
+        ):
+            widget.setAccessibleName(name)
         self.provider.currentIndexChanged.connect(self._provider_changed)
         for field in (self.value, self.bucket, self.folder, self.access_key, self.secret_key):
             field.textChanged.connect(self._edited)
