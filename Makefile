@@ -18,7 +18,10 @@ QT_RUNTIME_DEBS := libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-keysym
 TEST_DEBS := $(QT_RUNTIME_DEBS) xvfb
 APT_INSTALL := DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends
 
-.PHONY: venv run test lint unit bench screenshots translations installer clean system-deps-test system-deps-run
+# What `make installer-check` needs to validate and install the .deb.
+INSTALLER_DEBS := $(QT_RUNTIME_DEBS) xvfb xauth binutils desktop-file-utils appstream lintian
+
+.PHONY: venv run test lint unit bench screenshots translations installer installer-check clean system-deps-test system-deps-run
 
 venv: $(STAMP)
 
@@ -83,7 +86,12 @@ translations: venv
 		-ts app/resources/translations/keepsake_de.ts
 
 installer: venv system-deps-run
-	$(BIN)/python installers/build.py
+	$(BIN)/python installers/build.py $(INSTALLER_ARGS)
+
+# The bundle outside the venv, the .deb installed, validated and removed (CI runs it).
+installer-check: installer
+	$(call ensure_debs,$(INSTALLER_DEBS))
+	$(BIN)/python installers/check.py
 
 clean:
 	rm -rf $(VENV) build dist .mypy_cache .ruff_cache .pytest_cache

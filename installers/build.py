@@ -1,9 +1,9 @@
-"""Build the desktop app with PyInstaller, then a Linux .deb from its output.
+"""Build the desktop app with PyInstaller, then (on Debian) a .deb from its output.
 
 Usage: python installers/build.py [--skip-pyinstaller]. Output goes to dist/.
 Windows (Inno Setup, installers/windows/keepsake.iss) and macOS
 (installers/macos/build_dmg.sh) packaging run on their own OS in the release
-workflow (installers/release.yml).
+workflow (installers/release.yml); this script builds the PyInstaller part there too.
 """
 
 from __future__ import annotations
@@ -16,25 +16,14 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from installers.licenses import bundled_licenses, write_license_folder  # noqa: E402
+
 DIST = ROOT / "dist"
-# Qt 6.5+ xcb needs these at run time (the Makefile's QT_RUNTIME_DEBS, same list).
-DEB_DEPENDS = [
-    "libxcb-cursor0",
-    "libxkbcommon-x11-0",
-    "libxcb-icccm4",
-    "libxcb-keysyms1",
-    "libxcb-shape0",
-    "libxcb-render-util0",
-    "libxcb-image0",
-    "libegl1",
-    "libgl1",
-    "libfontconfig1",
-    "libdbus-1-3",
-]
 
 
 def version() -> str:
-    sys.path.insert(0, str(ROOT))
     from app import __version__
 
     return __version__
@@ -48,11 +37,13 @@ def run_pyinstaller() -> Path:
             "PyInstaller",
             "--noconfirm",
             "--clean",
+            "--log-level",
+            "WARN",
             "--distpath",
             str(DIST),
             "--workpath",
             str(ROOT / "build" / "pyinstaller"),
-            str(ROOT / "installers" / "keepsake.spec"),
+            str(ROOT / "installers" / "pyinstaller" / "keepsake.spec"),
         ],
         check=True,
         cwd=ROOT,
@@ -60,46 +51,20 @@ def run_pyinstaller() -> Path:
     return DIST / "keepsake"
 
 
-def build_deb(bundle: Path) -> Path:
-    """Lay out /opt/keepsake, a /usr/bin symlink, the .desktop file and icons."""
-    ver = version()
-    arch = subprocess.run(["dpkg", "--print-architecture"], capture_output=True, text=True, check=True).stdout.strip()
-    stage = ROOT / "build" / "deb" / f"keepsake_{ver}_{arch}"
-    if stage.exists():
-        shutil.rmtree(stage)
-    shutil.copytree(bundle, stage / "opt" / "keepsake", symlinks=True)
-    (stage / "usr" / "bin").mkdir(parents=True)
-    os.symlink("/opt/keepsake/keepsake", stage / "usr" / "bin" / "keepsake")
-    apps = stage / "usr" / "share" / "applications"
-    apps.mkdir(parents=True)
-    shutil.copy(ROOT / "resources" / "keepsake.desktop", apps / "keepsake.desktop")
-    icons = ROOT / "resources" / "icons"
-    for size in (16, 22, 24, 32, 48, 64, 128, 256, 512):
-        png = icons / f"keepsake-{size}.png"
-        if png.exists():
-            dest = stage / "usr" / "share" / "icons" / "hicolor" / f"{size}x{size}" / "apps"
-            dest.mkdir(parents=True, exist_ok=True)
-            shutil.copy(png, dest / "keepsake.png")
-    svg = icons / "keepsake.svg"
-    if svg.exists():
-        dest = stage / "usr" / "share" / "icons" / "hicolor" / "scalable" / "apps"
-        dest.mkdir(parents=True, exist_ok=True)
-        shutil.copy(svg, dest / "keepsake.svg")
-    control = stage / "DEBIAN" / "control"
-    control.parent.mkdir()
-    size_kib = sum(f.stat().st_size for f in stage.rglob("*") if f.is_file() and not f.is_symlink()) // 1024
-    control.write_text(
-        f"Package: keepsake\nVersion: {ver}\nArchitecture: {arch}\n"
-        "Maintainer: Keepsake developers <dev@keepsake.invalid>\n"
-        f"Installed-Size: {size_kib}\nDepends: {', '.join(DEB_DEPENDS)}\n"
-        "Section: utils\nPriority: optional\n"
-        "Description: Encrypted, deduplicated backups of photos and documents\n"
-        " Keepsake backs up folders to a local drive or Dropbox, encrypted on this\n"
-        " computer, and restores any file as it was on any day.\n"
-    )
-    DIST.mkdir(exist_ok=True)
-    out = DIST / f"keepsake_{ver}_{arch}.deb"
-    subprocess.run(["dpkg-deb", "--root-owner-group", "--build", str(stage), str(out)], check=True)
+def write_flatpak_inputs(bundle: Path) -> Path:
+    """The bundle as a tarball plus the metainfo, for installers/flatpak/."""
+    import platform
+    import tarfile
+    from datetime import UTC, datetime
+
+    from installers.linux import appstream
+
+    changelog = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    meta = appstream.metainfo(changelog, version(), datetime.now(UTC).date())
+    (DIST / f"{appstream.APP_ID}.metainfo.xml").write_text(meta, encoding="utf-8")
+    out = DIST / f"keepsake-linux-{platform.machine()}.tar.xz"
+    with tarfile.open(out, "w:xz") as tar:
+        tar.add(bundle, arcname="keepsake")
     return out
 
 
@@ -126,14 +91,27 @@ def write_build_config(env: dict[str, str] | None = None) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--skip-pyinstaller", action="store_true", help="reuse dist/keepsake")
+    parser.add_argument(
+        "--tarball", action="store_true", help="also write the Linux tarball and metainfo the Flatpak manifest takes"
+    )
     args = parser.parse_args()
     write_build_config()
+    items = bundled_licenses()
+    licenses = ROOT / "build" / "licenses"
+    if licenses.exists():
+        shutil.rmtree(licenses)
+    write_license_folder(licenses, items)
     bundle = DIST / "keepsake" if args.skip_pyinstaller else run_pyinstaller()
     print(f"App bundle: {bundle}")
-    if shutil.which("dpkg-deb"):
-        print(f"Debian package: {build_deb(bundle)}")
-    else:
+    if sys.platform.startswith("linux") and shutil.which("dpkg-deb"):
+        from installers.linux.deb import build_deb, copy_system_copyrights
+
+        copy_system_copyrights(bundle)
+        print(f"Debian package: {build_deb(bundle, version(), items, DIST)}")
+    elif sys.platform.startswith("linux"):
         print("dpkg-deb not found: skipping the .deb (not a Debian system)")
+    if args.tarball and sys.platform.startswith("linux"):
+        print(f"Flatpak inputs: {write_flatpak_inputs(bundle)}")
     return 0
 
 

@@ -126,6 +126,9 @@ def main() -> int:
             (out / f"tray-{state}.svg").write_text(svg, encoding="utf-8")
             for size in TRAY_SIZES:
                 render(svg, size, out / f"tray-{state}-{size}.png")
+    from platform_icons import write_platform_icons
+
+    write_platform_icons(OUT_DIRS[0])
     print(f"icons written to {', '.join(str(d) for d in OUT_DIRS)}")
     return 0
 

@@ -1,29 +1,37 @@
 #!/usr/bin/env bash
-# Wrap the PyInstaller build into Keepsake.app and a .dmg (run on macOS by the
-# release workflow after `python installers/build.py`).
+# Package dist/Keepsake.app (built by PyInstaller's BUNDLE step in
+# installers/pyinstaller/keepsake.spec) into a .dmg with an Applications link, on macOS.
+# Signing and notarization run only when the release workflow has the credentials:
+#   KEEPSAKE_CODESIGN_IDENTITY   "Developer ID Application: ..." (keychain identity)
+#   KEEPSAKE_NOTARY_APPLE_ID, KEEPSAKE_NOTARY_TEAM_ID, KEEPSAKE_NOTARY_PASSWORD
+# KEEPSAKE_TARGET_ARCH (arm64 or x86_64) names the .dmg.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 version=$(python3 -c "import sys; sys.path.insert(0, '$root'); import app; print(app.__version__)")
+arch=${KEEPSAKE_TARGET_ARCH:-$(uname -m)}
 app="$root/dist/Keepsake.app"
-rm -rf "$app"
-mkdir -p "$app/Contents/MacOS" "$app/Contents/Resources"
-cp -R "$root/dist/keepsake/." "$app/Contents/MacOS/"
-iconset=$(mktemp -d)/keepsake.iconset
-mkdir -p "$iconset"
-for s in 16 32 128 256 512; do cp "$root/resources/icons/keepsake-$s.png" "$iconset/icon_${s}x${s}.png"; done
-iconutil -c icns "$iconset" -o "$app/Contents/Resources/keepsake.icns"
-cat > "$app/Contents/Info.plist" <<PLIST
-<?xml version="1.0" encoding="UTF-8"?>
-<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
-<plist version="1.0"><dict>
-  <key>CFBundleName</key><string>Keepsake</string>
-  <key>CFBundleIdentifier</key><string>app.keepsake.desktop</string>
-  <key>CFBundleVersion</key><string>$version</string>
-  <key>CFBundleShortVersionString</key><string>$version</string>
-  <key>CFBundleExecutable</key><string>keepsake</string>
-  <key>CFBundleIconFile</key><string>keepsake.icns</string>
-  <key>LSUIElement</key><false/>
-  <key>NSHighResolutionCapable</key><true/>
-</dict></plist>
-PLIST
-hdiutil create -volname Keepsake -srcfolder "$app" -ov -format UDZO "$root/dist/keepsake-$version.dmg"
+dmg="$root/dist/keepsake-$version-macos-$arch.dmg"
+[ -d "$app" ] || { echo "build_dmg: $app is missing (run python installers/build.py first)" >&2; exit 1; }
+
+if [ -n "${KEEPSAKE_CODESIGN_IDENTITY:-}" ]; then
+  # Hardened runtime is required for notarization; sign inside-out.
+  codesign --force --deep --options runtime --timestamp --sign "$KEEPSAKE_CODESIGN_IDENTITY" "$app"
+  codesign --verify --deep --strict --verbose=2 "$app"
+fi
+
+stage=$(mktemp -d)
+cp -R "$app" "$stage/"
+ln -s /Applications "$stage/Applications"
+rm -f "$dmg"
+hdiutil create -volname Keepsake -srcfolder "$stage" -ov -format UDZO "$dmg"
+rm -rf "$stage"
+
+if [ -n "${KEEPSAKE_CODESIGN_IDENTITY:-}" ]; then
+  codesign --force --timestamp --sign "$KEEPSAKE_CODESIGN_IDENTITY" "$dmg"
+fi
+if [ -n "${KEEPSAKE_NOTARY_APPLE_ID:-}" ] && [ -n "${KEEPSAKE_NOTARY_PASSWORD:-}" ]; then
+  xcrun notarytool submit "$dmg" --apple-id "$KEEPSAKE_NOTARY_APPLE_ID" \
+    --team-id "$KEEPSAKE_NOTARY_TEAM_ID" --password "$KEEPSAKE_NOTARY_PASSWORD" --wait
+  xcrun stapler staple "$dmg"
+fi
+echo "$dmg"

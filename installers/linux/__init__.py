@@ -1,0 +1,1 @@
+"""Linux packaging: the .deb layout, AppStream metainfo and bundle dependency facts."""

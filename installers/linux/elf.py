@@ -1,0 +1,46 @@
+"""Facts about the bundle's ELF files the .deb must declare: the newest glibc symbol
+version any of them needs (``libc6 (>= X)``), and libraries they load from the system."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+_GLIBC = re.compile(rb"GLIBC_(\d+)\.(\d+)(?:\.(\d+))?")
+
+
+def is_elf(path: Path) -> bool:
+    try:
+        with path.open("rb") as f:
+            return f.read(4) == b"\x7fELF"
+    except OSError:
+        return False
+
+
+def elf_files(bundle: Path) -> list[Path]:
+    return [p for p in bundle.rglob("*") if p.is_file() and not p.is_symlink() and is_elf(p)]
+
+
+def min_glibc(files: list[Path]) -> str:
+    """The highest ``GLIBC_x.y`` version referenced by any file (what dpkg-shlibdeps
+    would put in ``libc6 (>= ...)``)."""
+    best = (2, 17, 0)
+    for path in files:
+        for m in _GLIBC.finditer(path.read_bytes()):
+            best = max(best, (int(m[1]), int(m[2]), int(m[3] or 0)))
+    return ".".join(str(n) for n in (best if best[2] else best[:2]))
+
+
+def needed(path: Path) -> list[str]:
+    out = subprocess.run(["readelf", "-d", str(path)], capture_output=True, text=True).stdout
+    return re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", out)
+
+
+def system_needed(bundle: Path, files: list[Path]) -> set[str]:
+    """Shared libraries some bundled file needs that the bundle does not carry."""
+    carried = {p.name for p in bundle.rglob("*.so*")}
+    wanted: set[str] = set()
+    for path in files:
+        wanted.update(needed(path))
+    return {n for n in wanted if n not in carried}
