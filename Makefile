@@ -19,7 +19,8 @@ TEST_DEBS := $(QT_RUNTIME_DEBS) xvfb
 APT_INSTALL := DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends
 
 # What `make installer-check` needs to validate and install the .deb.
-INSTALLER_DEBS := $(QT_RUNTIME_DEBS) xvfb xauth binutils desktop-file-utils appstream lintian
+INSTALLER_DEBS := $(QT_RUNTIME_DEBS) libwayland-client0 libwayland-cursor0 libwayland-egl1 \
+	xvfb xauth binutils desktop-file-utils appstream lintian
 
 .PHONY: venv run test lint unit bench screenshots translations installer installer-check clean system-deps-test system-deps-run
 
@@ -61,8 +62,8 @@ run: $(APP_STAMP) system-deps-run
 	$(BIN)/keepsake gui
 
 lint: venv
-	$(BIN)/ruff check app tests tools
-	$(BIN)/ruff format --check app tests tools
+	$(BIN)/ruff check app tests tools installers
+	$(BIN)/ruff format --check app tests tools installers
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/python tools/check_import_cycles.py

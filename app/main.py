@@ -20,7 +20,7 @@ from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app.core import paths
-from app.core.process import disable_core_dumps
+from app.core.process import disable_core_dumps, hold_app_mutex
 from app.services.backups import BackupService, Secrets
 from app.services.browse_gateway import EngineBrowseFactory
 from app.services.browser import BrowserService, SessionFactory
@@ -279,7 +279,7 @@ def make_qapp() -> QApplication:
     app.setApplicationName("Keepsake")
     app.setApplicationDisplayName("Keepsake")
     app.setOrganizationName("Keepsake")
-    app.setDesktopFileName("keepsake")
+    app.setDesktopFileName("io.github.keepsake.Keepsake")  # the .deb's desktop entry id
     app.setWindowIcon(icons.app_icon())
     app.setQuitOnLastWindowClosed(False)
     install_translators(app)
@@ -289,6 +289,7 @@ def make_qapp() -> QApplication:
 def run_gui(minimized: bool = False) -> int:
     """``keepsake gui [--minimized]``: one instance per session, tray + window."""
     disable_core_dumps()  # again, for callers that skip app.cli.main
+    hold_app_mutex()  # Windows: lets the installer ask to close a running Keepsake
     if refuse_bad_pyside():
         return 1
     config = AppConfig(autostart=lambda on: autostart.set_enabled(on))

@@ -92,7 +92,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--skip-pyinstaller", action="store_true", help="reuse dist/keepsake")
     parser.add_argument(
-        "--tarball", action="store_true", help="also write the Linux tarball and metainfo the Flatpak manifest takes"
+        "--tarball",
+        action="store_true",
+        help="also write the Linux tarball and metainfo the Flatpak manifest takes",
     )
     args = parser.parse_args()
     write_build_config()

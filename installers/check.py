@@ -76,7 +76,10 @@ def check_bundle(tmp: Path) -> None:
     exe = BUNDLE / "keepsake"
     if not exe.exists():
         fail(f"{exe} is missing: run `make installer` first")
-    size_mib = sum(p.stat().st_size for p in BUNDLE.rglob("*") if p.is_file() and not p.is_symlink()) / 2**20
+    size_mib = (
+        sum(p.stat().st_size for p in BUNDLE.rglob("*") if p.is_file() and not p.is_symlink())
+        / 2**20
+    )
     print(f"bundle size: {size_mib:.1f} MiB (limit {MAX_BUNDLE_MIB})")
     if size_mib > MAX_BUNDLE_MIB:
         fail(f"the bundle is {size_mib:.1f} MiB, over {MAX_BUNDLE_MIB} MiB")
@@ -86,7 +89,11 @@ def check_bundle(tmp: Path) -> None:
         fail(f"bundled files need libraries neither bundled nor installed: {', '.join(missing)}")
     home = tmp / "home"
     home.mkdir()
-    env = bare_env(home, KEEPSAKE_PASSWORD="installer-check", PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring")
+    env = bare_env(
+        home,
+        KEEPSAKE_PASSWORD="installer-check",
+        PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring",
+    )
     from app import __version__
 
     out = run([str(exe), "--version"], env)
@@ -95,9 +102,13 @@ def check_bundle(tmp: Path) -> None:
     venv_cli = ROOT / ".venv" / "bin" / "keepsake"
     bundled = start_time([str(exe), "--version"], env)
     venv = start_time([str(venv_cli), "--version"], dict(os.environ, HOME=str(home)))
-    print(f"--version start-up: bundle {bundled * 1000:.0f} ms, venv {venv * 1000:.0f} ms ({bundled / venv:.2f}x)")
+    print(
+        f"--version start-up: bundle {bundled * 1000:.0f} ms, venv {venv * 1000:.0f} ms ({bundled / venv:.2f}x)"
+    )
     if bundled > MAX_START_RATIO * venv:
-        fail(f"the bundled CLI starts {bundled / venv:.2f}x slower than the venv's (limit {MAX_START_RATIO}x)")
+        fail(
+            f"the bundled CLI starts {bundled / venv:.2f}x slower than the venv's (limit {MAX_START_RATIO}x)"
+        )
     src = tmp / "src"
     (src / "sub").mkdir(parents=True)
     (src / "a.txt").write_text("hello\n")
@@ -117,11 +128,17 @@ def check_bundle(tmp: Path) -> None:
     if shutil.which("xvfb-run"):
         shots = tmp / "shots"
         t0 = time.perf_counter()
-        run(["xvfb-run", "-a", str(exe), "screenshots", str(shots)], dict(env, QT_QPA_PLATFORM="xcb"), timeout=600)
+        run(
+            ["xvfb-run", "-a", str(exe), "screenshots", str(shots)],
+            dict(env, QT_QPA_PLATFORM="xcb"),
+            timeout=600,
+        )
         pngs = list(shots.glob("*.png"))
         if len(pngs) < 5:
             fail(f"the bundled app rendered {len(pngs)} pages under Xvfb")
-        print(f"bundle: {len(pngs)} pages rendered with the xcb plugin in {time.perf_counter() - t0:.1f} s")
+        print(
+            f"bundle: {len(pngs)} pages rendered with the xcb plugin in {time.perf_counter() - t0:.1f} s"
+        )
 
 
 def _on_system(lib: str) -> bool:
@@ -136,7 +153,9 @@ def check_deb(tmp: Path) -> None:
     deb = debs[-1]
     print(f".deb: {deb.name}, {deb.stat().st_size / 2**20:.1f} MiB")
     if shutil.which("lintian"):
-        proc = subprocess.run(["lintian", "--no-tag-display-limit", str(deb)], capture_output=True, text=True)
+        proc = subprocess.run(
+            ["lintian", "--no-tag-display-limit", str(deb)], capture_output=True, text=True
+        )
         errors = [line for line in proc.stdout.splitlines() if line.startswith("E: ")]
         unexpected = [line for line in errors if line.split()[2] not in LINTIAN_EXPECTED]
         tags = sorted({line.split()[2] for line in errors})

@@ -36,9 +36,9 @@ class Bundled:
 
 def _license_expression(dist: md.Distribution) -> str:
     meta = dist.metadata
-    expr = meta.get("License-Expression") or ""
+    expr = meta["License-Expression"] or ""
     if not expr:
-        short = (meta.get("License") or "").strip()
+        short = (meta["License"] or "").strip()
         expr = short if short and "\n" not in short and len(short) < 60 else ""
     if not expr:
         for classifier in meta.get_all("Classifier") or []:
@@ -77,16 +77,25 @@ def bundled_licenses() -> list[Bundled]:
             first = f.parts[0] if f.parts else ""
             if ".dist-info" in first or first in ("..", "bin", "share", "include"):
                 if _LICENSE_FILE.search(f.name) and ".dist-info" in first:
-                    item.texts[f.name] = Path(str(dist.locate_file(f))).read_text(encoding="utf-8", errors="replace")
+                    item.texts[f.name] = Path(str(dist.locate_file(f))).read_text(
+                        encoding="utf-8", errors="replace"
+                    )
                 continue
             tops.add(first.removesuffix(".py") if len(f.parts) == 1 else first)
-        item.top_levels = sorted(t for t in tops if t and not t.endswith(".pth") and t != "__pycache__")
+        item.top_levels = sorted(
+            t for t in tops if t and not t.endswith(".pth") and t != "__pycache__"
+        )
         if not item.texts and "LGPL-3.0" in item.license:
             item.common_only = True
             for name in ("LGPL-3", "GPL-3", "GPL-2"):
                 item.texts[name] = (COMMON_LICENSES / name).read_text(encoding="utf-8")
         out.append(item)
-    python_license = Path(sys.base_prefix) / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "LICENSE.txt"
+    python_license = (
+        Path(sys.base_prefix)
+        / "lib"
+        / f"python{sys.version_info.major}.{sys.version_info.minor}"
+        / "LICENSE.txt"
+    )
     py = Bundled("Python", sys.version.split()[0], "PSF-2.0")
     if python_license.exists():
         py.texts["LICENSE.txt"] = python_license.read_text(encoding="utf-8", errors="replace")
@@ -97,7 +106,9 @@ def bundled_licenses() -> list[Bundled]:
 def write_license_folder(dest: Path, items: list[Bundled]) -> None:
     """``licenses/<name>/<file>`` for every bundled distribution, plus an index."""
     dest.mkdir(parents=True, exist_ok=True)
-    (dest / "Keepsake-LICENSE").write_text((ROOT / "LICENSE").read_text(encoding="utf-8"), encoding="utf-8")
+    (dest / "Keepsake-LICENSE").write_text(
+        (ROOT / "LICENSE").read_text(encoding="utf-8"), encoding="utf-8"
+    )
     lines = ["Third-party software bundled with Keepsake", ""]
     for item in items:
         folder = dest / item.name
@@ -113,7 +124,9 @@ def owning_packages(files: list[Path]) -> dict[str, str]:
     names = sorted({f.name for f in files})
     if not names:
         return {}
-    proc = subprocess.run(["dpkg", "-S", *[f"*/{n}" for n in names]], capture_output=True, text=True)
+    proc = subprocess.run(
+        ["dpkg", "-S", *[f"*/{n}" for n in names]], capture_output=True, text=True
+    )
     owners: dict[str, str] = {}
     for line in proc.stdout.splitlines():
         pkg, _, path = line.partition(": ")
@@ -157,7 +170,12 @@ def debian_copyright(items: list[Bundled], system_libs: dict[str, str]) -> str:
             f" Copied from the Debian package {pkg}; its copyright file is in\n"
             f" /opt/keepsake/_internal/licenses/debian/{pkg}.copyright."
         )
-    for short, common in (("GPL-3+", "GPL-3"), ("LGPL-3", "LGPL-3"), ("GPL-2", "GPL-2"), ("GPL-3", "GPL-3")):
+    for short, common in (
+        ("GPL-3+", "GPL-3"),
+        ("LGPL-3", "LGPL-3"),
+        ("GPL-2", "GPL-2"),
+        ("GPL-3", "GPL-3"),
+    ):
         paras.append(
             f"License: {short}\n On Debian systems the full text of this licence is in\n"
             f" /usr/share/common-licenses/{common}."

@@ -73,3 +73,23 @@ def core_dumps_disabled() -> bool:
         libc = _libc()
         return libc is not None and int(libc.prctl(PR_GET_DUMPABLE, 0, 0, 0, 0)) == 0
     return True
+
+
+# Named after the installer's AppMutex (installers/windows/keepsake.iss): while the app
+# holds it, setup and uninstall ask the user to close Keepsake first instead of
+# failing on files in use. Both the session and the global name, as Inno Setup advises.
+APP_MUTEX_NAMES = ("KeepsakeRunning", "Global\\KeepsakeRunning")
+_mutex_handles: list[int] = []
+
+
+def hold_app_mutex() -> bool:
+    """On Windows, create the named mutexes for the life of the process; elsewhere
+    (and on failure) do nothing. True when at least one is held."""
+    if sys.platform != "win32" or _mutex_handles:
+        return bool(_mutex_handles)
+    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined,unused-ignore]
+    for name in APP_MUTEX_NAMES:
+        handle = kernel32.CreateMutexW(None, False, name)
+        if handle:
+            _mutex_handles.append(int(handle))
+    return bool(_mutex_handles)

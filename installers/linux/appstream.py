@@ -17,7 +17,9 @@ SCREENSHOTS = (
     ("versions.png", "Find a file as it was on any day and restore it"),
     ("wizard-2-storage.png", "Choose where backups go: a drive or Dropbox"),
 )
-_HEADING = re.compile(r"^## \[(?P<ver>[^\]]+)\](?:\s*-\s*(?P<date>\d{4}-\d{2}-\d{2}))?", re.MULTILINE)
+_HEADING = re.compile(
+    r"^## \[(?P<ver>[^\]]+)\](?:\s*-\s*(?P<date>\d{4}-\d{2}-\d{2}))?", re.MULTILINE
+)
 
 
 def releases(changelog: str, version: str, today: date) -> list[tuple[str, str, str]]:
@@ -34,7 +36,8 @@ def releases(changelog: str, version: str, today: date) -> list[tuple[str, str, 
 
 def metainfo(changelog: str, version: str, today: date) -> str:
     rel = "\n".join(
-        f'    <release version="{escape(v)}" date="{d}" type="{t}"/>' for v, d, t in releases(changelog, version, today)
+        f'    <release version="{escape(v)}" date="{d}" type="{t}"/>'
+        for v, d, t in releases(changelog, version, today)
     )
     default = ' type="default"'
     shots = "\n".join(

@@ -14,7 +14,7 @@ from installers.licenses import Bundled, debian_copyright, owning_packages
 from installers.linux import appstream, elf
 
 ROOT = Path(__file__).resolve().parents[2]
-# Qt 6.5+ xcb needs these at run time (PRODUCT.md section 6); the bundle does not carry them.
+# Qt 6.5+ xcb needs these at run time (the Makefile's QT_RUNTIME_DEBS); the bundle does not carry them.
 QT_RUNTIME = [
     "libxcb-cursor0",
     "libxkbcommon-x11-0",
@@ -27,11 +27,17 @@ QT_RUNTIME = [
     "libgl1",
     "libfontconfig1",
     "libdbus-1-3",
+    # The Wayland platform plugin (bundled) loads these from the system.
+    "libwayland-client0",
+    "libwayland-cursor0",
+    "libwayland-egl1",
 ]
 
 
 def _arch() -> str:
-    return subprocess.run(["dpkg", "--print-architecture"], capture_output=True, text=True, check=True).stdout.strip()
+    return subprocess.run(
+        ["dpkg", "--print-architecture"], capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 def depends(bundle: Path) -> list[str]:
@@ -59,7 +65,9 @@ def build_deb(bundle: Path, version: str, items: list[Bundled], dist: Path) -> P
     desktop = (ROOT / "resources" / "keepsake.desktop").read_text(encoding="utf-8")
     (share / "applications" / f"{appstream.APP_ID}.desktop").write_text(desktop, encoding="utf-8")
     (share / "metainfo").mkdir()
-    today = datetime.fromtimestamp(int(os.environ.get("SOURCE_DATE_EPOCH", datetime.now(UTC).timestamp())), UTC).date()
+    today = datetime.fromtimestamp(
+        int(os.environ.get("SOURCE_DATE_EPOCH", datetime.now(UTC).timestamp())), UTC
+    ).date()
     changelog = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
     (share / "metainfo" / f"{appstream.APP_ID}.metainfo.xml").write_text(
         appstream.metainfo(changelog, version, today), encoding="utf-8"
@@ -84,7 +92,10 @@ def build_deb(bundle: Path, version: str, items: list[Bundled], dist: Path) -> P
             path.chmod(0o755 if path.is_dir() or os.access(path, os.X_OK) else 0o644)
     control = stage / "DEBIAN" / "control"
     control.parent.mkdir()
-    size_kib = sum(f.stat().st_size for f in stage.rglob("*") if f.is_file() and not f.is_symlink()) // 1024
+    size_kib = (
+        sum(f.stat().st_size for f in stage.rglob("*") if f.is_file() and not f.is_symlink())
+        // 1024
+    )
     control.write_text(
         f"Package: keepsake\nVersion: {version}\nArchitecture: {arch}\n"
         "Maintainer: Keepsake developers <dev@keepsake.invalid>\n"
@@ -97,7 +108,9 @@ def build_deb(bundle: Path, version: str, items: list[Bundled], dist: Path) -> P
     dist.mkdir(exist_ok=True)
     out = dist / f"keepsake_{version}_{arch}.deb"
     subprocess.run(
-        ["dpkg-deb", "-Zxz", "--root-owner-group", "--build", str(stage), str(out)], check=True, stdout=subprocess.DEVNULL
+        ["dpkg-deb", "-Zxz", "--root-owner-group", "--build", str(stage), str(out)],
+        check=True,
+        stdout=subprocess.DEVNULL,
     )
     return out
 

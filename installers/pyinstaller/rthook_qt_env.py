@@ -10,7 +10,11 @@ import os
 import sys
 
 _base = getattr(sys, "_MEIPASS", os.path.dirname(sys.executable))
-_qt = os.path.join(_base, "PySide6") if sys.platform.startswith("win") else os.path.join(_base, "PySide6", "Qt")
+_qt = (
+    os.path.join(_base, "PySide6")
+    if sys.platform.startswith("win")
+    else os.path.join(_base, "PySide6", "Qt")
+)
 os.environ.setdefault("QT_PLUGIN_PATH", os.path.join(_qt, "plugins"))
 if sys.platform.startswith("win"):
     os.environ["PATH"] = _base + os.pathsep + os.environ.get("PATH", "")

@@ -14,7 +14,9 @@ ICONS = ROOT / "resources" / "icons"
 
 
 def _platform_icons() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("platform_icons", ROOT / "tools" / "platform_icons.py")
+    spec = importlib.util.spec_from_file_location(
+        "platform_icons", ROOT / "tools" / "platform_icons.py"
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules["platform_icons"] = module
@@ -35,7 +37,9 @@ def test_ico_directory_points_at_each_png() -> None:
     assert (reserved, kind) == (0, 1)
     sizes = []
     for i in range(count):
-        w, h, _colors, _res, planes, bpp, length, offset = struct.unpack_from("<BBBBHHII", data, 6 + 16 * i)
+        w, h, _colors, _res, planes, bpp, length, offset = struct.unpack_from(
+            "<BBBBHHII", data, 6 + 16 * i
+        )
         png = data[offset : offset + length]
         assert png.startswith(b"\x89PNG\r\n\x1a\n")
         width, height = struct.unpack(">II", png[16:24])

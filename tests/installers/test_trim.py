@@ -12,7 +12,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _trim() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("trim", ROOT / "installers" / "pyinstaller" / "trim.py")
+    spec = importlib.util.spec_from_file_location(
+        "trim", ROOT / "installers" / "pyinstaller" / "trim.py"
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
