@@ -20,7 +20,7 @@ APT_INSTALL := DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install
 
 # What `make installer-check` needs to validate and install the .deb.
 INSTALLER_DEBS := $(QT_RUNTIME_DEBS) libwayland-client0 libwayland-cursor0 libwayland-egl1 \
-	xvfb xauth binutils desktop-file-utils appstream lintian
+	xvfb xauth binutils patchelf desktop-file-utils appstream lintian
 
 .PHONY: venv run test lint unit bench screenshots translations installer installer-check clean system-deps-test system-deps-run
 
@@ -87,6 +87,7 @@ translations: venv
 		-ts app/resources/translations/keepsake_de.ts
 
 installer: venv system-deps-run
+	$(call ensure_debs,binutils patchelf)
 	$(BIN)/python installers/build.py $(INSTALLER_ARGS)
 
 # The bundle outside the venv, the .deb installed, validated and removed (CI runs it).

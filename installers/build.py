@@ -106,9 +106,12 @@ def main() -> int:
     bundle = DIST / "keepsake" if args.skip_pyinstaller else run_pyinstaller()
     print(f"App bundle: {bundle}")
     if sys.platform.startswith("linux") and shutil.which("dpkg-deb"):
+        from installers.linux import elf
         from installers.linux.deb import build_deb, copy_system_copyrights
 
         copy_system_copyrights(bundle)
+        cleaned = elf.drop_foreign_runpaths(elf.elf_files(bundle), bundle)
+        print(f"Removed build-machine RUNPATHs from {len(cleaned)} files")
         print(f"Debian package: {build_deb(bundle, version(), items, DIST)}")
     elif sys.platform.startswith("linux"):
         print("dpkg-deb not found: skipping the .deb (not a Debian system)")

@@ -134,6 +134,10 @@ def owning_packages(files: list[Path]) -> dict[str, str]:
     return owners
 
 
+def _is_apache_text(text: str) -> bool:
+    return "Apache License" in text and "Version 2.0, January 2004" in text
+
+
 def _dep5_text(text: str) -> str:
     return "\n".join(" " + (line if line.strip() else ".") for line in text.rstrip().splitlines())
 
@@ -148,6 +152,7 @@ def debian_copyright(items: list[Bundled], system_libs: dict[str, str]) -> str:
         " component's licence text is also in /opt/keepsake/_internal/licenses/.",
         "Files: *\nCopyright: Keepsake developers\nLicense: GPL-3+",
     ]
+    used_common: set[str] = set()
     for item in items:
         short = item.license.replace(" OR ", " or ").replace(" AND ", " and ")
         where = [f"opt/keepsake/_internal/{top}" for top in item.top_levels] or [
@@ -157,7 +162,16 @@ def debian_copyright(items: list[Bundled], system_libs: dict[str, str]) -> str:
         if item.common_only:
             para += "License: LGPL-3 or GPL-2 or GPL-3"
         else:
-            para += f"License: {short}\n" + _dep5_text("\n\n".join(item.texts.values()) or short)
+            # Debian policy: refer to common-licenses for the Apache licence, never inline it.
+            names = re.split(r" or | and ", short)
+            texts = [t for t in item.texts.values() if not _is_apache_text(t)]
+            if not texts and all((COMMON_LICENSES / n).exists() for n in names):
+                para += f"License: {short}"
+                used_common.update(names)
+            else:
+                para += f"License: {short}\n" + _dep5_text(
+                    "\n\n".join(texts or item.texts.values())
+                )
         paras.append(para)
     by_pkg: dict[str, list[str]] = {}
     for lib, pkg in system_libs.items():
@@ -170,12 +184,9 @@ def debian_copyright(items: list[Bundled], system_libs: dict[str, str]) -> str:
             f" Copied from the Debian package {pkg}; its copyright file is in\n"
             f" /opt/keepsake/_internal/licenses/debian/{pkg}.copyright."
         )
-    for short, common in (
-        ("GPL-3+", "GPL-3"),
-        ("LGPL-3", "LGPL-3"),
-        ("GPL-2", "GPL-2"),
-        ("GPL-3", "GPL-3"),
-    ):
+    commons = [("GPL-3+", "GPL-3"), ("LGPL-3", "LGPL-3"), ("GPL-2", "GPL-2"), ("GPL-3", "GPL-3")]
+    commons += [(name, name) for name in sorted(used_common) if name not in dict(commons)]
+    for short, common in commons:
         paras.append(
             f"License: {short}\n On Debian systems the full text of this licence is in\n"
             f" /usr/share/common-licenses/{common}."

@@ -44,3 +44,23 @@ def system_needed(bundle: Path, files: list[Path]) -> set[str]:
     for path in files:
         wanted.update(needed(path))
     return {n for n in wanted if n not in carried}
+
+
+def drop_foreign_runpaths(files: list[Path], bundle: Path) -> list[Path]:
+    """Remove RUNPATHs that point at the build machine (a pyenv or CI Python's lib
+    folder): the bundle loads its libraries itself, and on a user's machine such a
+    path would make the loader search a folder that may hold an incompatible library.
+    Needs patchelf; returns the files changed."""
+    import shutil
+
+    patchelf = shutil.which("patchelf")
+    if patchelf is None:
+        return []
+    changed = []
+    for path in files:
+        out = subprocess.run(["readelf", "-d", str(path)], capture_output=True, text=True).stdout
+        paths = re.findall(r"\((?:RUNPATH|RPATH)\)\s+Library (?:runpath|rpath): \[([^\]]*)\]", out)
+        if paths and any(not p.startswith("$ORIGIN") for entry in paths for p in entry.split(":")):
+            subprocess.run([patchelf, "--remove-rpath", str(path)], check=True)
+            changed.append(path)
+    return changed

@@ -44,6 +44,12 @@ def _trim() -> ModuleType:
         "libcups.so.2",
         "libharfbuzz.so.0",
         "libfreetype.so.6",
+        "PySide6/Qt/translations/qtbase_de.qm",
+        "botocore/data/s3/service-2.json.gz",
+        "botocore/data/sts/service-2.json.gz",
+        "botocore/data/endpoints.json",
+        "botocore/data/partitions.json",
+        "botocore/data/_retry.json",
     ],
 )
 def test_kept(dest: str) -> None:
@@ -53,7 +59,8 @@ def test_kept(dest: str) -> None:
 @pytest.mark.parametrize(
     "dest",
     [
-        "PySide6/Qt/translations/qtbase_de.qm",
+        "PySide6/Qt/translations/designer_de.qm",
+        "PySide6/Qt/translations/qtdeclarative_de.qm",
         "PySide6/Qt/lib/libQt6Quick.so.6",
         "PySide6/Qt/lib/libQt6Qml.so.6",
         "PySide6/Qt/lib/libQt6VirtualKeyboard.so.6",
@@ -66,6 +73,8 @@ def test_kept(dest: str) -> None:
         "libgtk-3.so.0",
         "libpango-1.0.so.0",
         "libcairo.so.2",
+        "botocore/data/ec2/2016-11-15/service-2.json.gz",
+        "botocore/data/dynamodb/2012-08-10/service-2.json.gz",
     ],
 )
 def test_dropped(dest: str) -> None:
