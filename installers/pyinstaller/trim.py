@@ -14,6 +14,7 @@ S3, and credentials from a profile may use STS and SSO.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 # Matched against the destination path inside the bundle, with "/" separators.
 _DROP = [
@@ -54,10 +55,31 @@ EXCLUDED_MODULES = [
 ]
 
 
-def keep(dest: str) -> bool:
-    """True if a file collected for ``dest`` (path inside the bundle) belongs in it."""
-    return _DROP_RE.search(dest.replace("\\", "/")) is None
+_QT_CATALOG = re.compile(r"PySide6/Qt/translations/qtbase_(?P<lang>[a-zA-Z_]+)\.qm$")
 
 
-def filter_toc(toc: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
-    return [entry for entry in toc if keep(entry[0])]
+def keep(dest: str, languages: frozenset[str] | None = None) -> bool:
+    """True if a file collected for ``dest`` (path inside the bundle) belongs in it.
+
+    With ``languages`` (those Keepsake itself is translated into), Qt's catalog is kept
+    only for them: a window with Qt's buttons in French around English text would be
+    worse than all English."""
+    dest = dest.replace("\\", "/")
+    if _DROP_RE.search(dest):
+        return False
+    catalog = _QT_CATALOG.search(dest)
+    if catalog and languages is not None:
+        lang = catalog["lang"]
+        return lang in languages or lang.split("_")[0] in languages
+    return True
+
+
+def app_languages(translations: Path) -> frozenset[str]:
+    """Languages with a ``keepsake_<lang>.ts`` file."""
+    return frozenset(p.stem.removeprefix("keepsake_") for p in translations.glob("keepsake_*.ts"))
+
+
+def filter_toc(
+    toc: list[tuple[str, str, str]], languages: frozenset[str] | None = None
+) -> list[tuple[str, str, str]]:
+    return [entry for entry in toc if keep(entry[0], languages)]

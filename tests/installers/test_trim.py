@@ -79,3 +79,12 @@ def test_kept(dest: str) -> None:
 )
 def test_dropped(dest: str) -> None:
     assert not _trim().keep(dest)
+
+
+def test_qt_catalogs_only_for_languages_keepsake_speaks() -> None:
+    trim = _trim()
+    languages = trim.app_languages(ROOT / "app" / "resources" / "translations")
+    assert "de" in languages
+    assert trim.keep("PySide6/Qt/translations/qtbase_de.qm", languages)
+    assert not trim.keep("PySide6/Qt/translations/qtbase_fr.qm", languages)
+    assert trim.keep("PySide6/Qt/translations/qtbase_pt_BR.qm", frozenset({"pt"}))
