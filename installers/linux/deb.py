@@ -44,7 +44,8 @@ def depends(bundle: Path) -> list[str]:
     """libc6 at the newest glibc the bundle's files ask for, the packages owning the
     system libraries they load, and Qt's xcb run-time libraries."""
     files = elf.elf_files(bundle)
-    deps = [f"libc6 (>= {elf.min_glibc(files)})"]
+    # sensible-utils: Python's webbrowser module (the Dropbox sign-in) runs sensible-browser.
+    deps = [f"libc6 (>= {elf.min_glibc(files)})", "sensible-utils"]
     owners = owning_packages([Path(n) for n in elf.system_needed(bundle, files)])
     for pkg in sorted(set(owners.values()) | set(QT_RUNTIME)):
         if pkg != "libc6" and pkg not in deps:
@@ -87,9 +88,11 @@ def build_deb(bundle: Path, version: str, items: list[Bundled], dist: Path) -> P
     (doc / "copyright").write_text(debian_copyright(items, system_libs), encoding="utf-8")
     with gzip.GzipFile(doc / "changelog.gz", "wb", mtime=0, compresslevel=9) as f:
         f.write(changelog.encode())
-    for path in stage.rglob("*"):  # lintian: no group/other write, dirs 0755
+    for path in stage.rglob("*"):  # lintian: no group/other write; libraries not executable
         if not path.is_symlink():
-            path.chmod(0o755 if path.is_dir() or os.access(path, os.X_OK) else 0o644)
+            library = ".so" in path.suffixes or path.name.endswith(".so")
+            executable = path.is_dir() or (os.access(path, os.X_OK) and not library)
+            path.chmod(0o755 if executable else 0o644)
     control = stage / "DEBIAN" / "control"
     control.parent.mkdir()
     size_kib = (
