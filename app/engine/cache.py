@@ -125,6 +125,10 @@ class Cache:
         self.db.executemany("INSERT OR IGNORE INTO blobs VALUES (?,?,?,?,?,?)", rows)
         self.db.execute("INSERT OR IGNORE INTO indexes VALUES (?)", (name,))
 
+    def clear_snapshots(self) -> None:
+        """Forget every cached snapshot (``check`` re-reads them all from storage)."""
+        self.db.execute("DELETE FROM snapshots")
+
     def clear_index(self) -> None:
         self.db.execute("DELETE FROM blobs")
         self.db.execute("DELETE FROM indexes")

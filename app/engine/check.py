@@ -104,7 +104,7 @@ def run_check(
     # Re-read every index and snapshot object from storage, never trusting the cache.
     repo.index_problems.clear()
     repo.cache.clear_index()
-    repo.cache.db.execute("DELETE FROM snapshots")
+    repo.cache.clear_snapshots()
     repo.sync(force=True)
     problems.extend(repo.index_problems)
     pack_sizes = {

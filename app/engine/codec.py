@@ -264,6 +264,10 @@ def node_to_doc(node: Node) -> dict[str, Any]:
     return doc
 
 
+_KINDS = {kind.value: kind for kind in EntryType}
+_BAD_ENTRY = "A folder listing (tree) has a bad entry."
+
+
 def _int(doc: dict[str, Any], key: str) -> int:
     value = doc.get(key)
     if type(value) is not int:
@@ -271,38 +275,38 @@ def _int(doc: dict[str, Any], key: str) -> int:
     return value
 
 
-def _hex(value: object) -> bytes:
-    if not isinstance(value, str):
-        raise VaultCorruptError("A folder listing (tree) entry has a bad id.")
+def _ids(values: object) -> tuple[bytes, ...]:
+    """Hex ids -> bytes (``bytes.fromhex`` refuses anything but a hex string)."""
+    if not isinstance(values, list):
+        raise VaultCorruptError("A folder listing (tree) entry has a bad content list.")
     try:
-        return bytes.fromhex(value)
-    except ValueError as exc:
-        raise VaultCorruptError("A folder listing (tree) entry has a bad id.") from exc
+        return tuple(map(bytes.fromhex, values))
+    except (TypeError, ValueError):
+        raise VaultCorruptError("A folder listing (tree) entry has a bad id.") from None
 
 
 def node_from_doc(doc: object) -> Node:
     """Check one JSON tree entry and make it a ``Node`` (VaultCorruptError if damaged).
 
     Every member FORMAT.md requires for the entry's type must be there with the
-    right JSON type; members it does not list are ignored.
+    right JSON type; members it does not list are ignored. This runs for every
+    entry of every tree read, so the common case takes the shortest path.
     """
     if not isinstance(doc, dict):
-        raise VaultCorruptError("A folder listing (tree) has a bad entry.")
-    try:
-        kind = EntryType(str(doc.get("type")))
-    except ValueError:
-        raise VaultCorruptError("A folder listing (tree) has a bad entry.") from None
-    name = _decode_name(doc, "name")
+        raise VaultCorruptError(_BAD_ENTRY)
+    value = doc.get("type")
+    kind = _KINDS.get(value) if isinstance(value, str) else None
+    if kind is None:
+        raise VaultCorruptError(_BAD_ENTRY)
+    text = doc.get("name")
+    name = text.encode("utf-8", "surrogatepass") if type(text) is str else _decode_name(doc, "name")
     mode, mtime_ns = _int(doc, "mode"), _int(doc, "mtime_ns")
     if kind is EntryType.FILE:
-        content = doc.get("content")
-        if not isinstance(content, list):
-            raise VaultCorruptError("A folder listing (tree) entry has a bad content list.")
-        return Node(
-            name, kind, mode, mtime_ns, size=_int(doc, "size"), content=tuple(map(_hex, content))
-        )
+        content = _ids(doc.get("content"))
+        return Node(name, kind, mode, mtime_ns, size=_int(doc, "size"), content=content)
     if kind is EntryType.DIR:
-        return Node(name, kind, mode, mtime_ns, subtree=_hex(doc.get("subtree")))
+        (subtree,) = _ids([doc.get("subtree")])
+        return Node(name, kind, mode, mtime_ns, subtree=subtree)
     return Node(name, kind, mode, mtime_ns, target=_decode_name(doc, "target"))
 
 

@@ -8,7 +8,7 @@ reuses its tree id without encoding or hashing any JSON.
 from __future__ import annotations
 
 import struct
-from typing import Any
+from dataclasses import dataclass
 
 import blake3
 
@@ -22,10 +22,18 @@ from app.engine.tree import Node
 K_FILE, K_DIR, K_LINK = 0, 1, 2
 _SIG = struct.Struct("<HBIqqI")  # name length, kind, mode, mtime_ns, size, payload length
 
-# One row per entry: [name, kind, mode, mtime_ns, size, payload], where payload is the
-# chunk ids (file), subtree id (folder) or link target, and kind None drops the row.
-# A list, not a Node: the walker fills it in as reads and subfolders finish.
-Row = list[Any]
+
+@dataclass(slots=True)
+class Row:
+    """One folder entry as the walk sees it. Mutable, unlike ``Node``: the walker
+    fills it in as its file's read or its subfolder's walk finishes."""
+
+    name: bytes
+    kind: int | None  # K_FILE, K_DIR or K_LINK; None drops the entry (it vanished)
+    mode: int
+    mtime_ns: int
+    size: int
+    payload: bytes  # chunk ids (file), subtree id (folder) or link target
 
 
 class TreeWriter:
@@ -38,9 +46,12 @@ class TreeWriter:
         """The folder's tree id: reused when the folder's entries are exactly as the
         cache remembers (no JSON, no hashing of it), else encoded and stored."""
         sig = blake3.blake3()
-        for name, kind, mode, mtime_ns, size, payload in rows:
-            sig.update(_SIG.pack(len(name), kind, mode, mtime_ns, size, len(payload)))
-            sig.update(name)
+        for row in rows:
+            payload = row.payload
+            sig.update(
+                _SIG.pack(len(row.name), row.kind, row.mode, row.mtime_ns, row.size, len(payload))
+            )
+            sig.update(row.name)
             sig.update(payload)
         signature = sig.digest()
         cached = self.cache.dir_tree(path)
@@ -68,10 +79,10 @@ class TreeWriter:
 
 
 def _node(row: Row) -> Node:
-    name, kind, mode, mtime_ns, size, payload = row
-    if kind == K_FILE:
+    name, mode, mtime_ns, payload = row.name, row.mode, row.mtime_ns, row.payload
+    if row.kind == K_FILE:
         content = tuple(payload[i : i + ID_LEN] for i in range(0, len(payload), ID_LEN))
-        return Node(name, EntryType.FILE, mode, mtime_ns, size=size, content=content)
-    if kind == K_DIR:
+        return Node(name, EntryType.FILE, mode, mtime_ns, size=row.size, content=content)
+    if row.kind == K_DIR:
         return Node(name, EntryType.DIR, mode, mtime_ns, subtree=payload)
     return Node(name, EntryType.SYMLINK, mode, mtime_ns, target=payload)

@@ -131,7 +131,7 @@ class Walker:
         prefix = path if path.endswith(b"/") else path + b"/"
         entries = list_folder(path, fd, only, self.excludes, self.warn)
         states = self.cache.dir_file_states(path)
-        # One row per entry, in name order (see trees.Row).
+        # One row per entry, in name order.
         rows: list[Row] = []
         subdirs: list[tuple[Row, bytes, Wanted | None]] = []
         to_read: list[Pending] = []
@@ -147,7 +147,7 @@ class Walker:
                 # mtime changes with every file created beside ours, and keeping it
                 # would make every backup write new folder listings for nothing.
                 mtime = 0 if isinstance(sub, dict) else est.st_mtime_ns
-                row = [name, K_DIR, mode, mtime, 0, b""]
+                row = Row(name, K_DIR, mode, mtime, 0, b"")
                 subdirs.append((row, prefix + name, None if sub is True or sub is None else sub))
             elif only is not None and only.get(name) is not True:
                 continue  # an ancestor we expected to be a folder is not one
@@ -155,7 +155,7 @@ class Walker:
                 size = est.st_size
                 self.total_files += 1
                 self.total_bytes += size
-                row = [name, K_FILE, mode, est.st_mtime_ns, size, b""]
+                row = Row(name, K_FILE, mode, est.st_mtime_ns, size, b"")
                 state = states.get(name)
                 if (
                     state is not None
@@ -170,14 +170,14 @@ class Walker:
                     )
                 ):
                     self.files_unchanged += 1
-                    row[5] = state[4]
+                    row.payload = state[4]
                     meter.files_done += 1
                     meter.bytes_done += size
                 elif state is None and (moved := self._moved_here(path, name, est)) is not None:
                     # Same inode, size and times under another name: a renamed file or
                     # folder. New to this path, but its chunks are known: no read.
                     self.files_new += 1
-                    row[5] = moved
+                    row.payload = moved
                     meter.files_done += 1
                     meter.bytes_done += size
                     new_states.append(
@@ -195,7 +195,7 @@ class Walker:
                 except OSError as exc:
                     self.warn(prefix + name, f"cannot read link: {exc.strerror}")
                     continue
-                row = [name, K_LINK, mode, est.st_mtime_ns, 0, target]
+                row = Row(name, K_LINK, mode, est.st_mtime_ns, 0, target)
             else:
                 # FIFOs, sockets and devices hold no data: noted, not backed up, never opened.
                 self.notes.append(
@@ -208,13 +208,13 @@ class Walker:
         for dir_row, subpath, sub_only in subdirs:
             try:
                 flags = DIR_FLAGS if only is None else DIR_FOLLOW_FLAGS
-                sub_fd = os.open(dir_row[0], flags, dir_fd=fd)
+                sub_fd = os.open(dir_row.name, flags, dir_fd=fd)
             except OSError as exc:
                 self.warn(subpath, f"cannot open folder: {exc.strerror}")
-                dir_row[1] = None
+                dir_row.kind = None
                 continue
             try:
-                dir_row[5] = yield (subpath, sub_fd, sub_only)
+                dir_row.payload = yield (subpath, sub_fd, sub_only)
             finally:
                 os.close(sub_fd)
         for items, future in batches:
@@ -226,14 +226,12 @@ class Walker:
                 if outcome.skipped:
                     self.total_files -= 1
                     self.total_bytes -= est.st_size
-                    file_row[1] = None
+                    file_row.kind = None
                     continue
-                file_row[2], file_row[3], file_row[4], file_row[5] = (
-                    outcome.mode,
-                    outcome.mtime_ns,
-                    outcome.size,
-                    outcome.content,
-                )
+                file_row.mode = outcome.mode
+                file_row.mtime_ns = outcome.mtime_ns
+                file_row.size = outcome.size
+                file_row.payload = outcome.content
                 self.bytes_read += outcome.size
                 self.bytes_added += outcome.bytes_added
                 meter.files_done += 1
@@ -251,7 +249,7 @@ class Walker:
                         )
                     )
             self._progress(prefix)
-        rows = [row for row in rows if row[1] is not None]
+        rows = [row for row in rows if row.kind is not None]
         if new_states:
             self.cache.put_file_states(new_states)
         return self.trees.tree_for(path, rows)
