@@ -396,7 +396,7 @@ def decode_tree_parts(data: bytes | memoryview) -> list[bytes] | None:
     parts = doc.get("parts")
     if not isinstance(parts, list) or not parts:
         raise VaultCorruptError("A folder listing (tree) has an unknown format.")
-    ids = [_hex(p) for p in parts]
+    ids = list(_ids(parts))
     if any(len(i) != ID_LEN for i in ids):
         raise VaultCorruptError("A folder listing (tree) names a bad part.")
     return ids
