@@ -26,7 +26,7 @@ from app.services.schedule import Scheduler
 from app.services.vault import OpenedVault, VaultService
 from app.store.history import HistoryStore, JobRecord, JobStatus
 from app.store.secrets import passphrase_secret_name
-from app.store.settings import Settings, SettingsStore
+from app.store.settings import Settings, SettingsStore, VaultRef
 
 log = logging.getLogger(__name__)
 
@@ -323,6 +323,30 @@ class BackupService(QObject):
         self._notify_backup(failed, record)
         self.jobFinished.emit(failed, record)
         self._emit_status()
+
+    def switch_vault(
+        self, repo: str, passphrase: str, done: Callable[[JobOutcome[OpenedVault]], None]
+    ) -> None:
+        """Back up into the vault at ``repo`` from now on (Settings › Storage). The
+        old vault is left as it is; this computer's activity log stays. The
+        passphrase is remembered for the new place when it was for the old one."""
+        old = self.settings.vault
+
+        def opened(outcome: JobOutcome[OpenedVault]) -> None:
+            if outcome.ok:
+                info = outcome.value
+                if self.settings.remember_passphrase:
+                    self.remember_passphrase(repo, passphrase)
+                    if old is not None and old.repo != repo:
+                        self.remember_passphrase(old.repo, None)
+                where = self.vaults.describe(repo)
+                self.update_settings(
+                    self.settings.with_(vault=VaultRef(repo, info.vault_id, where))
+                )
+                self.scheduler.record_result(True)  # a new place: no failure backoff
+            done(outcome)
+
+        self.vaults.open(repo, passphrase=passphrase, done=opened)
 
     def cancel_pending_backup(self) -> None:
         """The user dismissed the passphrase question: forget the backup that waited

@@ -12,6 +12,7 @@ vault object itself is only ever touched on the worker thread.
 from __future__ import annotations
 
 import logging
+import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -337,6 +338,31 @@ class VaultService(QObject):
             return dest
 
         self.runner.call(JobKind.RESTORE_FILE, work, done)
+
+    def copy_local(self, source: str, target: str, done: Done[str]) -> None:
+        """Copy a vault folder (every object, so all its history) to ``target``, a new
+        folder, on the worker thread: after any running job, never beside one. Objects
+        are written under temp names and the folder renamed into place last, so an
+        interrupted copy never looks like a vault."""
+
+        def work(cancel: CancelToken) -> str:
+            dest = Path(target).expanduser()
+            if dest.exists() and any(dest.iterdir()):
+                raise AppError(f"{dest} is not empty; choose an empty or new folder.")
+            partial = dest.with_name(f".{dest.name}.copying")
+            shutil.rmtree(partial, ignore_errors=True)
+            try:
+                shutil.copytree(Path(source).expanduser(), partial)
+                cancel.check()
+                if dest.exists():
+                    dest.rmdir()
+                partial.rename(dest)
+            except BaseException:
+                shutil.rmtree(partial, ignore_errors=True)
+                raise
+            return str(dest)
+
+        self.runner.call(JobKind.COPY_VAULT, work, done)
 
     def change_passphrase(self, new: str, done: Done[None]) -> None:
         self.runner.call(

@@ -3,8 +3,12 @@ as they are made (there is no Apply button to forget)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 from PySide6.QtWidgets import (
     QCheckBox,
+    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -20,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from app.services.backups import NO_KEYRING_MESSAGE, BackupService
 from app.services.jobs import JobOutcome
+from app.services.locations import check_writable, find_vault_in
 from app.services.vault import OpenedVault
 from app.store.settings import Retention, Settings
 from app.ui.dialogs import ChangePassphraseDialog, UnlockDialog
@@ -43,6 +48,8 @@ class SettingsPage(QWidget):
         super().__init__(parent)
         self.service = service
         self._loading = False
+        # Replaced in tests; returns "" when the user cancels.
+        self.choose_folder: Callable[[], str] = self._ask_folder
 
         # schedule
         self.schedule = ScheduleEditor()
@@ -64,7 +71,21 @@ class SettingsPage(QWidget):
         self.bandwidth.setSingleStep(100)
         storage_box = QGroupBox(self.tr("Storage"))
         sform = QFormLayout(storage_box)
-        sform.addRow(self.tr("Backup is stored in:"), self.where)
+        self.move_btn = QPushButton(self.tr("Change location…"))
+        self.move_btn.clicked.connect(self.change_location)
+        where_row = QHBoxLayout()
+        where_row.addWidget(self.where, 1)
+        where_row.addWidget(self.move_btn)
+        sform.addRow(self.tr("Backup is stored in:"), where_row)
+        sform.addRow(
+            hint(
+                self.tr(
+                    "Pick a folder that holds a Keepsake backup to use it (a backup folder "
+                    "you moved to a new drive, say), or an empty folder to copy this "
+                    "backup there with all its history."
+                )
+            )
+        )
         # S3 keys or endpoint changed at the provider: test and keep new ones here.
         self.s3: S3Connect | None = None  # set by the app when S3 support is there
         self.s3_button = QPushButton(self.tr("S3 connection…"))
@@ -221,6 +242,75 @@ class SettingsPage(QWidget):
                 self.load(self.service.settings)
 
         self.service.unlock(dialog.passphrase(), remember=True, done=done)
+
+    def _ask_folder(self) -> str:
+        return QFileDialog.getExistingDirectory(self, self.tr("Choose the new place"))
+
+    def _passphrase(self) -> str:
+        remembered = self.service.remembered_passphrase()
+        if remembered:
+            return remembered
+        vault = self.service.settings.vault
+        dialog = UnlockDialog(vault.description or vault.repo if vault else "", parent=self)
+        dialog.remember.hide()
+        return dialog.passphrase() if dialog.exec() else ""
+
+    def change_location(self) -> None:
+        """Connect a backup found in the chosen folder, or copy this one (history and
+        all) into it when it is empty; then back up there from now on."""
+        vault = self.service.settings.vault
+        if vault is None:
+            return
+        if self.service.runner.busy:
+            self.message.setText(self.tr("Wait until the running job ends, then try again."))
+            return
+        folder = self.choose_folder()
+        if not folder:
+            return
+        target = Path(folder)
+        found = find_vault_in(target)
+        passphrase = self._passphrase()
+        if not passphrase:
+            return
+        self.move_btn.setEnabled(False)
+        if found is not None:
+            self.message.setText(self.tr("Opening the backup in %s…") % found)
+            self.service.switch_vault(str(found), passphrase, self._switched)
+            return
+        if not Path(vault.repo).expanduser().is_dir():
+            self.move_btn.setEnabled(True)
+            self.message.setText(
+                self.tr("Only a backup kept in a folder can be copied to a new place from here.")
+            )
+            return
+        empty = target.is_dir() and not any(target.iterdir())
+        dest = target if empty else target / "Keepsake Backup"
+        check = check_writable(dest)
+        if not check.ok:
+            self.move_btn.setEnabled(True)
+            self.message.setText(check.problem)
+            return
+        self.message.setText(self.tr("Copying your backup to %s… this can take a while.") % dest)
+
+        def copied(outcome: JobOutcome[str]) -> None:
+            if not outcome.ok:
+                self.move_btn.setEnabled(True)
+                self.message.setText(outcome.message)
+                return
+            self.service.switch_vault(outcome.value, passphrase, self._switched)
+
+        self.service.vaults.copy_local(vault.repo, str(dest), copied)
+
+    def _switched(self, outcome: JobOutcome[OpenedVault]) -> None:
+        self.move_btn.setEnabled(True)
+        if not outcome.ok:
+            self.message.setText(outcome.message)
+            return
+        where = self.service.settings.vault
+        self.message.setText(
+            self.tr("Backups now go to %s. The old place was left as it was.")
+            % (where.description if where else "")
+        )
 
     def _change_passphrase(self) -> None:
         if not self.service.vaults.is_open:

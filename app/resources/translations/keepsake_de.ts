@@ -570,7 +570,15 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Change location…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Backup is stored in:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Pick a folder that holds a Keepsake backup to use it (a backup folder you moved to a new drive, say), or an empty folder to copy this backup there with all its history.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -631,6 +639,30 @@
     </message>
     <message>
         <source>The passphrase is remembered in the system keyring.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Choose the new place</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Wait until the running job ends, then try again.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Opening the backup in %s…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Only a backup kept in a folder can be copied to a new place from here.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Copying your backup to %s… this can take a while.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Backups now go to %s. The old place was left as it was.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
