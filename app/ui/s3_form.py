@@ -63,6 +63,7 @@ class S3Form(QWidget):
         for preset in PRESETS:
             self.provider.addItem(preset.name)
         self.value = QLineEdit()
+        self.value.setAccessibleName(self.tr("Region or endpoint"))
         self.value_label = QLabel("")
         self.endpoint_hint = hint("")
         self.bucket = QLineEdit()
@@ -141,6 +142,7 @@ class S3Form(QWidget):
     def _provider_changed(self, index: int) -> None:
         preset = PRESETS[index]
         self.value_label.setText(f"{preset.field}:")
+        self.value.setAccessibleName(preset.field)  # what a screen reader says
         self.value.setPlaceholderText(preset.example)
         self._edited()
 

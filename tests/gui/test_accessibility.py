@@ -26,12 +26,23 @@ from tests.gui.helpers import PASSPHRASE, make_app
 Cleanup = list[Callable[[], object]]
 
 
+def _inside_combo_box(widget: QWidget) -> bool:
+    parent = widget.parentWidget()
+    while parent is not None:
+        if isinstance(parent, QComboBox):
+            return True
+        parent = parent.parentWidget()
+    return False
+
+
 def _unnamed(root: QWidget, skip: QWidget | None = None) -> list[str]:
     """Controls a keyboard can reach that a screen reader could not name."""
     missing: list[str] = []
     for widget in root.findChildren(QWidget):
         if skip is not None and (widget is skip or skip.isAncestorOf(widget)):
             continue
+        if _inside_combo_box(widget):
+            continue  # a combo box's own popup list: the combo box has the name
         if not widget.focusPolicy() & Qt.FocusPolicy.TabFocus:
             continue
         if isinstance(widget, QScrollBar):

@@ -422,6 +422,10 @@
 <context>
     <name>S3Form</name>
     <message>
+        <source>Region or endpoint</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Test connection</source>
         <translation type="unfinished"></translation>
     </message>
