@@ -34,11 +34,19 @@ class Bundled:
     common_only: bool = False  # no text of its own: refer to common-licenses
 
 
+def _field(meta: md.PackageMetadata, name: str) -> str:
+    """A metadata field or "" (missing fields raise KeyError in newer importlib_metadata)."""
+    try:
+        return str(meta[name] or "")
+    except KeyError:
+        return ""
+
+
 def _license_expression(dist: md.Distribution) -> str:
     meta = dist.metadata
-    expr = meta["License-Expression"] or ""
+    expr = _field(meta, "License-Expression")
     if not expr:
-        short = (meta["License"] or "").strip()
+        short = _field(meta, "License").strip()
         expr = short if short and "\n" not in short and len(short) < 60 else ""
     if not expr:
         for classifier in meta.get_all("Classifier") or []:
