@@ -9,11 +9,22 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from app.services.drives import Drive, other_drives
+
+__all__ = [
+    "Drive",
+    "LocationCheck",
+    "check_writable",
+    "find_vault_in",
+    "holds_vault",
+    "other_drives",
+    "same_disk",
+]
 
 # Less room than this and a first backup cannot even store its index: refuse early.
 MIN_FREE_BYTES = 200 * 1024 * 1024
@@ -109,65 +120,7 @@ def describe_missing(missing: list[str]) -> str:
 
 
 # -- where a backup should live (Time Machine's habit: another disk first) ---------
-
-MOUNTS_FILE = Path("/proc/self/mounts")
-# Where desktops mount removable drives (Linux, macOS).
-MEDIA_ROOTS: tuple[Path, ...] = (Path("/media"), Path("/run/media"), Path("/mnt"), Path("/Volumes"))
-NETWORK_FS = frozenset(
-    {"nfs", "nfs4", "cifs", "smb3", "smbfs", "fuse.sshfs", "davfs", "fuse.rclone", "afpfs"}
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Drive:
-    """A place on another disk than the system: an external drive or a network share."""
-
-    path: Path
-    kind: str  # "removable" or "network"
-    free_bytes: int | None = None
-
-    @property
-    def label(self) -> str:
-        kind = "network share" if self.kind == "network" else "external drive"
-        return f"{self.path.name or self.path} ({kind})"
-
-
-def _unescape(field: str) -> str:
-    """/proc/mounts writes spaces and tabs in paths as octal escapes."""
-    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), field)
-
-
-def other_drives(
-    mounts_file: Path | None = None, media_roots: tuple[Path, ...] | None = None
-) -> list[Drive]:
-    """External drives and network shares that are mounted and writable, best first
-    (external drives, then shares; the most free space first within each)."""
-    mounts_file = mounts_file or MOUNTS_FILE
-    media_roots = media_roots if media_roots is not None else MEDIA_ROOTS
-    try:
-        lines = mounts_file.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return []
-    drives: list[Drive] = []
-    for line in lines:
-        parts = line.split()
-        if len(parts) < 4:
-            continue
-        mount, fstype, options = Path(_unescape(parts[1])), parts[2], parts[3].split(",")
-        if "ro" in options:
-            continue
-        if fstype in NETWORK_FS:
-            kind = "network"
-        elif any(root in mount.parents for root in media_roots):
-            kind = "removable"
-        else:
-            continue
-        free: int | None = None
-        with contextlib.suppress(OSError):
-            free = shutil.disk_usage(mount).free
-        drives.append(Drive(mount, kind, free))
-    drives.sort(key=lambda d: (d.kind != "removable", -(d.free_bytes or 0)))
-    return drives
+# Detecting other disks is per platform: app.services.drives.
 
 
 def same_disk(place: Path, other: Path) -> bool:

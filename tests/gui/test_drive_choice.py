@@ -55,8 +55,8 @@ def test_wizard_suggests_the_external_drive_and_warns_about_the_same_disk(
     qtbot: QtBot, tmp_path: Path, cleanup: Cleanup, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     media, usb, nas = _fake_mounts(tmp_path)
-    monkeypatch.setattr("app.services.locations.MOUNTS_FILE", tmp_path / "mounts")
-    monkeypatch.setattr("app.services.locations.MEDIA_ROOTS", (media,))
+    monkeypatch.setattr("app.services.drives.MOUNTS_FILE", tmp_path / "mounts")
+    monkeypatch.setattr("app.services.drives.MEDIA_ROOTS", (media,))
     app = make_app(qtbot, tmp_path, cleanup, use_tray=False)
     app.start()
     wiz = app.show_wizard()
