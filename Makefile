@@ -81,7 +81,7 @@ screenshots: $(APP_STAMP) system-deps-run
 	QT_QPA_PLATFORM=offscreen $(BIN)/keepsake screenshots docs/screenshots
 
 # Refresh the translators' files from the UI source (user-visible strings in self.tr).
-TS_SOURCES = $(filter-out app/ui/versions%,$(wildcard app/ui/*.py app/ui/wizard/*.py))
+TS_SOURCES = $(wildcard app/ui/*.py app/ui/wizard/*.py app/ui/versions/*.py)
 translations: venv
 	$(BIN)/pyside6-lupdate $(TS_SOURCES) -target-language de_DE -no-obsolete -locations none \
 		-ts app/resources/translations/keepsake_de.ts

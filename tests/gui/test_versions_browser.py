@@ -387,3 +387,28 @@ def test_gui_browse_flag_takes_repo_and_password_from_env(
         (str(tmp_path), "from the environment"),
         ("dropbox:Family", "from the environment"),
     ]
+
+
+def test_every_history_column_shows_at_the_main_windows_size(
+    qtbot: QtBot, history: HistoryVault, cleanup: Cleanup
+) -> None:
+    """The version list sat beside the tree, its Modified and What changed columns
+    behind a horizontal scroll bar; now it spans the page under the tree and preview."""
+    page = open_page(qtbot, history, cleanup)
+    page.window().resize(700, 600)  # the page's room in the main window (880 x 600)
+    select(qtbot, page, history.report)
+    QApplication.processEvents()
+    header = page.list.header()
+    metrics = page.list.fontMetrics()
+    assert not page.list.horizontalScrollBar().isVisible()
+    assert header.length() <= page.list.viewport().width()
+    for column in range(page.history_model.columnCount()):
+        title = str(page.history_model.headerData(column, Qt.Orientation.Horizontal))
+        widest = max(
+            [metrics.horizontalAdvance(title)]
+            + [
+                metrics.horizontalAdvance(str(page.history_model.index(row, column).data()))
+                for row in range(page.history_model.rowCount())
+            ]
+        )
+        assert header.sectionSize(column) >= widest, title

@@ -24,6 +24,61 @@
     </message>
 </context>
 <context>
+    <name>CheckDialog</name>
+    <message>
+        <source>Check backup</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Keepsake reads the backup&apos;s lists of files and checks that every piece they name is there. Reading all the data too proves every byte can be restored, but downloads the whole backup.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Also read all the data (slower)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Start check</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Another job (a backup?) is running; try again when it ends.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Checking…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The check was stopped.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The check could not run: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Your backup is healthy: nothing damaged (objects checked: {count}).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Files that cannot be restored as backed up: {count}; the next backup stores them again if they are still here.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No file is affected.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Damage found. Problems: {problems} (objects checked: {count}).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Affected files:</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>CrashDialog</name>
     <message>
         <source>Keepsake ran into a problem</source>
@@ -187,6 +242,45 @@
     </message>
     <message>
         <source>Pictures and Documents are a good start. You can change this later.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>HistoryModel</name>
+    <message>
+        <source>Added</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Changed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Unchanged</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Deleted</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Backed up</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Size</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Modified</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>What changed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Backup {id} of {time}</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -366,6 +460,33 @@
     </message>
     <message>
         <source>Creating your encrypted backup…</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>PreviewPane</name>
+    <message>
+        <source>Preview: the first lines of this version</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Select a file to see it as it was.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Preparing a preview of {name}…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Making a thumbnail…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Modified {time}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No preview for this image.</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -830,6 +951,264 @@
     </message>
     <message>
         <source>Unlocked.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>VersionTreeModel</name>
+    <message>
+        <source>Name</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Size</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Modified</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Deleted {time}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{path}
+Deleted: no longer in the backup of {time}</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>VersionsDialogs</name>
+    <message>
+        <source>A different version is there now</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>“{name}” is already in {folder}, and {count} of its files differ from the backup.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>A different “{name}” is already in {folder}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Replace it with the backed-up version, or keep both (the restored copy is named “{keep}”)?</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Replace</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Keep both</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Restored</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>“{name}” is restored in {folder}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Show in folder</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>VersionsPage</name>
+    <message>
+        <source>Restore into which folder?</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Search every backed-up file by name</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Show deleted files</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Check backup…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Time travel: the backup the tree shows</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>All backups</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Back to now</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Every file and folder ever backed up</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Versions of the selected file, newest first</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&lt;b&gt;Versions&lt;/b&gt;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Unlock to browse</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Restore to…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Put the selected version directly inside a folder you choose</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Restore</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Put the selected version back where it was</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Time travel:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Versions</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Your backup is locked.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Opening the backup…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No backups yet: once the first backup is done, its files appear here.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Reading the list of backups…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Now: all 1 backup</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Now: all {count} backups</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>As on {time} ({number} of {total})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Select a file to see it as it was.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>; showing the first ones</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source> (still indexing older backups…)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>1 match for “{text}”{note}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{count} matches for “{text}”{note}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Nothing named like “{text}”{note}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{path} was never backed up.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>It was deleted: turn on “Show deleted files” to see it.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>It is not in the backup shown; move the timeline to see it.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&lt;b&gt;Versions of {name}&lt;/b&gt;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{name}: a folder. Drag it out or restore it as it was in that backup.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Deleted: no longer in the backup of {time}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>restored</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Checking {dest}…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{dest} already is this version; nothing to do.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Restore cancelled; nothing was changed.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Another restore is running; try again when it has finished.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Restoring {name}…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Restore cancelled. Files already restored were kept.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Could not restore: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source> 1 item could not be restored.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source> {count} items could not be restored.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Restored to {dest}.</source>
         <translation type="unfinished"></translation>
     </message>
 </context>

@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
 from app.core.events import CheckResult, Progress
 from app.services.jobs import JobKind, JobOutcome, Outcome
 from app.services.vault import VaultService
-from app.ui import fmt
 
 
 class CheckDialog(QDialog):
@@ -27,17 +26,19 @@ class CheckDialog(QDialog):
     def __init__(self, vaults: VaultService, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("checkDialog")
-        self.setWindowTitle("Check backup")
+        self.setWindowTitle(self.tr("Check backup"))
         self.vaults = vaults
         self.job: int | None = None
         self.check_result: CheckResult | None = None
         intro = QLabel(
-            "Keepsake reads the backup's lists of files and checks that every piece they "
-            "name is there. Reading all the data too proves every byte can be restored, "
-            "but downloads the whole backup."
+            self.tr(
+                "Keepsake reads the backup's lists of files and checks that every piece they "
+                "name is there. Reading all the data too proves every byte can be restored, "
+                "but downloads the whole backup."
+            )
         )
         intro.setWordWrap(True)
-        self.read_data = QCheckBox("Also read all the data (slower)")
+        self.read_data = QCheckBox(self.tr("Also read all the data (slower)"))
         self.progress = QProgressBar()
         self.progress.setVisible(False)
         self.summary = QLabel("")
@@ -45,7 +46,7 @@ class CheckDialog(QDialog):
         self.details = QPlainTextEdit()
         self.details.setReadOnly(True)
         self.details.setVisible(False)
-        self.start_btn = QPushButton("Start check")
+        self.start_btn = QPushButton(self.tr("Start check"))
         self.start_btn.clicked.connect(self.start)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         self.buttons.addButton(self.start_btn, QDialogButtonBox.ButtonRole.ActionRole)
@@ -61,7 +62,9 @@ class CheckDialog(QDialog):
     def start(self) -> None:
         self.job = self.vaults.check(read_data=self.read_data.isChecked())
         if self.job is None:
-            self.summary.setText("Another job (a backup?) is running; try again when it ends.")
+            self.summary.setText(
+                self.tr("Another job (a backup?) is running; try again when it ends.")
+            )
             return
         self.check_result = None
         self.start_btn.setEnabled(False)
@@ -69,7 +72,7 @@ class CheckDialog(QDialog):
         self.details.setVisible(False)
         self.progress.setRange(0, 0)
         self.progress.setVisible(True)
-        self.summary.setText("Checking…")
+        self.summary.setText(self.tr("Checking…"))
 
     def _progress(self, progress: Progress) -> None:
         if self.job is None or self.vaults.runner.current_kind != JobKind.CHECK:
@@ -86,30 +89,41 @@ class CheckDialog(QDialog):
         self.start_btn.setEnabled(True)
         self.read_data.setEnabled(True)
         if outcome.outcome is Outcome.CANCELLED:
-            self.summary.setText("The check was stopped.")
+            self.summary.setText(self.tr("The check was stopped."))
             return
         if not outcome.ok or not isinstance(outcome.result, CheckResult):
-            self.summary.setText(f"The check could not run: {outcome.message}")
+            self.summary.setText(
+                self.tr("The check could not run: {reason}").format(reason=outcome.message)
+            )
             return
         result = outcome.result
         self.check_result = result
-        checked = fmt.count(result.objects_checked, "object")
+        checked = f"{result.objects_checked:,}"
         if result.ok:
-            self.summary.setText(f"Your backup is healthy: {checked} checked, nothing damaged.")
-            return
-        self.summary.setText(
-            f"Damage found: {fmt.count(len(result.problems), 'problem')}"
-            f" ({checked} checked). "
-            + (
-                f"{fmt.count(len(result.affected_files), 'file')} cannot be restored as "
-                "backed up; the next backup stores them again if they are still here."
-                if result.affected_files
-                else "No file is affected."
+            self.summary.setText(
+                self.tr(
+                    "Your backup is healthy: nothing damaged (objects checked: {count})."
+                ).format(count=checked)
             )
+            return
+        affected = (
+            self.tr(
+                "Files that cannot be restored as backed up: {count}; the next backup "
+                "stores them again if they are still here."
+            ).format(count=f"{len(result.affected_files):,}")
+            if result.affected_files
+            else self.tr("No file is affected.")
+        )
+        self.summary.setText(
+            self.tr("Damage found. Problems: {problems} (objects checked: {count}).").format(
+                problems=f"{len(result.problems):,}", count=checked
+            )
+            + " "
+            + affected
         )
         lines = [*result.problems]
         if result.affected_files:
-            lines += ["", "Affected files:", *result.affected_files]
+            lines += ["", self.tr("Affected files:"), *result.affected_files]
         self.details.setPlainText("\n".join(lines))
         self.details.setVisible(True)
 

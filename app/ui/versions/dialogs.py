@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-from PySide6.QtCore import QUrl
+from PySide6.QtCore import QCoreApplication, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QMessageBox, QWidget
 
@@ -18,20 +18,37 @@ def ask_conflict(parent: QWidget, plan: RestorePlan, keep_name: str) -> Conflict
     box = QMessageBox(parent)
     box.setObjectName("restoreConflict")
     box.setIcon(QMessageBox.Icon.Question)
-    box.setWindowTitle("A different version is there now")
+    box.setWindowTitle(
+        QCoreApplication.translate("VersionsDialogs", "A different version is there now")
+    )
     if plan.differing:
         box.setText(
-            f"“{name}” is already in {os.path.dirname(plan.dest)}, and "
-            f"{plan.differing} of its files differ from the backup."
+            QCoreApplication.translate(
+                "VersionsDialogs",
+                "“{name}” is already in {folder}, and {count} of its files differ from the backup.",
+            ).format(name=name, folder=os.path.dirname(plan.dest), count=plan.differing)
         )
     else:
-        box.setText(f"A different “{name}” is already in {os.path.dirname(plan.dest)}.")
+        box.setText(
+            QCoreApplication.translate(
+                "VersionsDialogs", "A different “{name}” is already in {folder}."
+            ).format(name=name, folder=os.path.dirname(plan.dest))
+        )
     box.setInformativeText(
-        f"Replace it with the backed-up version, or keep both (the restored copy is "
-        f"named “{keep_name}”)?"
+        QCoreApplication.translate(
+            "VersionsDialogs",
+            "Replace it with the backed-up version, or keep both (the restored copy is "
+            "named “{keep}”)?",
+        ).format(keep=keep_name)
     )
-    replace = box.addButton("Replace", QMessageBox.ButtonRole.DestructiveRole)
-    keep = box.addButton("Keep both", QMessageBox.ButtonRole.AcceptRole)
+    replace = box.addButton(
+        QCoreApplication.translate("VersionsDialogs", "Replace"),
+        QMessageBox.ButtonRole.DestructiveRole,
+    )
+    keep = box.addButton(
+        QCoreApplication.translate("VersionsDialogs", "Keep both"),
+        QMessageBox.ButtonRole.AcceptRole,
+    )
     cancel = box.addButton(QMessageBox.StandardButton.Cancel)
     box.setDefaultButton(keep)
     box.setEscapeButton(cancel)
@@ -49,9 +66,16 @@ def offer_show(parent: QWidget, dest: str) -> None:
     box = QMessageBox(parent)
     box.setObjectName("restoreDone")
     box.setIcon(QMessageBox.Icon.Information)
-    box.setWindowTitle("Restored")
-    box.setText(f"“{os.path.basename(dest)}” is restored in {os.path.dirname(dest)}.")
-    show = box.addButton("Show in folder", QMessageBox.ButtonRole.AcceptRole)
+    box.setWindowTitle(QCoreApplication.translate("VersionsDialogs", "Restored"))
+    box.setText(
+        QCoreApplication.translate("VersionsDialogs", "“{name}” is restored in {folder}.").format(
+            name=os.path.basename(dest), folder=os.path.dirname(dest)
+        )
+    )
+    show = box.addButton(
+        QCoreApplication.translate("VersionsDialogs", "Show in folder"),
+        QMessageBox.ButtonRole.AcceptRole,
+    )
     box.addButton(QMessageBox.StandardButton.Close)
     box.exec()
     if box.clickedButton() is show:

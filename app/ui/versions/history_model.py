@@ -7,7 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import (
+    QT_TRANSLATE_NOOP,
     QAbstractTableModel,
+    QCoreApplication,
     QMimeData,
     QModelIndex,
     QObject,
@@ -25,16 +27,22 @@ AnyIndex = QModelIndex | QPersistentModelIndex
 _NO_INDEX = QModelIndex()  # the invisible root, as a default argument
 Stager = Callable[[list[tuple[str, str]]], list[Path]]
 
+# Translated where shown (QT_TRANSLATE_NOOP marks them for lupdate).
 CHANGE_WORDS = {
-    Change.ADDED: "Added",
-    Change.CHANGED: "Changed",
-    Change.UNCHANGED: "Unchanged",
-    Change.DELETED: "Deleted",
+    Change.ADDED: QT_TRANSLATE_NOOP("HistoryModel", "Added"),
+    Change.CHANGED: QT_TRANSLATE_NOOP("HistoryModel", "Changed"),
+    Change.UNCHANGED: QT_TRANSLATE_NOOP("HistoryModel", "Unchanged"),
+    Change.DELETED: QT_TRANSLATE_NOOP("HistoryModel", "Deleted"),
 }
 
 
 class HistoryModel(QAbstractTableModel):
-    HEADERS = ("Backed up", "Size", "Modified", "What changed")
+    HEADERS = (
+        QT_TRANSLATE_NOOP("HistoryModel", "Backed up"),
+        QT_TRANSLATE_NOOP("HistoryModel", "Size"),
+        QT_TRANSLATE_NOOP("HistoryModel", "Modified"),
+        QT_TRANSLATE_NOOP("HistoryModel", "What changed"),
+    )
 
     def __init__(self, stage: Stager, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -69,7 +77,7 @@ class HistoryModel(QAbstractTableModel):
             if column == 0:
                 return fmt.stamp(v.time)
             if v.change is Change.DELETED:
-                return "" if column < 3 else "Deleted"
+                return "" if column < 3 else self.tr("Deleted")
             if column == 1:
                 return "" if self.history and self.history.is_dir else fmt.size(v.size)
             if column == 2:
@@ -78,11 +86,13 @@ class HistoryModel(QAbstractTableModel):
                     if v.mtime and not (self.history and self.history.is_dir)
                     else ""
                 )
-            return CHANGE_WORDS[v.change]
+            return QCoreApplication.translate("HistoryModel", str(CHANGE_WORDS[v.change]))
         if role == Qt.ItemDataRole.ForegroundRole and v.change is Change.DELETED:
             return self._grey
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"Backup {v.snapshot[:8]} of {fmt.stamp(v.time)}"
+            return self.tr("Backup {id} of {time}").format(
+                id=v.snapshot[:8], time=fmt.stamp(v.time)
+            )
         if role == Qt.ItemDataRole.TextAlignmentRole and column == 1:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
@@ -91,7 +101,7 @@ class HistoryModel(QAbstractTableModel):
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.HEADERS[section]
+            return QCoreApplication.translate("HistoryModel", str(self.HEADERS[section]))
         return None
 
     def flags(self, index: AnyIndex) -> Qt.ItemFlag:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
@@ -67,29 +68,30 @@ class VersionsPage(RestoreFlow, QWidget):
         self.setObjectName("versionsPage")
         self.setAcceptDrops(True)
         self.browser = browser
+        self._waiting_note = False  # the status line says "no backups yet" or "reading"
         # Replaceable by tests (dialogs are modal):
         self.ask_conflict: Callable[[RestorePlan, str], ConflictChoice] = lambda plan, keep: (
             dialogs.ask_conflict(self, plan, keep)
         )
         self.choose_folder: Callable[[], str] = lambda: QFileDialog.getExistingDirectory(
-            self, "Restore into which folder?"
+            self, self.tr("Restore into which folder?")
         )
         self.offer_show: Callable[[str], None] = lambda dest: dialogs.offer_show(self, dest)
 
         self.search = QLineEdit()
         self.search.setObjectName("versionsSearch")
-        self.search.setPlaceholderText("Search every backed-up file by name")
+        self.search.setPlaceholderText(self.tr("Search every backed-up file by name"))
         self.search.setClearButtonEnabled(True)
-        self.search.setAccessibleName("Search every backed-up file by name")
+        self.search.setAccessibleName(self.tr("Search every backed-up file by name"))
         self._search_timer = QTimer(self)
         self._search_timer.setSingleShot(True)
         self._search_timer.setInterval(SEARCH_DELAY_MS)
         self._search_timer.timeout.connect(self._run_search)
         self.search.textChanged.connect(lambda _: self._search_timer.start())
-        self.show_deleted = QCheckBox("Show deleted files")
+        self.show_deleted = QCheckBox(self.tr("Show deleted files"))
         self.show_deleted.setObjectName("versionsShowDeleted")
         self.show_deleted.toggled.connect(lambda _: self._view_changed())
-        self.check_btn = QPushButton("Check backup…")
+        self.check_btn = QPushButton(self.tr("Check backup…"))
         self.check_btn.setObjectName("checkButton")
         self.check_btn.setVisible(can_check)
         self.check_btn.clicked.connect(self.check_backup)
@@ -100,11 +102,11 @@ class VersionsPage(RestoreFlow, QWidget):
         self.timeline.setRange(0, 0)
         self.timeline.setPageStep(1)
         self.timeline.setTickPosition(QSlider.TickPosition.TicksBelow)
-        self.timeline.setAccessibleName("Time travel: the backup the tree shows")
+        self.timeline.setAccessibleName(self.tr("Time travel: the backup the tree shows"))
         self.timeline.valueChanged.connect(self._timeline_moved)
-        self.timeline_label = QLabel("All backups")
+        self.timeline_label = QLabel(self.tr("All backups"))
         self.timeline_label.setMinimumWidth(220)
-        self.now_btn = QPushButton("Back to now")
+        self.now_btn = QPushButton(self.tr("Back to now"))
         self.now_btn.setEnabled(False)
         self.now_btn.clicked.connect(self.back_to_now)
 
@@ -113,7 +115,7 @@ class VersionsPage(RestoreFlow, QWidget):
         self.model.loadFailed.connect(self._say)
         self.tree = QTreeView()
         self.tree.setObjectName("versionsTree")
-        self.tree.setAccessibleName("Every file and folder ever backed up")
+        self.tree.setAccessibleName(self.tr("Every file and folder ever backed up"))
         self.tree.setModel(self.model)
         self.tree.setUniformRowHeights(True)
         self.tree.setIndentation(12)  # deep paths: leave room for names
@@ -125,22 +127,32 @@ class VersionsPage(RestoreFlow, QWidget):
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(False)
-        header.resizeSection(1, 64)
-        header.resizeSection(2, 118)  # fixed: sizing to contents would read every row
+        # Fixed widths from the font, not sizing to contents (which reads every row).
+        header.resizeSection(1, _text_width(self.tree, "999.9 MB"))
+        header.resizeSection(2, _text_width(self.tree, "28 Dec 2026 23:59"))
         self.tree.selectionModel().currentRowChanged.connect(lambda *_: self._tree_selected())
 
         self.history_model = HistoryModel(browser.stage_now, self)
         self.list = QTreeView()
         self.list.setObjectName("versionsList")
-        self.list.setAccessibleName("Versions of the selected file, newest first")
+        self.list.setAccessibleName(self.tr("Versions of the selected file, newest first"))
         self.list.setModel(self.history_model)
         self.list.setRootIsDecorated(False)
         self.list.setUniformRowHeights(True)
         self.list.setDragEnabled(True)
         self.list.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
-        self.list.header().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # Every column visible without a scroll bar: widths from the font (a folder
+        # may have thousands of backups; sizing to contents would read them all).
+        list_header = self.list.header()
+        list_header.setStretchLastSection(True)
+        stamp_width = _text_width(self.list, fmt.stamp(_SAMPLE_TIME))
+        for column, width in enumerate(
+            (stamp_width, _text_width(self.list, "999.9 MB"), stamp_width)
+        ):
+            list_header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
+            list_header.resizeSection(column, width)
         self.list.selectionModel().currentRowChanged.connect(lambda *_: self._version_selected())
-        self.history_title = QLabel("<b>Versions</b>")
+        self.history_title = QLabel(self.tr("<b>Versions</b>"))
         self.preview = PreviewPane()
 
         self.status = QLabel("")
@@ -148,23 +160,23 @@ class VersionsPage(RestoreFlow, QWidget):
         self.progress = QProgressBar()
         self.progress.setVisible(False)
         self.progress.setMaximumWidth(220)
-        self.cancel_btn = QPushButton("Cancel")
+        self.cancel_btn = QPushButton(self.tr("Cancel"))
         self.cancel_btn.setVisible(False)
         self.cancel_btn.clicked.connect(browser.cancel_restore)
-        self.unlock_btn = QPushButton("Unlock to browse")
+        self.unlock_btn = QPushButton(self.tr("Unlock to browse"))
         self.unlock_btn.setVisible(False)
         if unlock is not None:
             self.unlock_btn.clicked.connect(lambda: unlock())
         self._can_unlock = unlock is not None
-        self.restore_to_btn = QPushButton("Restore to…")
+        self.restore_to_btn = QPushButton(self.tr("Restore to…"))
         self.restore_to_btn.setObjectName("restoreToButton")
         self.restore_to_btn.setToolTip(
-            "Put the selected version directly inside a folder you choose"
+            self.tr("Put the selected version directly inside a folder you choose")
         )
         self.restore_to_btn.clicked.connect(self.restore_to)
-        self.restore_btn = QPushButton("Restore")
+        self.restore_btn = QPushButton(self.tr("Restore"))
         self.restore_btn.setObjectName("restoreButton")
-        self.restore_btn.setToolTip("Put the selected version back where it was")
+        self.restore_btn.setToolTip(self.tr("Put the selected version back where it was"))
         self.restore_btn.clicked.connect(self.restore_original)
         self.restore_btn.setDefault(True)
 
@@ -191,26 +203,32 @@ class VersionsPage(RestoreFlow, QWidget):
         top.addWidget(self.show_deleted)
         top.addWidget(self.check_btn)
         travel = QHBoxLayout()
-        travel.addWidget(QLabel("Time travel:"))
+        travel.addWidget(QLabel(self.tr("Time travel:")))
         travel.addWidget(self.timeline, 1)
         travel.addWidget(self.timeline_label)
         travel.addWidget(self.now_btn)
-        right = QSplitter(Qt.Orientation.Vertical)
+        # The tree and the preview side by side, the version history below them at
+        # full width: its four columns (two of them dates) need the room, and a
+        # history beside the tree pushed them behind a scroll bar.
+        upper = QSplitter(Qt.Orientation.Horizontal)
+        upper.addWidget(self.tree)
+        upper.addWidget(self.preview)
+        upper.setStretchFactor(0, 2)
+        upper.setStretchFactor(1, 1)
+        upper.setSizes([510, 200])
+        upper.setChildrenCollapsible(False)
         history = QWidget()
         hl = QVBoxLayout(history)
         hl.setContentsMargins(0, 0, 0, 0)
         hl.addWidget(self.history_title)
         hl.addWidget(self.list)
-        right.addWidget(history)
-        right.addWidget(self.preview)
-        right.setStretchFactor(0, 1)
-        right.setStretchFactor(1, 1)
-        split = QSplitter()
-        split.addWidget(self.tree)
-        split.addWidget(right)
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.setObjectName("versionsSplitter")
+        split.addWidget(upper)
+        split.addWidget(history)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
-        split.setSizes([600, 360])
+        split.setSizes([300, 200])
         split.setChildrenCollapsible(False)
         bottom = QHBoxLayout()
         bottom.addWidget(self.status, 1)
@@ -220,7 +238,7 @@ class VersionsPage(RestoreFlow, QWidget):
         bottom.addWidget(self.restore_to_btn)
         bottom.addWidget(self.restore_btn)
         layout = QVBoxLayout(self)
-        layout.addWidget(heading("Versions"))
+        layout.addWidget(heading(self.tr("Versions")))
         layout.addLayout(top)
         layout.addLayout(travel)
         layout.addWidget(split, 1)
@@ -246,7 +264,9 @@ class VersionsPage(RestoreFlow, QWidget):
             self.preview.clear("")
             self.model.set_view(View())
             self._say(
-                "Your backup is locked." if self.browser.vaults.repo else "Opening the backup…"
+                self.tr("Your backup is locked.")
+                if self.browser.vaults.repo
+                else self.tr("Opening the backup…")
             )
         else:
             self._say("")
@@ -263,23 +283,33 @@ class VersionsPage(RestoreFlow, QWidget):
         self.timeline.blockSignals(False)
         self._label_timeline()
         if snaps:
-            if self.status.text().startswith(("No backups", "Reading")):
+            if self._waiting_note:
                 self._say("")
         elif self.browser.synced:
-            self._say("No backups yet: once the first backup is done, its files appear here.")
+            self._say(
+                self.tr("No backups yet: once the first backup is done, its files appear here.")
+            )
+            self._waiting_note = True
         else:
-            self._say("Reading the list of backups…")
+            self._say(self.tr("Reading the list of backups…"))
+            self._waiting_note = True
         self._view_changed()
 
     def _label_timeline(self) -> None:
         snaps = self.browser.snapshots
         if self._as_of is None or not snaps:
-            self.timeline_label.setText(f"Now: all {fmt.count(len(snaps), 'backup')}")
+            self.timeline_label.setText(
+                self.tr("Now: all 1 backup")
+                if len(snaps) == 1
+                else self.tr("Now: all {count} backups").format(count=f"{len(snaps):,}")
+            )
             self.now_btn.setEnabled(False)
         else:
             snap = snaps[self._as_of]
             self.timeline_label.setText(
-                f"As on {fmt.stamp(snap.time)} ({self._as_of + 1} of {len(snaps)})"
+                self.tr("As on {time} ({number} of {total})").format(
+                    time=fmt.stamp(snap.time), number=self._as_of + 1, total=len(snaps)
+                )
             )
             self.now_btn.setEnabled(True)
 
@@ -304,8 +334,8 @@ class VersionsPage(RestoreFlow, QWidget):
             return
         self._entry = None
         self.history_model.set_history(None)
-        self.history_title.setText("<b>Versions</b>")
-        self.preview.clear("Select a file to see it as it was.")
+        self.history_title.setText(self.tr("<b>Versions</b>"))
+        self.preview.clear(self.tr("Select a file to see it as it was."))
         if self.search.text().strip() and self._search is None:
             self._run_search()
             return
@@ -366,14 +396,17 @@ class VersionsPage(RestoreFlow, QWidget):
             self._search = result
             self._view_changed()
             n = len(result.matches)
-            found = f"{n} match" if n == 1 else f"{n:,} matches"
-            note = "; showing the first ones" if result.truncated else ""
+            note = self.tr("; showing the first ones") if result.truncated else ""
             if not self.browser.indexed:
-                note += " (still indexing older backups…)"
+                note += self.tr(" (still indexing older backups…)")
             self._say(
-                f"{found} for “{text}”{note}."
+                self.tr("1 match for “{text}”{note}.").format(text=text, note=note)
+                if n == 1
+                else self.tr("{count} matches for “{text}”{note}.").format(
+                    count=f"{n:,}", text=text, note=note
+                )
                 if result.matches
-                else f"Nothing named like “{text}”{note}."
+                else self.tr("Nothing named like “{text}”{note}.").format(text=text, note=note)
             )
 
         self._searched_indexed = self.browser.indexed
@@ -417,7 +450,7 @@ class VersionsPage(RestoreFlow, QWidget):
                 return
             chain = outcome.value
             if chain is None:
-                self._say(f"{path} was never backed up.")
+                self._say(self.tr("{path} was never backed up.").format(path=path))
                 return
             if self._search is not None or self.search.text():
                 self.search.blockSignals(True)
@@ -444,9 +477,11 @@ class VersionsPage(RestoreFlow, QWidget):
                     continue
                 self._reveal_chain = []
                 if not self.show_deleted.isChecked() and self._as_of is None:
-                    self._say("It was deleted: turn on “Show deleted files” to see it.")
+                    self._say(self.tr("It was deleted: turn on “Show deleted files” to see it."))
                 else:
-                    self._say("It is not in the backup shown; move the timeline to see it.")
+                    self._say(
+                        self.tr("It is not in the backup shown; move the timeline to see it.")
+                    )
                 return
             if parent.isValid():
                 self.tree.expand(parent)
@@ -472,13 +507,17 @@ class VersionsPage(RestoreFlow, QWidget):
         self._history_generation += 1
         self._update_buttons()
         if entry is None:
-            self.preview.clear("Select a file to see it as it was.")
+            self.preview.clear(self.tr("Select a file to see it as it was."))
             return
-        self.history_title.setText(f"<b>Versions of {_esc(entry.name)}</b>")
+        self.history_title.setText(
+            self.tr("<b>Versions of {name}</b>").format(name=_esc(entry.name))
+        )
         generation = self._history_generation
         if entry.is_dir:
             self.preview.clear(
-                f"{entry.name}: a folder. Drag it out or restore it as it was in that backup."
+                self.tr(
+                    "{name}: a folder. Drag it out or restore it as it was in that backup."
+                ).format(name=entry.name)
             )
         else:
             self.preview.loading(entry.name)
@@ -519,7 +558,11 @@ class VersionsPage(RestoreFlow, QWidget):
         if version is None or history is None or history.is_dir:
             return
         if version.change is Change.DELETED:
-            self.preview.clear(f"Deleted: no longer in the backup of {fmt.stamp(version.time)}.")
+            self.preview.clear(
+                self.tr("Deleted: no longer in the backup of {time}.").format(
+                    time=fmt.stamp(version.time)
+                )
+            )
             return
         generation = self._preview_generation
         self.preview.loading(os.path.basename(history.path))
@@ -568,6 +611,14 @@ class VersionsPage(RestoreFlow, QWidget):
             return
         event.acceptProposedAction()
         self.select_path(paths[0])
+
+
+_SAMPLE_TIME = datetime(2026, 12, 28, 23, 59, tzinfo=UTC)  # a wide date, for widths
+
+
+def _text_width(view: QWidget, sample: str) -> int:
+    """A column wide enough for ``sample`` in ``view``'s font, with the cell's margins."""
+    return view.fontMetrics().horizontalAdvance(sample) + 16
 
 
 def _local_paths(urls: list[QUrl]) -> list[str]:

@@ -81,7 +81,7 @@ class PreviewPane(QStackedWidget):
         self.image.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
         self.text = QPlainTextEdit()
         self.text.setReadOnly(True)
-        self.text.setAccessibleName("Preview: the first lines of this version")
+        self.text.setAccessibleName(self.tr("Preview: the first lines of this version"))
         self.text.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         mono = QFont("monospace")
         mono.setStyleHint(QFont.StyleHint.TypeWriter)
@@ -107,7 +107,7 @@ class PreviewPane(QStackedWidget):
         self._relay.done.connect(self._thumb_done)
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
-        self.clear("Select a file to see it as it was.")
+        self.clear(self.tr("Select a file to see it as it was."))
 
     def clear(self, message: str = "") -> None:
         self._key = ""
@@ -117,7 +117,7 @@ class PreviewPane(QStackedWidget):
         self.setCurrentWidget(self._other)
 
     def loading(self, name: str) -> None:
-        self.clear(f"Preparing a preview of {name}…")
+        self.clear(self.tr("Preparing a preview of {name}…").format(name=name))
 
     def show_preview(self, preview: Preview) -> None:
         self._key = f"{preview.path}\0{preview.snapshot}"
@@ -129,7 +129,7 @@ class PreviewPane(QStackedWidget):
             if preview.thumbnail and os.path.exists(preview.thumbnail):
                 self._thumb_done(preview.thumbnail, self._key)
             else:
-                self._show_facts(preview, "Making a thumbnail…")
+                self._show_facts(preview, self.tr("Making a thumbnail…"))
                 self._pool.start(
                     _ThumbTask(preview.file, preview.thumbnail, self._key, self._relay)
                 )
@@ -144,7 +144,7 @@ class PreviewPane(QStackedWidget):
         name = os.path.basename(preview.path)
         lines = [f"<b>{_escape(name)}</b>", fmt.size(preview.size)]
         if preview.mtime is not None:
-            lines.append(f"Modified {fmt.stamp(preview.mtime)}")
+            lines.append(self.tr("Modified {time}").format(time=fmt.stamp(preview.mtime)))
         if extra:
             lines.append(extra)
         self.facts.setText("<br>".join(lines))
@@ -156,7 +156,7 @@ class PreviewPane(QStackedWidget):
         pixmap = QPixmap(path) if path else QPixmap()
         if pixmap.isNull():
             self.kind = PreviewKind.OTHER
-            self.facts.setText("No preview for this image.")
+            self.facts.setText(self.tr("No preview for this image."))
             self.setCurrentWidget(self._other)
             return
         self.image.setPixmap(pixmap)

@@ -11,13 +11,13 @@ import os
 from collections.abc import Callable
 from datetime import datetime
 
+from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton
 
 from app.core.browse import ConflictChoice, RestoreDone, RestorePlan, restored_name
 from app.core.events import Progress
 from app.services.browser import BrowserService
 from app.services.jobs import JobOutcome, Outcome
-from app.ui import fmt
 
 Chosen = tuple[str, str, bool]  # path, backup id, is a folder
 
@@ -33,6 +33,7 @@ class RestoreFlow:
     choose_folder: Callable[[], str]
     offer_show: Callable[[str], None]
     _restore_then_show: bool
+    _waiting_note: bool
 
     def chosen(self) -> Chosen | None:
         raise NotImplementedError
@@ -41,6 +42,7 @@ class RestoreFlow:
         raise NotImplementedError
 
     def _say(self, text: str) -> None:
+        self._waiting_note = False
         self.status.setText(text)
 
     # -- restoring -------------------------------------------------------------------------
@@ -60,12 +62,14 @@ class RestoreFlow:
         folder = self.choose_folder()
         if not folder:
             return
-        name = os.path.basename(chosen[0].rstrip("/")) or "restored"
+        name = os.path.basename(chosen[0].rstrip("/")) or QCoreApplication.translate(
+            "VersionsPage", "restored"
+        )
         self._restore(chosen, os.path.join(folder, name), show_after=True)
 
     def _restore(self, chosen: Chosen, dest: str, *, show_after: bool) -> None:
         source, snapshot, _is_dir = chosen
-        self._say(f"Checking {dest}…")
+        self._say(QCoreApplication.translate("VersionsPage", "Checking {dest}…").format(dest=dest))
 
         def planned(outcome: JobOutcome[RestorePlan]) -> None:
             if not outcome.ok:
@@ -73,7 +77,11 @@ class RestoreFlow:
                 return
             plan = outcome.value
             if plan.identical:
-                self._say(f"{dest} already is this version; nothing to do.")
+                self._say(
+                    QCoreApplication.translate(
+                        "VersionsPage", "{dest} already is this version; nothing to do."
+                    ).format(dest=dest)
+                )
                 return
             target = dest
             if plan.conflict:
@@ -85,7 +93,11 @@ class RestoreFlow:
                 )
                 choice = self.ask_conflict(plan, keep)
                 if choice is ConflictChoice.CANCEL:
-                    self._say("Restore cancelled; nothing was changed.")
+                    self._say(
+                        QCoreApplication.translate(
+                            "VersionsPage", "Restore cancelled; nothing was changed."
+                        )
+                    )
                     return
                 if choice is ConflictChoice.KEEP_BOTH:
                     target = os.path.join(folder, keep)
@@ -95,13 +107,21 @@ class RestoreFlow:
 
     def _start_restore(self, source: str, snapshot: str, dest: str, show_after: bool) -> None:
         if self.browser.restore(source, snapshot, dest) is None:
-            self._say("Another restore is running; try again when it has finished.")
+            self._say(
+                QCoreApplication.translate(
+                    "VersionsPage", "Another restore is running; try again when it has finished."
+                )
+            )
             return
         self._restore_then_show = show_after
         self.progress.setRange(0, 0)
         self.progress.setVisible(True)
         self.cancel_btn.setVisible(True)
-        self._say(f"Restoring {os.path.basename(dest)}…")
+        self._say(
+            QCoreApplication.translate("VersionsPage", "Restoring {name}…").format(
+                name=os.path.basename(dest)
+            )
+        )
         self._update_buttons()
 
     def _restore_progress(self, progress: Progress) -> None:
@@ -114,17 +134,30 @@ class RestoreFlow:
         self.cancel_btn.setVisible(False)
         self._update_buttons()
         if outcome.outcome is Outcome.CANCELLED:
-            self._say("Restore cancelled. Files already restored were kept.")
+            self._say(
+                QCoreApplication.translate(
+                    "VersionsPage", "Restore cancelled. Files already restored were kept."
+                )
+            )
             return
         if not outcome.ok:
-            self._say(f"Could not restore: {outcome.message}")
+            self._say(
+                QCoreApplication.translate("VersionsPage", "Could not restore: {reason}").format(
+                    reason=outcome.message
+                )
+            )
             return
         done = outcome.value
-        problems = (
-            f" {fmt.count(len(done.warnings), 'item')} could not be restored."
-            if done.warnings
-            else ""
+        problems = ""
+        if len(done.warnings) == 1:
+            problems = QCoreApplication.translate("VersionsPage", " 1 item could not be restored.")
+        elif done.warnings:
+            problems = QCoreApplication.translate(
+                "VersionsPage", " {count} items could not be restored."
+            ).format(count=f"{len(done.warnings):,}")
+        self._say(
+            QCoreApplication.translate("VersionsPage", "Restored to {dest}.").format(dest=done.dest)
+            + problems
         )
-        self._say(f"Restored to {done.dest}.{problems}")
         if self._restore_then_show:
             self.offer_show(done.dest)

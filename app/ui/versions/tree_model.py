@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import (
+    QT_TRANSLATE_NOOP,
     QAbstractItemModel,
+    QCoreApplication,
     QMimeData,
     QModelIndex,
     QObject,
@@ -77,7 +79,11 @@ class View:
 
 
 class VersionTreeModel(QAbstractItemModel):
-    HEADERS = ("Name", "Size", "Modified")
+    HEADERS = (
+        QT_TRANSLATE_NOOP("VersionTreeModel", "Name"),
+        QT_TRANSLATE_NOOP("VersionTreeModel", "Size"),
+        QT_TRANSLATE_NOOP("VersionTreeModel", "Modified"),
+    )
     childrenLoaded = Signal(int)  # node id whose rows arrived
     loadFailed = Signal(str)
 
@@ -260,7 +266,7 @@ class VersionTreeModel(QAbstractItemModel):
             if column == 1:
                 return "" if entry.is_dir else fmt.size(entry.size)
             if entry.deleted_at is not None:
-                return f"Deleted {_short(entry.deleted_at)}"
+                return self.tr("Deleted {time}").format(time=_short(entry.deleted_at))
             return _short(entry.mtime) if entry.mtime and not entry.is_dir else ""
         if role == Qt.ItemDataRole.DecorationRole and column == 0:
             if self._icons is None:
@@ -270,7 +276,9 @@ class VersionTreeModel(QAbstractItemModel):
             return self._grey
         if role == Qt.ItemDataRole.ToolTipRole:
             if entry.deleted_at is not None:
-                return f"{entry.path}\nDeleted: no longer in the backup of {fmt.stamp(entry.deleted_at)}"
+                return self.tr("{path}\nDeleted: no longer in the backup of {time}").format(
+                    path=entry.path, time=fmt.stamp(entry.deleted_at)
+                )
             return entry.path
         if role == Qt.ItemDataRole.TextAlignmentRole and column == 1:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -282,7 +290,7 @@ class VersionTreeModel(QAbstractItemModel):
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.HEADERS[section]
+            return QCoreApplication.translate("VersionTreeModel", str(self.HEADERS[section]))
         return None
 
     def flags(self, index: AnyIndex) -> Qt.ItemFlag:
