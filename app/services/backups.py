@@ -20,6 +20,8 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from app.core.errors import AppError, ErrorCode
 from app.core.events import BackupResult, Phase, Progress, RestoreResult, Warning_
+from app.services import damage
+from app.services.damage import DamagedBackup
 from app.services.jobs import JobKind, JobOutcome, JobRunner, Outcome
 from app.services.locations import describe_missing, missing_folders
 from app.services.schedule import Scheduler
@@ -62,6 +64,7 @@ class Status:
     progress: Progress | None = None
     paused_until: datetime | None = None
     job: JobKind | None = None  # the job running (or paused) now
+    damaged: tuple[DamagedBackup, ...] = ()  # backups in the vault that cannot be read
 
     @property
     def percent(self) -> int | None:
@@ -123,6 +126,10 @@ class BackupService(QObject):
         self._progress: Progress | None = None
         self._waiting: Progress | None = None  # the storage's last "waiting until"
         self.vaults.set_upload_limit(self.settings.bandwidth_limit_kbps)
+        self.vaults.made_here = self._made_here
+        self.vaults.damagedChanged.connect(self._damage_seen)
+        self._damage_told: frozenset[str] = frozenset()  # damaged ids already notified
+        self._shut_down = False
         self._pending_backup = False
         self._pause_timer = QTimer(self)
         self._pause_timer.setSingleShot(True)
@@ -163,6 +170,7 @@ class BackupService(QObject):
         self._emit_status()
 
     def shutdown(self) -> None:
+        self._shut_down = True  # answers still queued may come after the history closed
         self._retention_timer.stop()
         self.scheduler.stop()
         self._stale_timer.stop()
@@ -201,6 +209,22 @@ class BackupService(QObject):
                 return f"Could not change the login setting: {exc.strerror or exc}"
         self.update_settings(self.settings.with_(start_at_login=enabled))
         return ""
+
+    def _made_here(self, snapshot_id: str) -> datetime | None:
+        record = self.history.by_snapshot(snapshot_id)
+        return record.finished if record is not None else None
+
+    @Slot()
+    def _damage_seen(self) -> None:
+        """Damaged backups found (or gone): tell the user once per new one."""
+        if self._shut_down:
+            return
+        found = self.vaults.damaged
+        new = [d for d in found if d.id not in self._damage_told]
+        self._damage_told = frozenset(d.id for d in found)
+        if new:
+            self.notify.emit(damage.headline(found), damage.describe(found), "warning", "Overview")
+        self._emit_status()
 
     def _last_success_time(self) -> datetime | None:
         rec = self.history.last_success("backup")
@@ -597,7 +621,17 @@ class BackupService(QObject):
         def mk(
             state: State, headline: str, detail: str = "", progress: Progress | None = None
         ) -> Status:
-            return Status(state, headline, detail, last, last_ok, next_run, progress, paused_until)
+            return Status(
+                state,
+                headline,
+                detail,
+                last,
+                last_ok,
+                next_run,
+                progress,
+                paused_until,
+                damaged=self.vaults.damaged,
+            )
 
         if not self.settings.is_set_up:
             return mk(State.NOT_SET_UP, "Not set up yet")
@@ -627,6 +661,9 @@ class BackupService(QObject):
             return mk(State.WARNING, what, describe_missing(missing))
         if last is not None and last.status is JobStatus.FAILED:
             return mk(State.ERROR, "Last backup failed", last.message)
+        damaged = self.vaults.damaged
+        if damaged:
+            return mk(State.WARNING, damage.headline(damaged), damage.summary(damaged))
         if last_ok is None:
             return mk(State.WARNING, "No backup yet", "Press Back up now to make the first backup.")
         if now - last_ok.finished > self.stale_after():

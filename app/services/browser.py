@@ -36,6 +36,7 @@ from app.core.cancel import CancelToken
 from app.core.errors import AppError
 from app.core.events import ProgressCallback
 from app.core.models import SnapshotInfo
+from app.services.damage import DamagedBackup
 from app.services.jobs import JobKind, JobOutcome, JobRunner
 from app.services.vault import VaultLike, VaultService
 
@@ -103,6 +104,7 @@ class BrowserService(QObject):
     indexedChanged = Signal(bool)  # every path is indexed (search is exhaustive)
     restoreProgress = Signal(object)  # Progress
     restoreFinished = Signal(object)  # JobOutcome whose result is a RestoreDone
+    damagedChanged = Signal()  # ``damaged`` was looked at again
 
     def __init__(
         self, vaults: VaultService, factory: SessionFactory, parent: QObject | None = None
@@ -124,6 +126,7 @@ class BrowserService(QObject):
         vaults.open_hooks.append(self._make_session)
         vaults.openedChanged.connect(self._opened_changed)
         vaults.runner.jobFinished.connect(self._vault_job_done)
+        vaults.damagedChanged.connect(self.damagedChanged)
         if vaults.is_open:  # opened before we were made: make a session now
             vaults.with_vault(JobKind.BROWSE_START, self._make_session, self._adopt)
 
@@ -184,12 +187,19 @@ class BrowserService(QObject):
             raise AppError("The backup is locked. Unlock it to browse its versions.")
         return self._session
 
+    @property
+    def damaged(self) -> tuple[DamagedBackup, ...]:
+        """Backups of the vault that cannot be read, so are not on the timeline (the
+        session reads the cache, which never holds them; the vault's thread knows)."""
+        return self.vaults.damaged
+
     def refresh(self) -> None:
-        """Look for backups added or removed since the last look."""
+        """Look for backups added or removed since the last look, and for damaged ones."""
         if self.vaults.is_open:
             self.runner.call(
                 JobKind.BROWSE_START, lambda _: self._need().set_snapshots(), self._got_snapshots
             )
+            self.vaults.look_for_damage()
 
     def _vault_job_done(self, outcome: JobOutcome[object]) -> None:
         if outcome.kind in (JobKind.BACKUP, JobKind.FORGET) and outcome.ok:

@@ -68,6 +68,7 @@ class JobKind(StrEnum):
     OPEN = "open"
     CLOSE = "close"
     SNAPSHOTS = "snapshots"
+    DAMAGED = "damaged"  # which snapshot objects cannot be read
     LIST_DIR = "list_dir"
     VERSIONS = "versions"
     STATS = "stats"

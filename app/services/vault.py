@@ -31,7 +31,8 @@ from app.core.events import (
     ProgressCallback,
     RestoreResult,
 )
-from app.core.models import Entry, FileVersion, SnapshotInfo, VaultStats
+from app.core.models import DamagedSnapshot, Entry, FileVersion, SnapshotInfo, VaultStats
+from app.services.damage import DamagedBackup
 from app.services.jobs import JobKind, JobOutcome, JobRunner
 from app.store.settings import Retention
 
@@ -63,6 +64,8 @@ class VaultLike(Protocol):
     ) -> BackupResult: ...
 
     def snapshots(self) -> list[SnapshotInfo]: ...
+
+    def damaged_snapshots(self) -> list[DamagedSnapshot]: ...
 
     def list_dir(self, snapshot_id: str, path: str) -> list[Entry]: ...
 
@@ -151,6 +154,7 @@ class VaultService(QObject):
     """The open vault of this app (at most one) and every operation on it."""
 
     openedChanged = Signal(bool)
+    damagedChanged = Signal()  # ``damaged`` was looked at again (it may be unchanged)
 
     def __init__(
         self,
@@ -173,6 +177,13 @@ class VaultService(QObject):
         # Called on the worker thread with each vault right after it opened, before
         # ``openedChanged`` (the version browser makes its own reader there).
         self.open_hooks: list[Callable[[VaultLike], None]] = []
+        # Snapshot objects of the open vault that cannot be read (GUI-thread view),
+        # looked for after opening and after every long job (issue 11 item 4).
+        self.damaged: tuple[DamagedBackup, ...] = ()
+        # When this computer made a snapshot (its job history), since a damaged
+        # snapshot's own time cannot be read; the backup service sets it.
+        self.made_here: Callable[[str], datetime | None] = lambda _id: None
+        runner.jobFinished.connect(self._job_finished)
 
     def set_upload_limit(self, kib_per_s: int) -> None:
         self._gateway.set_upload_limit(kib_per_s)
@@ -219,7 +230,9 @@ class VaultService(QObject):
             if outcome.ok:
                 self._opened = outcome.value
                 self.repo = repo
+                self.damaged = ()
                 self.openedChanged.emit(True)
+                self.look_for_damage()
             if done is not None:
                 done(outcome)
 
@@ -284,7 +297,44 @@ class VaultService(QObject):
         self._opened = None
         if was_open:
             self.openedChanged.emit(False)
+            self.damaged = ()
+            self.damagedChanged.emit()
         self.runner.call(JobKind.CLOSE, lambda _: self._close_on_worker(), done)
+
+    # -- damaged snapshots ---------------------------------------------------------
+
+    def look_for_damage(self) -> None:
+        """Ask the vault which snapshot objects cannot be read (on its thread, after
+        any job queued before); ``damaged`` and ``damagedChanged`` follow on the GUI
+        thread. The engine reads each snapshot object its cache does not hold yet, so
+        this finds damage after a fresh start, a backup (which re-syncs) or a check
+        (which re-reads every snapshot)."""
+        if self._opened is None:
+            return
+        generation = self._opened
+
+        def work(_: CancelToken) -> list[DamagedSnapshot]:
+            return list(self._vault_or_raise().damaged_snapshots())
+
+        def done(outcome: JobOutcome[list[DamagedSnapshot]]) -> None:
+            if self._opened is not generation:
+                return  # closed or another vault opened meanwhile
+            if not outcome.ok:
+                log.info("Could not look for damaged backups: %s", outcome.message)
+                return
+            found = tuple(
+                DamagedBackup(d.id, d.reason, self.made_here(d.id)) for d in outcome.value
+            )
+            if found:
+                log.warning("Damaged snapshots: %s", ", ".join(d.short_id for d in found))
+            self.damaged = found
+            self.damagedChanged.emit()
+
+        self.runner.call(JobKind.DAMAGED, work, done)
+
+    def _job_finished(self, outcome: JobOutcome[object]) -> None:
+        if outcome.kind in (JobKind.BACKUP, JobKind.FORGET, JobKind.CHECK):
+            self.look_for_damage()
 
     # -- long jobs -------------------------------------------------------------
 

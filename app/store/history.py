@@ -157,6 +157,19 @@ class HistoryStore:
         ).fetchone()
         return _row_to_record(row) if row else None
 
+    def by_snapshot(self, snapshot_id: str) -> JobRecord | None:
+        """The backup of this computer that made ``snapshot_id``, if it is recorded:
+        when a snapshot object is damaged its own time is unreadable, and this is
+        the only other place that knows it."""
+        if not snapshot_id:
+            return None
+        row = self._db.execute(
+            f"SELECT {_COLUMNS} FROM jobs WHERE kind = 'backup' AND snapshot_id = ? "
+            "ORDER BY id DESC LIMIT 1",
+            (snapshot_id,),
+        ).fetchone()
+        return _row_to_record(row) if row else None
+
     def count(self) -> int:
         (n,) = self._db.execute("SELECT COUNT(*) FROM jobs").fetchone()
         return int(n)

@@ -64,6 +64,7 @@ class MainWindow(QMainWindow):
         self.versions = VersionsPage(browser, unlock=lambda: service.ensure_open())
         self.settings_page = SettingsPage(service)
         self.activity = ActivityPage(service)
+        self.overview.checkRequested.connect(self.check_backup)
         self.stack = QStackedWidget()
         self.sidebar = QListWidget()
         self.sidebar.setAccessibleName(self.tr("Pages"))
@@ -122,6 +123,11 @@ class MainWindow(QMainWindow):
 
     def show_page(self, name: str) -> None:
         self.sidebar.setCurrentRow(self.PAGES.index(name))
+
+    def check_backup(self) -> None:
+        """The Versions page's "Check backup" (it names what a damage affects)."""
+        self.show_page("Versions")
+        self.versions.check_backup()
 
     def bring_to_front(self) -> None:
         self.show()

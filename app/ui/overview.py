@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QFormLayout,
     QFrame,
@@ -14,12 +14,14 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSizePolicy,
+    QStyle,
     QVBoxLayout,
     QWidget,
 )
 
 from app.core.events import Progress
 from app.core.models import VaultStats
+from app.services import damage
 from app.services.backups import BackupService, State, Status
 from app.services.jobs import JobOutcome
 from app.store.history import JobRecord, JobStatus
@@ -67,6 +69,8 @@ def describe_result(rec: JobRecord) -> str:
 
 
 class OverviewPage(QWidget):
+    checkRequested = Signal()  # "Check backup…" beside a damaged backup
+
     def __init__(self, service: BackupService, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.service = service
@@ -83,6 +87,8 @@ class OverviewPage(QWidget):
         texts.addWidget(self.detail)
         texts.addStretch(1)
         top.addLayout(texts, 1)
+
+        self._damage_box()
 
         self.backup_btn = QPushButton(self.tr("Back up now"))
         self.backup_btn.setDefault(True)
@@ -140,6 +146,7 @@ class OverviewPage(QWidget):
         line.setFrameShadow(QFrame.Shadow.Sunken)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
+        layout.addWidget(self.damaged_box)
         layout.addLayout(buttons)
         layout.addSpacing(4)
         layout.addWidget(self.progress_box)
@@ -158,6 +165,27 @@ class OverviewPage(QWidget):
         self._tick.timeout.connect(self._refresh)
         self._tick.start()
         self.show_status(service.status())
+
+    def _damage_box(self) -> None:
+        """Shown whenever the vault holds backups that cannot be read, whatever the
+        headline says (a failed backup or a missing folder may be more urgent)."""
+        self.damaged_box = QFrame()
+        self.damaged_box.setObjectName("overviewDamaged")
+        self.damaged_box.setFrameShape(QFrame.Shape.StyledPanel)
+        icon = QLabel()
+        warning = self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
+        icon.setPixmap(warning.pixmap(32, 32))
+        self.damaged_text = QLabel("")
+        self.damaged_text.setWordWrap(True)
+        self.damaged_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.check_damage_btn = QPushButton(self.tr("Check backup…"))
+        self.check_damage_btn.setToolTip(self.tr("See which files the damage affects"))
+        self.check_damage_btn.clicked.connect(self.checkRequested)
+        row = QHBoxLayout(self.damaged_box)
+        row.addWidget(icon, 0, Qt.AlignmentFlag.AlignTop)
+        row.addWidget(self.damaged_text, 1)
+        row.addWidget(self.check_damage_btn, 0, Qt.AlignmentFlag.AlignTop)
+        self.damaged_box.setVisible(False)
 
     def _refresh(self) -> None:
         if self.isVisible():  # a closed window (or an app shut down) asks nothing
@@ -180,7 +208,11 @@ class OverviewPage(QWidget):
         self.icon.setPixmap(icons.status_icon(status).pixmap(64, 64))
         self.headline.setText(status.headline)
         self.detail.setText(status.detail)
-        self.detail.setVisible(bool(status.detail))
+        self.damaged_box.setVisible(bool(status.damaged))
+        self.damaged_text.setText(damage.describe(status.damaged))
+        # The box says it all when the damage is the headline: no echo beneath it.
+        echo = bool(status.damaged) and status.detail == damage.summary(status.damaged)
+        self.detail.setVisible(bool(status.detail) and not echo)
         running = status.state is State.RUNNING or (
             status.state is State.PAUSED and status.progress is not None
         )

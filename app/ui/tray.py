@@ -8,6 +8,7 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
+from app.services import damage
 from app.services.backups import BackupService, State, Status
 from app.ui import fmt, icons
 
@@ -64,6 +65,8 @@ class Tray(QObject):
             tip += f"\nLast backup {fmt.when(status.last_success.finished)}"
         elif status.detail:
             tip += f"\n{status.detail}"
+        if status.damaged and damage.summary(status.damaged) not in tip:
+            tip += f"\n{damage.summary(status.damaged)}"
         self.icon.setToolTip(tip)
 
     def tooltip(self) -> str:
@@ -84,6 +87,15 @@ class Tray(QObject):
             )
             detail.setEnabled(False)
             self.menu.addAction(detail)
+        if status.damaged and status.detail != damage.summary(status.damaged):
+            damaged = QAction(
+                self.menu.fontMetrics().elidedText(
+                    damage.summary(status.damaged), Qt.TextElideMode.ElideRight, 320
+                ),
+                self.menu,
+            )
+            damaged.setEnabled(False)
+            self.menu.addAction(damaged)
         if status.last_success is not None and status.state is not State.RUNNING:
             last = QAction(f"Last backup {fmt.when(status.last_success.finished)}", self.menu)
             last.setEnabled(False)

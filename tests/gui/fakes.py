@@ -25,7 +25,14 @@ from app.core.events import (
     ProgressCallback,
     RestoreResult,
 )
-from app.core.models import Entry, EntryType, FileVersion, SnapshotInfo, VaultStats
+from app.core.models import (
+    DamagedSnapshot,
+    Entry,
+    EntryType,
+    FileVersion,
+    SnapshotInfo,
+    VaultStats,
+)
 from app.services.vault import VaultLike, WaitListener
 from app.store.settings import Retention
 
@@ -90,6 +97,10 @@ class FakeVault:
         self._mark()
         return [s for s, _ in self._store.snaps.get(self.repo, [])]
 
+    def damaged_snapshots(self) -> list[DamagedSnapshot]:
+        self._mark()
+        return list(self._store.damaged.get(self.repo, []))
+
     def list_dir(self, snapshot_id: str, path: str) -> list[Entry]:
         self._mark()
         for snap, files in self._store.snaps.get(self.repo, []):
@@ -140,6 +151,7 @@ class FakeGateway:
         self.passphrases: dict[str, str] = {}
         self.ids: dict[str, str] = {}
         self.snaps: dict[str, list[tuple[SnapshotInfo, list[str]]]] = {}
+        self.damaged: dict[str, list[DamagedSnapshot]] = {}  # what damaged_snapshots says
         self.steps = steps
         self.step_s = step_s
         self.fail_with: Exception | None = None

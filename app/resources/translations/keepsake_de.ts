@@ -424,6 +424,14 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Check backup…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>See which files the damage affects</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Never</source>
         <translation type="unfinished"></translation>
     </message>

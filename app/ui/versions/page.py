@@ -46,6 +46,7 @@ from app.services.jobs import JobOutcome
 from app.ui import fmt
 from app.ui.versions import dialogs
 from app.ui.versions.check import CheckDialog
+from app.ui.versions.damaged import DamagedBanner
 from app.ui.versions.history_model import HistoryModel
 from app.ui.versions.preview import PreviewPane
 from app.ui.versions.restoring import Chosen, RestoreFlow
@@ -241,6 +242,7 @@ class VersionsPage(RestoreFlow, QWidget):
         layout.addWidget(heading(self.tr("Versions")))
         layout.addLayout(top)
         layout.addLayout(travel)
+        layout.addWidget(DamagedBanner(self.browser, self.check_backup, self))
         layout.addWidget(split, 1)
         layout.addLayout(bottom)
 
