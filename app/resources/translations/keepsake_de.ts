@@ -90,6 +90,13 @@
     </message>
 </context>
 <context>
+    <name>DamagedBanner</name>
+    <message>
+        <source>Check backup…</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>DonePage</name>
     <message>
         <source>All set</source>
