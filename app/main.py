@@ -131,6 +131,11 @@ class Keepsake(QObject):
         )
         if S3Connector.available():
             self.window.settings_page.s3 = self.s3
+        settings_page = self.window.settings_page
+        settings_page.home = config.home
+        settings_page.dropbox = self.dropbox if DropboxConnector.available() else None
+        settings_page.browse_other = self.browse_other
+        self.browse_windows: list[BrowseWindow] = []
         self.wizard: SetupWizard | None = None
         self.window.quitRequested.connect(self.quit)
         if self.tray is not None:
@@ -183,6 +188,12 @@ class Keepsake(QObject):
             self.show_wizard()
         else:
             self.window.bring_to_front()
+
+    def browse_other(self, repo: str) -> None:
+        """A window on another vault (the one backed up into before a move), as
+        ``keepsake gui --browse REPO``: its own thread, asks for its passphrase."""
+        window = browse_window(repo, "")
+        self.browse_windows = [w for w in self.browse_windows if w.isVisible()] + [window]
 
     def show_page(self, page: str) -> None:
         """A clicked notification: the window, on the page it is about."""

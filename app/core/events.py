@@ -19,6 +19,7 @@ class Phase(StrEnum):
     RESTORING = "restoring"
     CHECKING = "checking"
     PRUNING = "pruning"
+    COPYING = "copying"  # a vault copied to a new place (Settings › Storage)
     WAITING = "waiting"  # e.g. the cloud is throttling us
     DONE = "done"
 

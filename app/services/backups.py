@@ -643,6 +643,7 @@ class BackupService(QObject):
                     JobKind.RESTORE: "Restoring",
                     JobKind.CHECK: "Checking",
                     JobKind.FORGET: "Cleaning up old backups",
+                    JobKind.COPY_VAULT: "Copying the backup to its new place",
                 }.get(kind, "Working")
                 if kind is not None
                 else "Working"

@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from app.core.cancel import CancelToken
-from app.core.events import ProgressCallback
-from app.services.vault import VaultLike, WaitListener
+from app.core.events import Phase, Progress, ProgressCallback
+from app.services.vault import CopyReport, VaultLike, WaitListener
 from app.store.settings import Retention
 
 if TYPE_CHECKING:  # imported lazily at run time, so the app starts fast
+    from app.engine.vault import Vault
     from app.storage.base import Storage
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,7 @@ ENGINE_MODULES = (
     "app.engine.check",
     "app.engine.prune",
     "app.engine.retention",
+    "app.engine.mirror",
     "app.storage.factory",
     "base64",
     "humanize",
@@ -65,6 +67,14 @@ def prewarm(modules: tuple[str, ...]) -> None:
         keyring.get_keyring()  # backend discovery imports modules too
     except Exception:
         log.debug("prewarm: no keyring backend")
+
+
+def _engine_vault(vault: VaultLike) -> Vault:
+    from app.engine.vault import Vault
+
+    if not isinstance(vault, Vault):  # only ever given the vaults it opened
+        raise TypeError(f"EngineGateway cannot use a {type(vault).__name__}")
+    return vault
 
 
 class EngineGateway:
@@ -123,21 +133,75 @@ class EngineGateway:
             s3_endpoint=self._s3_endpoint() or None,
         )
 
-    def create(self, repo: str, passphrase: str, cache_root: Path | None) -> tuple[VaultLike, str]:
-        from app.engine.vault import Vault
+    def _new_place(self, repo: str) -> Storage:
         from app.storage.factory import is_remote
 
         if not is_remote(repo):
             # A new vault may name a folder that does not exist yet; its parent must
             # (so a disconnected drive is still reported, not silently recreated).
             Path(repo).expanduser().mkdir(exist_ok=True)
-        storage = self._storage(repo)
+        return self._storage(repo)
+
+    def create(self, repo: str, passphrase: str, cache_root: Path | None) -> tuple[VaultLike, str]:
+        return self._create(repo, passphrase, None, cache_root)
+
+    def _create(
+        self, repo: str, passphrase: str, like: VaultLike | None, cache_root: Path | None
+    ) -> tuple[Vault, str]:
+        from app.engine.vault import Vault
+
+        storage = self._new_place(repo)
         try:
-            vault, key = Vault.create(storage, passphrase, cache_root=cache_root)
+            config = _engine_vault(like).config if like is not None else None
+            vault, key = Vault.create(storage, passphrase, cache_root=cache_root, like=config)
         except BaseException:
             storage.close()
             raise
         return vault, key
+
+    def create_new(
+        self, repo: str, passphrase: str, like: VaultLike | None, cache_root: Path | None
+    ) -> tuple[str, str]:
+        vault, key = self._create(repo, passphrase, like, cache_root)
+        with vault:
+            return vault.id, key
+
+    def mirror(
+        self, source: VaultLike, repo: str, on_progress: ProgressCallback, cancel: CancelToken
+    ) -> None:
+        from app.engine.mirror import mirror_vault
+
+        dest = self._new_place(repo)
+        try:
+            mirror_vault(_engine_vault(source).repo, dest, on_progress=on_progress, cancel=cancel)
+        finally:
+            dest.close()
+
+    def copy_history(
+        self,
+        source: VaultLike,
+        repo: str,
+        passphrase: str,
+        cache_root: Path | None,
+        on_progress: ProgressCallback,
+        cancel: CancelToken,
+    ) -> CopyReport:
+        from app.engine.vault import Vault
+
+        def each(done: int, total: int) -> None:
+            on_progress(Progress(Phase.COPYING, files_done=done, files_total=total))
+
+        storage = self._storage(repo)
+        try:
+            dest = Vault.open(storage, passphrase=passphrase, cache_root=cache_root)
+        except BaseException:
+            storage.close()
+            raise
+        with dest:
+            total = len(source.snapshots())
+            on_progress(Progress(Phase.COPYING, files_total=total))
+            result = _engine_vault(source).copy_to(dest, on_snapshot=each, cancel=cancel)
+        return CopyReport(result.snapshots, result.skipped)
 
     def open(
         self,

@@ -75,7 +75,7 @@ class JobKind(StrEnum):
     RESTORE_FILE = "restore_file"
     CHANGE_PASSPHRASE = "change_passphrase"
     DROPBOX_CONNECT = "dropbox_connect"
-    COPY_VAULT = "copy_vault"  # Settings › Storage: a local backup copied to a new place
+    COPY_VAULT = "copy_vault"  # Settings › Storage: the backup copied to a new place
     # the version browser's questions (app.services.browser), on its own thread
     BROWSE_START = "browse_start"
     BROWSE_CLOSE = "browse_close"

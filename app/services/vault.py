@@ -12,7 +12,6 @@ vault object itself is only ever touched on the worker thread.
 from __future__ import annotations
 
 import logging
-import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,6 +29,7 @@ from app.core.events import (
     Progress,
     ProgressCallback,
     RestoreResult,
+    Warning_,
 )
 from app.core.models import DamagedSnapshot, Entry, FileVersion, SnapshotInfo, VaultStats
 from app.services.damage import DamagedBackup
@@ -141,6 +141,41 @@ class VaultGateway(Protocol):
         """``listener(resume_at, message)`` hears, from any thread, that the storage
         is waiting because the service asked to slow down (429 Retry-After)."""
         ...
+
+    # -- moving to another place (Settings › Storage) ---------------------------------
+
+    def mirror(
+        self, source: VaultLike, repo: str, on_progress: ProgressCallback, cancel: CancelToken
+    ) -> None:
+        """Copy the open vault ``source`` object for object to ``repo`` (same keys)."""
+        ...
+
+    def create_new(
+        self, repo: str, passphrase: str, like: VaultLike | None, cache_root: Path | None
+    ) -> tuple[str, str]:
+        """Create a vault at ``repo`` and close it; returns its id and recovery key.
+        ``like``: the vault whose chunking to keep (history is copied into it)."""
+        ...
+
+    def copy_history(
+        self,
+        source: VaultLike,
+        repo: str,
+        passphrase: str,
+        cache_root: Path | None,
+        on_progress: ProgressCallback,
+        cancel: CancelToken,
+    ) -> CopyReport:
+        """Copy every snapshot of ``source`` into the vault at ``repo`` (new keys)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class CopyReport:
+    """How copying the history into a new vault went."""
+
+    snapshots: int
+    skipped: tuple[Warning_, ...] = ()  # damaged files or folders left out, by name
 
 
 @dataclass(frozen=True, slots=True)
@@ -389,30 +424,62 @@ class VaultService(QObject):
 
         self.runner.call(JobKind.RESTORE_FILE, work, done)
 
-    def copy_local(self, source: str, target: str, done: Done[str]) -> None:
-        """Copy a vault folder (every object, so all its history) to ``target``, a new
-        folder, on the worker thread: after any running job, never beside one. Objects
-        are written under temp names and the folder renamed into place last, so an
-        interrupted copy never looks like a vault."""
+    def _start_then(
+        self, kind: JobKind, work: Callable[[ProgressCallback, CancelToken], R], done: Done[R]
+    ) -> bool:
+        """Start a long job and hand its outcome to ``done`` (on the GUI thread);
+        False when another long job runs."""
+        job_id = self._start(kind, work)
+        if job_id is None:
+            return False
 
-        def work(cancel: CancelToken) -> str:
-            dest = Path(target).expanduser()
-            if dest.exists() and any(dest.iterdir()):
-                raise AppError(f"{dest} is not empty; choose an empty or new folder.")
-            partial = dest.with_name(f".{dest.name}.copying")
-            shutil.rmtree(partial, ignore_errors=True)
-            try:
-                shutil.copytree(Path(source).expanduser(), partial)
-                cancel.check()
-                if dest.exists():
-                    dest.rmdir()
-                partial.rename(dest)
-            except BaseException:
-                shutil.rmtree(partial, ignore_errors=True)
-                raise
-            return str(dest)
+        def finished(outcome: JobOutcome[R]) -> None:
+            if outcome.job_id != job_id:
+                return
+            self.runner.jobFinished.disconnect(finished)
+            done(outcome)
 
-        self.runner.call(JobKind.COPY_VAULT, work, done)
+        self.runner.jobFinished.connect(finished)
+        return True
+
+    def mirror_to(self, repo: str, done: Done[str]) -> bool:
+        """Copy the open vault, every object as it is (same passphrase, all history),
+        to ``repo`` as a long job (progress, cancel); ``done`` gets ``repo``. The
+        settings are not touched: the caller switches only after this succeeded."""
+        self._gateway.prepare(repo)
+
+        def work(on_progress: ProgressCallback, cancel: CancelToken) -> str:
+            self._gateway.mirror(self._vault_or_raise(), repo, on_progress, cancel)
+            return repo
+
+        return self._start_then(JobKind.COPY_VAULT, work, done)
+
+    def create_new(
+        self, repo: str, passphrase: str, like_current: bool, done: Done[OpenedVault]
+    ) -> None:
+        """Create a new vault at ``repo`` (new keys, ``passphrase``) without making it
+        this app's vault; the open one stays open. ``like_current``: keep the open
+        vault's chunking, because its history will be copied in."""
+        self._gateway.prepare(repo)
+
+        def work(_: CancelToken) -> OpenedVault:
+            like = self._vault_or_raise() if like_current else None
+            vault_id, key = self._gateway.create_new(repo, passphrase, like, self._cache_root)
+            return OpenedVault(vault_id, self.describe(repo), key)
+
+        self.runner.call(JobKind.CREATE, work, done)
+
+    def copy_history_to(self, repo: str, passphrase: str, done: Done[CopyReport]) -> bool:
+        """Copy every backup of the open vault into the (new) vault at ``repo``, as a
+        long job. Each snapshot is committed in turn, so a cancelled copy leaves a
+        valid vault holding the older ones; the settings are not touched."""
+
+        def work(on_progress: ProgressCallback, cancel: CancelToken) -> CopyReport:
+            return self._gateway.copy_history(
+                self._vault_or_raise(), repo, passphrase, self._cache_root, on_progress, cancel
+            )
+
+        return self._start_then(JobKind.COPY_VAULT, work, done)
 
     def change_passphrase(self, new: str, done: Done[None]) -> None:
         self.runner.call(

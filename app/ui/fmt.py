@@ -16,6 +16,7 @@ PHASE_TEXT = {
     Phase.RESTORING: "Restoring",
     Phase.CHECKING: "Checking",
     Phase.PRUNING: "Cleaning up",
+    Phase.COPYING: "Copying the backup",
     Phase.WAITING: "Waiting",
     Phase.DONE: "Done",
 }

@@ -8,7 +8,6 @@ from pathlib import Path
 
 from PySide6.QtWidgets import (
     QCheckBox,
-    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -24,12 +23,13 @@ from PySide6.QtWidgets import (
 
 from app.services.backups import NO_KEYRING_MESSAGE, BackupService
 from app.services.jobs import JobOutcome
-from app.services.locations import check_writable, find_vault_in
 from app.services.vault import OpenedVault
 from app.store.settings import Retention, Settings
 from app.ui.dialogs import ChangePassphraseDialog, UnlockDialog
 from app.ui.s3_form import S3Connect, S3Dialog
 from app.ui.widgets import ScheduleEditor, heading, hint
+from app.ui.wizard.base import DropboxConnect
+from app.ui.wizard.move import MoveWizard
 
 
 def _spin(lo: int, hi: int, suffix: str, special: str = "") -> QSpinBox:
@@ -48,9 +48,6 @@ class SettingsPage(QWidget):
         super().__init__(parent)
         self.service = service
         self._loading = False
-        # Replaced in tests; returns "" when the user cancels.
-        self.choose_folder: Callable[[], str] = self._ask_folder
-
         # schedule
         self.schedule = ScheduleEditor()
         sched_box = QGroupBox(self.tr("Schedule"))
@@ -73,19 +70,28 @@ class SettingsPage(QWidget):
         sform = QFormLayout(storage_box)
         self.move_btn = QPushButton(self.tr("Change location…"))
         self.move_btn.clicked.connect(self.change_location)
+        self.new_btn = QPushButton(self.tr("Start a new backup…"))
+        self.new_btn.clicked.connect(self.start_new_backup)
         where_row = QHBoxLayout()
         where_row.addWidget(self.where, 1)
         where_row.addWidget(self.move_btn)
+        where_row.addWidget(self.new_btn)
         sform.addRow(self.tr("Backup is stored in:"), where_row)
         sform.addRow(
             hint(
                 self.tr(
-                    "Pick a folder that holds a Keepsake backup to use it (a backup folder "
-                    "you moved to a new drive, say), or an empty folder to copy this "
-                    "backup there with all its history."
+                    "Change location: use a backup that is already in another folder, in "
+                    "Dropbox or on S3, or copy this one there with all its history. Start a "
+                    "new backup: a new passphrase and recovery key, with the history copied "
+                    "in or empty. The old backup is always left as it was."
                 )
             )
         )
+        # Set by the app: what moving to another place needs (app.ui.wizard.move).
+        self.home = Path.home()
+        self.dropbox: DropboxConnect | None = None
+        self.browse_other: Callable[[str], None] | None = None  # keepsake gui --browse
+        self.move_wizard: MoveWizard | None = None
         # S3 keys or endpoint changed at the provider: test and keep new ones here.
         self.s3: S3Connect | None = None  # set by the app when S3 support is there
         self.s3_button = QPushButton(self.tr("S3 connection…"))
@@ -243,9 +249,6 @@ class SettingsPage(QWidget):
 
         self.service.unlock(dialog.passphrase(), remember=True, done=done)
 
-    def _ask_folder(self) -> str:
-        return QFileDialog.getExistingDirectory(self, self.tr("Choose the new place"))
-
     def _passphrase(self) -> str:
         remembered = self.service.remembered_passphrase()
         if remembered:
@@ -256,61 +259,62 @@ class SettingsPage(QWidget):
         return dialog.passphrase() if dialog.exec() else ""
 
     def change_location(self) -> None:
-        """Connect a backup found in the chosen folder, or copy this one (history and
-        all) into it when it is empty; then back up there from now on."""
-        vault = self.service.settings.vault
-        if vault is None:
+        """Back up into a backup that is already elsewhere, or copy this one there
+        (history and all) and back up there from now on."""
+        self._move(new_vault=False)
+
+    def start_new_backup(self) -> None:
+        """A new backup (new passphrase and recovery key), with or without history."""
+        self._move(new_vault=True)
+
+    def _move(self, new_vault: bool) -> None:
+        """Check the current passphrase (the copy reads the current backup, and a copy
+        made as is keeps it), then open the wizard."""
+        if self.service.settings.vault is None:
             return
         if self.service.runner.busy:
             self.message.setText(self.tr("Wait until the running job ends, then try again."))
             return
-        folder = self.choose_folder()
-        if not folder:
+        remembered = self.service.remembered_passphrase()
+        if remembered and self.service.vaults.is_open:
+            self.show_move_wizard(new_vault, remembered)
             return
-        target = Path(folder)
-        found = find_vault_in(target)
         passphrase = self._passphrase()
         if not passphrase:
             return
-        self.move_btn.setEnabled(False)
-        if found is not None:
-            self.message.setText(self.tr("Opening the backup in %s…") % found)
-            self.service.switch_vault(str(found), passphrase, self._switched)
-            return
-        if not Path(vault.repo).expanduser().is_dir():
-            self.move_btn.setEnabled(True)
-            self.message.setText(
-                self.tr("Only a backup kept in a folder can be copied to a new place from here.")
-            )
-            return
-        empty = target.is_dir() and not any(target.iterdir())
-        dest = target if empty else target / "Keepsake Backup"
-        check = check_writable(dest)
-        if not check.ok:
-            self.move_btn.setEnabled(True)
-            self.message.setText(check.problem)
-            return
-        self.message.setText(self.tr("Copying your backup to %s… this can take a while.") % dest)
+        self.message.setText(self.tr("Opening the current backup…"))
 
-        def copied(outcome: JobOutcome[str]) -> None:
+        def opened(outcome: JobOutcome[OpenedVault]) -> None:
             if not outcome.ok:
-                self.move_btn.setEnabled(True)
                 self.message.setText(outcome.message)
                 return
-            self.service.switch_vault(outcome.value, passphrase, self._switched)
+            self.message.setText("")
+            self.show_move_wizard(new_vault, passphrase)
 
-        self.service.vaults.copy_local(vault.repo, str(dest), copied)
+        self.service.unlock(passphrase, remember=False, done=opened)
 
-    def _switched(self, outcome: JobOutcome[OpenedVault]) -> None:
-        self.move_btn.setEnabled(True)
-        if not outcome.ok:
-            self.message.setText(outcome.message)
-            return
-        where = self.service.settings.vault
-        self.message.setText(
-            self.tr("Backups now go to %s. The old place was left as it was.")
-            % (where.description if where else "")
+    def show_move_wizard(self, new_vault: bool, passphrase: str) -> MoveWizard:
+        wiz = MoveWizard(
+            self.service,
+            home=self.home,
+            new_vault=new_vault,
+            current_passphrase=passphrase,
+            dropbox=self.dropbox,
+            s3=self.s3,
+            browse=self.browse_other,
+            parent=self,
         )
+        wiz.finished.connect(lambda _result: self._moved(wiz))
+        self.move_wizard = wiz
+        wiz.show()
+        return wiz
+
+    def _moved(self, wiz: MoveWizard) -> None:
+        if wiz.finish_page.switched:
+            self.message.setText(wiz.finish_page.status.text())
+        if self.move_wizard is wiz:
+            self.move_wizard = None
+        wiz.deleteLater()
 
     def _change_passphrase(self) -> None:
         if not self.service.vaults.is_open:
@@ -332,7 +336,9 @@ class SettingsPage(QWidget):
                 self.tr(
                     "Passphrase changed. Use the new one on your other computers. The backup's "
                     "keys are unchanged, so a kept copy of the old key file still opens it with "
-                    "the old passphrase: see 'Changing the passphrase' in the user guide."
+                    "the old passphrase. If the old one may have leaked, press Start a new "
+                    "backup… and copy the history into it: that moves everything to new keys "
+                    "(see 'Changing the passphrase' in the user guide)."
                 )
             )
 

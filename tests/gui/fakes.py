@@ -33,7 +33,7 @@ from app.core.models import (
     SnapshotInfo,
     VaultStats,
 )
-from app.services.vault import VaultLike, WaitListener
+from app.services.vault import CopyReport, VaultLike, WaitListener
 from app.store.settings import Retention
 
 
@@ -195,3 +195,29 @@ class FakeGateway:
 
     def set_wait_listener(self, listener: WaitListener | None) -> None:
         self.wait_listener = listener
+
+    def mirror(
+        self, source: VaultLike, repo: str, on_progress: ProgressCallback, cancel: CancelToken
+    ) -> None:
+        raise AppError(
+            "The fake engine cannot copy a backup (tests/gui/test_move.py uses the real one)."
+        )
+
+    def create_new(
+        self, repo: str, passphrase: str, like: VaultLike | None, cache_root: Path | None
+    ) -> tuple[str, str]:
+        vault, key = self.create(repo, passphrase, cache_root)
+        return self.ids[repo], key
+
+    def copy_history(
+        self,
+        source: VaultLike,
+        repo: str,
+        passphrase: str,
+        cache_root: Path | None,
+        on_progress: ProgressCallback,
+        cancel: CancelToken,
+    ) -> CopyReport:
+        raise AppError(
+            "The fake engine cannot copy history (tests/gui/test_move.py uses the real one)."
+        )

@@ -12,7 +12,7 @@ from pytestqt.qtbot import QtBot
 
 from app.services.locations import other_drives, same_disk
 from app.ui.wizard import PageId
-from tests.gui.helpers import PASSPHRASE, drive_wizard, finish, make_app
+from tests.gui.helpers import make_app
 
 Cleanup = list[Callable[[], object]]
 
@@ -80,50 +80,4 @@ def test_wizard_suggests_the_external_drive_and_warns_about_the_same_disk(
         assert not page.same_disk_note.isVisibleTo(page)
 
 
-def test_settings_moves_the_backup_with_its_history_and_connects_an_existing_one(
-    qtbot: QtBot, tmp_path: Path, cleanup: Cleanup
-) -> None:
-    src = tmp_path / "home" / "Documents"
-    src.mkdir(parents=True)
-    (src / "a.txt").write_text("first\n")
-    app = make_app(qtbot, tmp_path, cleanup, use_tray=False)
-    app.start()
-    wiz = drive_wizard(qtbot, app, tmp_path / "vault", [src])
-    with qtbot.waitSignal(app.service.jobFinished, timeout=60_000):
-        finish(wiz)
-    page = app.window.settings_page
-    new_drive = tmp_path / "new-drive"
-    new_drive.mkdir()
-    page.choose_folder = lambda: str(new_drive)
-    page.move_btn.click()
-    moved = new_drive / "Keepsake Backup"
-    qtbot.waitUntil(
-        lambda: (
-            app.service.settings.vault is not None
-            and app.service.settings.vault.repo == str(new_drive)
-        ),
-        timeout=60_000,
-    )
-    assert "now go to" in page.message.text()
-    assert (new_drive / "config").is_file() and not moved.exists()  # empty: used as is
-    assert (tmp_path / "vault" / "config").is_file()  # the old place is left alone
-    assert app.service.remembered_passphrase() == PASSPHRASE
-    (src / "a.txt").write_text("second\n")
-    with qtbot.waitSignal(app.service.jobFinished, timeout=60_000) as blocker:
-        app.service.back_up_now()
-    assert blocker.args[0].ok, blocker.args[0].message
-    with qtbot.waitCallback(timeout=30_000) as listed:
-        app.service.vaults.snapshots(listed)
-    assert len(listed.args[0].value) == 2  # the history came along
-
-    # Back to the old drive: a folder holding a backup is connected, not copied over.
-    page.choose_folder = lambda: str(tmp_path)  # its root: the backup inside is found
-    (tmp_path / "new-drive").rename(tmp_path / ".hidden-new-drive")
-    page.move_btn.click()
-    qtbot.waitUntil(
-        lambda: (
-            app.service.settings.vault is not None
-            and app.service.settings.vault.repo == str(tmp_path / "vault")
-        ),
-        timeout=60_000,
-    )
+# Moving an existing backup (Settings › Storage): tests/gui/test_move.py.

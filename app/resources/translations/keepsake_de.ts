@@ -79,6 +79,57 @@
     </message>
 </context>
 <context>
+    <name>ChoicePage</name>
+    <message>
+        <source>Start a new backup</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>A new backup with its own passphrase and recovery key. The current backup is left as it is, and you can still browse and restore from it.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Copy the history of the current backup into it</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Start empty</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Every earlier backup is copied under the new keys, so a passphrase that may have leaked no longer opens anything in it. This reads and writes the whole backup once.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The first backup into it sends all your files again.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Change where the backup is kept</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The backup you have now is left as it is until you delete it.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Copy this backup there, with all its history</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Use a backup that is already there</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The same passphrase and recovery key keep working. Choose an empty folder, a new Dropbox folder name or an empty bucket folder.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>For example the backup folder you copied to a new drive yourself. You type its passphrase next.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>CrashDialog</name>
     <message>
         <source>Keepsake ran into a problem</source>
@@ -183,6 +234,81 @@
     </message>
     <message>
         <source>Your browser opened Dropbox. Come back here with the code.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>FinishPage</name>
+    <message>
+        <source>Moving your backup</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Copy progress</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cancel copy</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Try again</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Browse the old backup…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Opening the current backup…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Copying your backup to %s…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Copying every backup into the new one at %s…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Another job is running. Wait until it ends, then try again.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%d of %d backups copied</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cancelling…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The copy was cancelled.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Damaged in the old backup and left out: %s</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Switching to the new place…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Backups now go to %s. The old backup at %s was left as it was: you can still browse and restore from it, or delete it when you no longer need it.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Nothing was switched: backups still go to %s.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source> Try again to finish the copy, or delete what was copied.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source> The new backup at %s holds what was copied so far and is not used; delete it, or start again with another place.</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -350,6 +476,25 @@
     </message>
     <message>
         <source>Remove</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>MoveWizard</name>
+    <message>
+        <source>Start a new backup</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Move backup</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>This folder already holds a Keepsake backup. Choose an empty or new folder for the new backup.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>This folder already holds a Keepsake backup. To use it, go Back and choose “Use a backup that is already there”; or choose another folder.</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -714,11 +859,15 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Start a new backup…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Backup is stored in:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>Pick a folder that holds a Keepsake backup to use it (a backup folder you moved to a new drive, say), or an empty folder to copy this backup there with all its history.</source>
+        <source>Change location: use a backup that is already in another folder, in Dropbox or on S3, or copy this one there with all its history. Start a new backup: a new passphrase and recovery key, with the history copied in or empty. The old backup is always left as it was.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -782,7 +931,11 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>Choose the new place</source>
+        <source>Opening the current backup…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Passphrase changed. Use the new one on your other computers. The backup&apos;s keys are unchanged, so a kept copy of the old key file still opens it with the old passphrase. If the old one may have leaked, press Start a new backup… and copy the history into it: that moves everything to new keys (see &apos;Changing the passphrase&apos; in the user guide).</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -790,27 +943,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>Opening the backup in %s…</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Only a backup kept in a folder can be copied to a new place from here.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Copying your backup to %s… this can take a while.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Backups now go to %s. The old place was left as it was.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
         <source>Passphrase not changed</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Passphrase changed. Use the new one on your other computers. The backup&apos;s keys are unchanged, so a kept copy of the old key file still opens it with the old passphrase: see &apos;Changing the passphrase&apos; in the user guide.</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -893,6 +1026,10 @@
     </message>
     <message>
         <source>S3 storage needs a secure system keyring to keep the secret key; this computer has none.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>This folder already holds a Keepsake backup.</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -1251,6 +1388,13 @@ Deleted: no longer in the backup of {time}</source>
     </message>
     <message>
         <source>For a new computer: open a backup made earlier with Keepsake, using its passphrase or recovery key, and get your files back.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>WizardBase</name>
+    <message>
+        <source>This folder already holds a Keepsake backup. To use it, go Back and choose “Restore from an existing backup”; or choose another folder.</source>
         <translation type="unfinished"></translation>
     </message>
 </context>

@@ -43,6 +43,9 @@ class PageId(IntEnum):
     SCHEDULE = 7
     DONE = 8
     S3 = 9
+    # Settings › Storage (app.ui.wizard.move): what to do, then the copy and switch.
+    MOVE_CHOICE = 10
+    MOVE_FINISH = 11
 
 
 def busy_bar() -> QProgressBar:
@@ -87,6 +90,32 @@ class WizardBase(QWizard):
     def show_recovery_key(self, opened: OpenedVault) -> None:
         """Hand a just-created vault (and its recovery key) to the recovery page."""
         raise NotImplementedError
+
+    def create_vault(
+        self, passphrase: str, done: Callable[[JobOutcome[OpenedVault]], None]
+    ) -> None:
+        """The passphrase page's "Create backup": a new vault at ``repo()``. The setup
+        wizard makes it this app's vault; moving to a new one (Settings) does not."""
+        self.service.vaults.create(self.repo(), passphrase, done)
+
+    def open_vault(
+        self,
+        secret: str,
+        recovery_key: bool,
+        done: Callable[[JobOutcome[OpenedVault]], None],
+    ) -> None:
+        """The unlock page's Next: open the vault at ``repo()``."""
+        if recovery_key:
+            self.service.vaults.open(self.repo(), recovery_key=secret, done=done)
+        else:
+            self.service.vaults.open(self.repo(), passphrase=secret, done=done)
+
+    def vault_found_problem(self) -> str:
+        """What the storage page says when a new backup's folder already holds one."""
+        return self.tr(
+            "This folder already holds a Keepsake backup. To use it, go Back and choose "
+            "“Restore from an existing backup”; or choose another folder."
+        )
 
     def chosen_folders(self) -> list[str]:
         raise NotImplementedError

@@ -84,7 +84,7 @@ class PassphrasePage(QWizardPage):
         self.status.setText(self.tr("Creating your encrypted backup…"))
         self.bar.show()
         self.completeChanged.emit()
-        wiz.service.vaults.create(wiz.repo(), self.fields.passphrase(), self._created)
+        wiz.create_vault(self.fields.passphrase(), self._created)
         return False
 
     def _created(self, outcome: JobOutcome[OpenedVault]) -> None:

@@ -82,10 +82,7 @@ class UnlockPage(QWizardPage):
         self.completeChanged.emit()
         self.bar.show()
         self.status.setText(self.tr("Opening your backup… this takes a few seconds."))
-        if self.use_key.isChecked():
-            wiz.service.vaults.open(wiz.repo(), recovery_key=secret, done=self._done)
-        else:
-            wiz.service.vaults.open(wiz.repo(), passphrase=secret, done=self._done)
+        wiz.open_vault(secret, self.use_key.isChecked(), self._done)
         return False
 
     def _done(self, outcome: JobOutcome[OpenedVault]) -> None:

@@ -259,8 +259,9 @@ class StoragePage(QWizardPage):
             return True
         if holds_vault(path):
             self.show_problem(
-                "This folder already holds a Keepsake backup. To use it, go Back and choose "
-                "“Restore from an existing backup”; or choose another folder."
+                wiz.vault_found_problem()
+                if isinstance(wiz, WizardBase)
+                else self.tr("This folder already holds a Keepsake backup.")
             )
             return False
         check = check_writable(path, self.min_free)
