@@ -193,6 +193,7 @@ def render_all(app: QApplication, out_dir: Path) -> int:
             _wizard(keepsake, shooter, tmp, home, folders)
             _restore_wizard(shooter, tmp, home)
             _main_window(keepsake, shooter, folders)
+            _failure_and_move(keepsake, shooter, tmp)
         finally:
             keepsake.shutdown()
     print(f"{len(shooter.written)} screenshots in {out_dir}")
@@ -247,6 +248,9 @@ def _wizard(
     wiz.button(QWizard.WizardButton.FinishButton).click()
     if not wait_until(lambda: bool(done)):
         raise RuntimeError("the demo backup timed out")
+    # Offscreen there is no tray to show it: the app's own bubble does (app.ui.notice).
+    if keepsake.tray is not None and keepsake.tray.popup.isVisible():
+        shooter.shoot(keepsake.tray.popup, "notification-first-backup")
     # a second backup with a few changes, so Versions and Activity have history
     _photo(folders[0] / "2026 Garden" / "IMG_4416.jpg", 200)
     _photo(folders[0] / "2026 Garden" / "IMG_4412.jpg", 300)  # edited: two versions
@@ -426,3 +430,39 @@ def _tray_states(shooter: Shooter) -> None:
     path = shooter.out_dir / "tray-icons.png"
     image.save(str(path))
     shooter.written.append(path)
+
+
+def _failure_and_move(keepsake: Keepsake, shooter: Shooter, tmp: Path) -> None:
+    """The drive unplugged (a failed backup's notification), then Settings › Storage
+    moving the backup to another drive with its history (the move wizard)."""
+    drive = tmp / "media" / "usb-drive"
+    unplugged = drive.rename(drive.with_name("usb-drive-unplugged"))
+    done: list[object] = []
+    keepsake.service.jobFinished.connect(lambda *a: done.append(a))
+    try:
+        keepsake.service.back_up_now()
+        if not wait_until(lambda: bool(done)):
+            raise RuntimeError("the failing demo backup timed out")
+        if keepsake.tray is not None and keepsake.tray.popup.isVisible():
+            shooter.shoot(keepsake.tray.popup, "notification-backup-failed")
+    finally:
+        unplugged.rename(drive)
+    if keepsake.tray is not None:
+        keepsake.tray.popup.hide()
+    page = keepsake.window.settings_page
+    fresh = page.show_move_wizard(True, PASSPHRASE)
+    fresh.resize(WIZARD_SIZE)
+    shooter.shoot(fresh, "move-new-backup")
+    fresh.reject()
+    wiz = page.show_move_wizard(False, PASSPHRASE)
+    wiz.resize(WIZARD_SIZE)
+    shooter.shoot(wiz, "move-1-choice")
+    wiz.next()
+    (tmp / "media" / "big-drive").mkdir(parents=True)
+    wiz.storage_page.path.setText(str(tmp / "media" / "big-drive" / "Keepsake Backup"))
+    wiz.storage_page.same_disk_note.hide()  # the demo's "drive" shares the disk
+    wiz.next()
+    if not wait_until(lambda: not wiz.finish_page.busy):
+        raise RuntimeError("moving the demo backup timed out")
+    shooter.shoot(wiz, "move-2-done")
+    wiz.accept()

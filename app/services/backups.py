@@ -549,9 +549,11 @@ class BackupService(QObject):
             elif outcome.error_code in LOCATION_MISSING_CODES:
                 vault = self.settings.vault
                 where = (vault.description or vault.repo) if vault else "the backup location"
+                # The storage's own sentence usually names the place already.
+                said = outcome.message
                 self.notify.emit(
                     "Backup location not found",
-                    f"{where} is not available: {outcome.message}",
+                    said if where in said else f"{where} is not available: {said}",
                     "error",
                     "Overview",
                 )

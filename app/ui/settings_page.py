@@ -72,11 +72,12 @@ class SettingsPage(QWidget):
         self.move_btn.clicked.connect(self.change_location)
         self.new_btn = QPushButton(self.tr("Start a new backup…"))
         self.new_btn.clicked.connect(self.start_new_backup)
-        where_row = QHBoxLayout()
-        where_row.addWidget(self.where, 1)
-        where_row.addWidget(self.move_btn)
-        where_row.addWidget(self.new_btn)
-        sform.addRow(self.tr("Backup is stored in:"), where_row)
+        move_row = QHBoxLayout()
+        move_row.addWidget(self.move_btn)
+        move_row.addWidget(self.new_btn)
+        move_row.addStretch(1)
+        sform.addRow(self.tr("Backup is stored in:"), self.where)
+        sform.addRow("", move_row)
         sform.addRow(
             hint(
                 self.tr(

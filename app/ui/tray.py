@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 from app.services import damage
 from app.services.backups import BackupService, State, Status
 from app.ui import fmt, icons
+from app.ui.notice import NoticePopup
 
 LEVEL_ICON = {
     "info": QSystemTrayIcon.MessageIcon.Information,
@@ -36,6 +37,9 @@ class Tray(QObject):
         self.icon.activated.connect(self._activated)
         self.icon.messageClicked.connect(self._message_clicked)
         self.last_notification: tuple[str, str, str, str] | None = None
+        # Without a visible tray (or its notifications) our own bubble says it.
+        self.popup = NoticePopup()
+        self.popup.clicked.connect(self._message_clicked)
         self._click_page = "Overview"
         self.state: State = State.NOT_SET_UP
         self.icon_name = icons.TRAY_FILE[State.NOT_SET_UP]
@@ -53,6 +57,7 @@ class Tray(QObject):
 
     def hide(self) -> None:
         self.icon.hide()
+        self.popup.hide()
 
     def show_status(self, status: Status) -> None:
         name = icons.status_icon_name(status)
@@ -127,6 +132,8 @@ class Tray(QObject):
         self._click_page = page or "Overview"
         if self.icon.isVisible() and QSystemTrayIcon.supportsMessages():
             self.icon.showMessage(title, message, LEVEL_ICON.get(level, LEVEL_ICON["info"]), 10_000)
+        else:
+            self.popup.show_notice(title, message, level)
 
     def _message_clicked(self) -> None:
         self.pageRequested.emit(self._click_page)

@@ -35,6 +35,11 @@ EXPECTED = {
     "tray-menu-folder-missing",
     "folders-missing",
     "tray-icons",
+    "notification-first-backup",  # the app's own bubble (no tray offscreen)
+    "notification-backup-failed",
+    "move-new-backup",  # Settings › Storage
+    "move-1-choice",
+    "move-2-done",
 }
 
 

@@ -514,6 +514,17 @@
     </message>
 </context>
 <context>
+    <name>NoticePopup</name>
+    <message>
+        <source>Keepsake</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Close notification</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>OverviewPage</name>
     <message>
         <source>Back up now</source>

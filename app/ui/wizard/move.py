@@ -335,6 +335,7 @@ class MoveWizard(WizardBase):
         self.setWizardStyle(QWizard.WizardStyle.ModernStyle)
         self.setOption(QWizard.WizardOption.NoBackButtonOnStartPage, True)
         self.setOption(QWizard.WizardOption.NoBackButtonOnLastPage, True)
+        self.setPixmap(QWizard.WizardPixmap.LogoPixmap, icons.app_icon().pixmap(48, 48))
         self.setMinimumSize(640, 520)
         self.choice_page = ChoicePage(new_vault)
         self.storage_page = StoragePage(home, dropbox is not None, s3 is not None)
