@@ -136,8 +136,15 @@ class ProgressMeter:
     def eta(self, now: float, bytes_done: int) -> float | None:
         """Seconds left at the smoothed rate, or None while there is no honest guess."""
         rate = self._work_rate.rate
-        if not self.bytes_total or rate <= 0 or not self._work_rate.warm(now):
+        if rate <= 0 or not self._work_rate.warm(now):
             return None
         files_left = max(self.files_total - self.files_done, 0)
-        left = max(self.bytes_total - bytes_done, 0) + files_left * FILE_COST_BYTES
+        if self.bytes_total:
+            left: float = max(self.bytes_total - bytes_done, 0) + files_left * FILE_COST_BYTES
+        elif self.files_total and self.files_done:
+            # Only the file count is known (a first backup): the files left are taken
+            # to be as big, on average, as those done.
+            left = files_left * (bytes_done / self.files_done + FILE_COST_BYTES)
+        else:
+            return None
         return left / rate

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from app.core.events import Phase, Progress
 from app.engine.vault import Vault
 from app.storage.local import LocalStorage
 from tests.helpers import random_bytes, restored_root, tree_digest, write
@@ -73,3 +74,39 @@ def test_a_small_file_that_changed_is_read_again(tmp_path: Path, vault: Vault) -
     target = tmp_path / "restore"
     vault.restore(result.snapshot_id, str(target))
     assert (restored_root(target, src) / "notes" / "n005.txt").read_bytes() == b"edited"
+
+
+def test_a_sealing_failure_fails_the_backup_and_commits_nothing(
+    tmp_path: Path, vault: Vault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Small chunks are compressed and sealed on another thread after the walk moved
+    on: an error there must still fail the backup before any snapshot names them."""
+    src = tmp_path / "src"
+    small_tree(src)
+
+    def broken(self: object, items: object) -> None:
+        raise OSError("disk full while sealing")
+
+    monkeypatch.setattr("app.engine.packer.Packer.add_many", broken)
+    with pytest.raises(OSError, match="disk full while sealing"):
+        vault.backup([str(src)])
+    assert vault.snapshots() == []
+    monkeypatch.undo()
+    result = vault.backup([str(src)])  # the next run completes
+    target = tmp_path / "restore"
+    vault.restore(result.snapshot_id, str(target))
+    assert tree_digest(restored_root(target, src)) == tree_digest(src)
+
+
+def test_first_backup_progress_counts_files_up_front(tmp_path: Path, vault: Vault) -> None:
+    """With no earlier snapshot, the file count is known before any file is read
+    (sizes are not: the fraction goes by files) and never exceeds the real count."""
+    src = tmp_path / "src"
+    small_tree(src)
+    events: list[Progress] = []
+    vault.backup([str(src)], on_progress=events.append)
+    backing_up = [e for e in events if e.phase is Phase.BACKING_UP]
+    assert backing_up and backing_up[0].files_done == 0
+    assert backing_up[0].files_total == 121
+    assert all(e.bytes_total == 0 and e.fraction <= 1.0 for e in backing_up)
+    assert events[-1].final and events[-1].files_done == events[-1].files_total == 121

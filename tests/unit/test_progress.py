@@ -78,3 +78,21 @@ def test_a_phase_change_always_goes_out() -> None:
     meter.emit(force=True)
     meter.emit(phase=Phase.BACKING_UP)  # within the throttle interval
     assert [e.phase for e in events] == [Phase.OPENING, Phase.BACKING_UP]
+
+
+def test_time_left_from_the_file_count_alone() -> None:
+    """A first backup knows how many files there are but not their size: time left
+    assumes the files left are as big, on average, as those done."""
+    clock = Clock()
+    events: list[Progress] = []
+    meter = ProgressMeter(events.append, Phase.BACKING_UP, clock=clock)
+    meter.files_total = 1000
+    meter.emit(force=True)
+    for _ in range(40):  # 8 files of 1 MB a second for 10 s
+        clock.t += 0.25
+        meter.files_done += 2
+        meter.bytes_done += 2 * MB
+        meter.emit()
+    last = events[-1]
+    assert last.bytes_total == 0 and last.fraction == 80 / 1000
+    assert last.eta_s is not None and 100 < last.eta_s < 130, last.eta_s  # 920 files, 8 a second

@@ -9,6 +9,7 @@ killed backup loses little and holds few index entries in memory.
 from __future__ import annotations
 
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from app.core.errors import NotFoundInStorage, VaultCorruptError
 from app.engine import codec
@@ -19,6 +20,10 @@ from app.engine.repository import Repository
 
 INDEX_EVERY_PACKS = 16
 INDEX_EVERY_ENTRIES = 20_000
+# Small chunks are compressed and sealed in batches of this size on one thread.
+SEAL_BATCH_BYTES = 1024 * 1024
+SEAL_BATCH_BLOBS = 512
+SEAL_INFLIGHT = 4
 
 
 class BlobSink:
@@ -38,6 +43,12 @@ class BlobSink:
         self.unindexed: dict[bytes, list[codec.BlobEntry]] = {}
         self.unindexed_entries = 0
         self.index_bytes = 0
+        # Small chunks wait here until a batch is worth one compressor call.
+        self._small: list[tuple[bytes, bytes]] = []
+        self._small_bytes = 0
+        self._sealer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="backup-seal")
+        self._sealing: list[Future[None]] = []
+        self._sealing_slots = threading.BoundedSemaphore(SEAL_INFLIGHT)
 
     def add_blob(
         self, blob_type: int, blob_id: bytes, data: bytes | memoryview, compress: bool
@@ -52,30 +63,83 @@ class BlobSink:
         return len(data)
 
     def add_small(self, chunks: list[tuple[bytes, bytes]]) -> list[bool]:
-        """Store, in one packer call, those of ``chunks`` (blob id, data: single-chunk
-        files read as a batch) that neither the vault nor this backup has yet; which
-        of them were stored. One lock hand-off per batch instead of per file."""
+        """Queue for storing those of ``chunks`` (blob id, data: single-chunk files read
+        as a batch) that neither the vault nor this backup has yet; which of them are
+        new. Deciding is one lock hand-off per batch; compressing and sealing happen
+        on the sealer thread, a batch of up to ``SEAL_BATCH_BYTES`` at a time
+        (``codec.compress_blobs`` releases the GIL for the whole batch), so the
+        walk's thread goes on reading while the other core compresses.
+
+        A queued chunk is already "pending" (a later duplicate is not stored again);
+        ``flush`` must run before the snapshot names it, and raises what went wrong.
+        """
         stored: list[bool] = []
-        new: list[tuple[bytes, bytes]] = []
         with self.lock:
-            known, pending = self.known, self.pending
+            known, pending, queue = self.known, self.pending, self._small
             for blob_id, piece in chunks:
                 fresh = blob_id not in known and blob_id not in pending
                 stored.append(fresh)
                 if fresh:
                     pending.add(blob_id)
-                    new.append((blob_id, piece))
-        items: list[tuple[int, bytes, bytes | memoryview, int]] = []
-        for blob_id, piece in new:
-            compressed, payload = codec.compress_blob(
-                piece, try_compress=not codec.looks_incompressible(piece)
-            )
-            items.append(
-                (B_DATA | (B_COMPRESSED if compressed else 0), blob_id, payload, len(piece))
-            )
-        if items:
-            self.packer.add_many(items)
+                    queue.append((blob_id, piece))
+                    self._small_bytes += len(piece)
+            due = self._small_bytes >= SEAL_BATCH_BYTES or len(queue) >= SEAL_BATCH_BLOBS
+            batch = self._take_small() if due else None
+        if batch:
+            self._submit_small(batch)
         return stored
+
+    def _take_small(self) -> list[tuple[bytes, bytes]]:
+        batch, self._small, self._small_bytes = self._small, [], 0
+        return batch
+
+    def _submit_small(self, batch: list[tuple[bytes, bytes]]) -> None:
+        self.raise_if_failed()
+        self._sealing_slots.acquire()  # bounds the memory held by queued batches
+        try:
+            future = self._sealer.submit(self._seal_small, batch)
+        except BaseException:
+            self._sealing_slots.release()
+            raise
+        future.add_done_callback(lambda _f: self._sealing_slots.release())
+        self._sealing = [f for f in self._sealing if not f.done() or f.exception()]
+        self._sealing.append(future)
+
+    def _seal_small(self, batch: list[tuple[bytes, bytes]]) -> None:
+        """The sealer thread: compress the batch in one call, seal it into the pack."""
+        packed = codec.compress_blobs([piece for _id, piece in batch])
+        self.packer.add_many(
+            [
+                (B_DATA | (B_COMPRESSED if compressed else 0), blob_id, payload, len(piece))
+                for (blob_id, piece), (compressed, payload) in zip(batch, packed, strict=True)
+            ]
+        )
+
+    def raise_if_failed(self) -> None:
+        """Raise the first error of a finished sealing batch (it lost queued chunks)."""
+        for future in self._sealing:
+            if future.done() and future.exception() is not None:
+                raise future.exception()  # type: ignore[misc]
+
+    def flush(self) -> None:
+        """Seal every queued small chunk, then write the partial pack and wait for all
+        pack writes; raises the first failure. Before the snapshot, always."""
+        with self.lock:
+            batch = self._take_small()
+        if batch:
+            self._submit_small(batch)
+        sealing, self._sealing = self._sealing, []
+        failure: BaseException | None = None
+        for future in sealing:
+            error = future.exception()  # waits for it
+            failure = failure or error
+        self.packer.flush()  # what did get sealed is kept (indexed) even after a failure
+        if failure is not None:
+            raise failure
+
+    def close(self) -> None:
+        self._sealer.shutdown(wait=True, cancel_futures=True)
+        self.packer.close()
 
     def all_known(self, content: bytes) -> bool:
         """Are all of these concatenated blob ids indexed already?"""

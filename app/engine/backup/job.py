@@ -19,7 +19,7 @@ from app.core.cancel import CancelToken
 from app.core.errors import AppError, ErrorCode
 from app.core.events import BackupResult, Phase, ProgressCallback
 from app.engine.backup.blobs import adopt_orphan_packs
-from app.engine.backup.scan import count_in_background, normalize_roots, previous_totals
+from app.engine.backup.scan import count_files, normalize_roots, previous_totals
 from app.engine.backup.walker import Walker
 from app.engine.locks import VaultLock
 from app.engine.progress import ProgressMeter
@@ -61,26 +61,26 @@ def run_backup(
         if previous is not None:
             meter.files_total, meter.bytes_total = previous
         else:
-            count_in_background(roots, excludes, meter, walker.abort)
+            meter.files_total = count_files(roots, excludes, cancel)
         meter.emit(force=True, phase=Phase.BACKING_UP)
         repo.cache.begin()
         try:
             root_tree = walker.run()
             meter.emit(force=True, phase=Phase.FINISHING)
-            walker.sink.packer.flush()
+            walker.sink.flush()
             walker.sink.collect_packs(force=True)
         except BaseException:
-            walker.abort.set()  # stops the counting thread and readers still running
+            walker.abort.set()  # stops the readers still running
             repo.cache.commit()  # what was indexed stays valid (content-addressed)
             # Keep what finished: index the packs already stored so a rerun reuses them.
             with contextlib.suppress(BaseException):
-                walker.sink.packer.flush()
+                walker.sink.flush()
             with contextlib.suppress(BaseException):
                 walker.sink.collect_packs(force=True)
             raise
         finally:
             walker.abort.set()
-            walker.sink.packer.close()
+            walker.sink.close()
         doc = {
             "v": 1,
             "time": datetime.now(UTC).isoformat(),

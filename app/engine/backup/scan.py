@@ -2,8 +2,8 @@
 
 Folders are listed through their open descriptors (no path length limit, no
 following a folder swapped for a link). Progress totals come from the previous
-snapshot of the same roots or, on a first backup, from a counting walk on a side
-thread.
+snapshot of the same roots or, on a first backup, from a quick count of the files
+(entry types only, no ``stat``) before the walk.
 """
 
 from __future__ import annotations
@@ -11,11 +11,10 @@ from __future__ import annotations
 import fnmatch
 import os
 import stat
-import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from app.engine.progress import ProgressMeter
+from app.core.cancel import CancelToken
 from app.engine.repository import Repository
 
 DIR_FOLLOW_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)  # chosen roots and their parents
@@ -123,45 +122,45 @@ def previous_totals(repo: Repository, roots: list[bytes]) -> tuple[int, int] | N
     return None
 
 
-def count_in_background(
-    roots: list[bytes], excludes: Sequence[str], meter: ProgressMeter, stop: threading.Event
-) -> threading.Thread:
-    """First backup: count files and bytes on a side thread so progress has a total."""
+def count_files(roots: list[bytes], excludes: Sequence[str], cancel: CancelToken) -> int:
+    """First backup: how many files there are, so progress has a total.
 
-    def count() -> None:
-        files = size = 0
-        stack = list(roots)
-        while stack and not stop.is_set():
-            path = stack.pop()
-            try:
-                st = os.lstat(path)
-            except OSError:
-                continue
-            if stat.S_ISREG(st.st_mode):
-                files += 1
-                size += st.st_size
-                continue
-            if not stat.S_ISDIR(st.st_mode):
-                continue
-            try:
-                with os.scandir(path) as it:
-                    for entry in it:
-                        name = os.fsdecode(entry.name)
-                        if any(fnmatch.fnmatchcase(name, p) for p in excludes):
-                            continue
-                        try:
-                            if entry.is_dir(follow_symlinks=False):
-                                stack.append(os.fsencode(entry.path))
-                            elif entry.is_file(follow_symlinks=False):
-                                files += 1
-                                size += entry.stat(follow_symlinks=False).st_size
-                        except OSError:
-                            continue
-            except OSError:
-                continue
-        meter.files_total = max(meter.files_total, files)
-        meter.bytes_total = max(meter.bytes_total, size)
-
-    thread = threading.Thread(target=count, name="backup-count", daemon=True)
-    thread.start()
-    return thread
+    Counted from the folder listings' entry types alone (no ``stat`` of any file),
+    on the calling thread, before the walk: ~0.3 µs per file, ~0.1 s for a home
+    folder of 200,000 files. Sizes are not counted: that needs a ``stat`` per file,
+    and done on a side thread during the walk (as it was until issue 14) it fought
+    the walk for the GIL on every entry, costing more wall time than it gave.
+    The progress fraction then goes by files, and time left by the average size of
+    the files done so far (``ProgressMeter.eta``).
+    """
+    files = 0
+    stack = list(roots)
+    while stack:
+        cancel.check()
+        path = stack.pop()
+        try:
+            st = os.stat(path)  # a chosen root may be a link to a folder: followed
+        except OSError:
+            continue
+        if stat.S_ISREG(st.st_mode):
+            files += 1
+            continue
+        if not stat.S_ISDIR(st.st_mode):
+            continue
+        try:
+            with os.scandir(path) as it:
+                for entry in it:
+                    if excludes and any(
+                        fnmatch.fnmatchcase(os.fsdecode(entry.name), p) for p in excludes
+                    ):
+                        continue
+                    try:
+                        if entry.is_dir(follow_symlinks=False):
+                            stack.append(entry.path)
+                        elif entry.is_file(follow_symlinks=False):
+                            files += 1
+                    except OSError:
+                        continue
+        except OSError:
+            continue
+    return files

@@ -20,6 +20,7 @@ from app.engine.crypto import B_TREE, ID_LEN, Cipher
 from app.engine.tree import Node
 
 K_FILE, K_DIR, K_LINK = 0, 1, 2
+_KIND = (EntryType.FILE, EntryType.DIR, EntryType.SYMLINK)
 _SIG = struct.Struct("<HBIqqI")  # name length, kind, mode, mtime_ns, size, payload length
 
 
@@ -57,12 +58,24 @@ class TreeWriter:
         cached = self.cache.dir_tree(path)
         if cached is not None and cached[0] == signature and cached[1] in self.sink.known:
             return cached[1]
-        tree_id = self._write_tree([_node(row) for row in rows])
+        entry = codec.entry_json
+        tree_bytes = codec.tree_from_entries(
+            [
+                entry(_KIND[row.kind], row.name, row.mode, row.mtime_ns, row.size, row.payload)  # type: ignore[index]
+                for row in rows
+            ]
+        )
+        if len(tree_bytes) > codec.TREE_SPLIT_BYTES:
+            tree_id = self._write_tree([_node(row) for row in rows], None)
+        else:
+            tree_id = self._write_tree([], tree_bytes)
         self.cache.put_dir_tree(path, signature, tree_id)
         return tree_id
 
-    def _write_tree(self, nodes: list[Node]) -> bytes:
-        tree_bytes = codec.encode_tree(nodes)
+    def _write_tree(self, nodes: list[Node], encoded: bytes | None) -> bytes:
+        """Store a folder's listing: ``encoded`` when it fits one blob, else ``nodes``
+        split into parts."""
+        tree_bytes = encoded if encoded is not None else codec.encode_tree(nodes)
         if len(tree_bytes) > codec.TREE_SPLIT_BYTES:
             # A folder too big for one listing blob: store parts, then the list of
             # parts under the folder's tree id (docs/FORMAT.md section 9.1).

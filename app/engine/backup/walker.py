@@ -31,6 +31,7 @@ from app.engine.repository import Repository
 READERS = 2
 MAX_INFLIGHT_READS = 16  # batches
 BATCH_BYTES = 8 * 1024 * 1024
+SMALL_BATCH = 128  # files of one chunk read in a row on the walk's thread
 
 Pending = tuple[Row, bytes, os.stat_result]  # a file's row, name and scanned stat
 # One folder's backup as a generator: yields (path, fd, only) per subfolder, is sent
@@ -65,6 +66,7 @@ class Walker:
         self.pool = ThreadPoolExecutor(max_workers=READERS, thread_name_prefix="backup-reader")
         self.read_slots = threading.BoundedSemaphore(MAX_INFLIGHT_READS)
         self.has_states = self.cache.has_file_states()
+        self.small_limit = repo.chunker_params.min_size  # one chunk: read inline
         self.files_new = self.files_changed = self.files_unchanged = 0
         self.dirs = 0
         self.bytes_read = 0
@@ -266,7 +268,8 @@ class Walker:
     def _progress(self, prefix: bytes) -> None:
         meter = self.meter
         meter.files_total = max(meter.files_total, meter.files_done)
-        meter.bytes_total = max(meter.bytes_total, meter.bytes_done)
+        if meter.bytes_total:  # 0 on a first backup: the size is not known up front
+            meter.bytes_total = max(meter.bytes_total, meter.bytes_done)
         meter.current_raw = prefix
         meter.emit()
 
@@ -276,6 +279,19 @@ class Walker:
         """Queue reads in batches (up to 32 files or 8 MiB): one hand-off per batch
         keeps thread overhead low for folders of many small files."""
         batches: list[tuple[list[Pending], Future[list[FileOutcome]]]] = []
+        limit = self.small_limit
+        small = [item for item in items if item[2].st_size <= limit]
+        # Files of one chunk are read right here, on the walk's thread: for them the
+        # system calls and the hashing are cheaper than handing each batch to a
+        # reader thread and back (each hand-off of the GIL costs a context switch on
+        # both sides, and a reader waits up to the switch interval to get it back).
+        # Their compression and sealing still leave this thread (BlobSink.add_small).
+        for start in range(0, len(small), SMALL_BATCH):
+            batch = small[start : start + SMALL_BATCH]
+            done: Future[list[FileOutcome]] = Future()
+            done.set_result(self.reader.read_batch(fd, [(name, est) for _row, name, est in batch]))
+            batches.append((batch, done))
+        items = [item for item in items if item[2].st_size > limit] if small else items
         start = 0
         while start < len(items):
             end, size = start, 0
