@@ -18,6 +18,7 @@ from app.engine.catalog_rows import (
 )
 from app.engine.catalog_store import (
     SEARCH_LIMIT,
+    SEARCH_PAGE,
     CatalogStore,
     _display,
     _ns,
@@ -131,10 +132,19 @@ class Catalog(CatalogStore):
         cached = self._covering_cache.get(folder)
         if cached is not None:
             return cached
-        groups: dict[tuple[bytes, ...], list[int]] = {}
-        for i, snap in enumerate(self._snaps):
-            groups.setdefault(snap.roots, []).append(i)
-        result = sorted(i for roots, idxs in groups.items() if covers(roots, folder) for i in idxs)
+        groups = self._root_groups
+        if groups is None or sum(len(idxs) for idxs in groups.values()) != len(self._snaps):
+            groups = {}
+            for i, snap in enumerate(self._snaps):
+                groups.setdefault(snap.roots, []).append(i)
+            self._root_groups = groups
+        if len(groups) == 1:  # the usual case: every backup of the same folders
+            ((roots, idxs),) = groups.items()
+            result = idxs if covers(roots, folder) else []
+        else:
+            result = sorted(
+                i for roots, idxs in groups.items() if covers(roots, folder) for i in idxs
+            )
         if len(self._covering_cache) > 10_000:
             self._covering_cache.clear()
         self._covering_cache[folder] = result
@@ -180,6 +190,8 @@ class Catalog(CatalogStore):
         needle = text.strip().casefold()
         if not needle:
             return SearchResult(text, (), frozenset({ROOT_NODE}), False)
+        if self.complete:
+            return self._search_indexed(text, needle, as_of, show_deleted, limit)
         with self._lock:
             rows = self.db.execute(
                 "SELECT id, parent, name FROM nodes WHERE instr(lname, ?) > 0 AND id != ? LIMIT ?",
@@ -221,6 +233,113 @@ class Catalog(CatalogStore):
             frozenset(visible_nodes),
             truncated,
             listing,
+        )
+
+    def _search_indexed(
+        self, text: str, needle: str, as_of: int | None, show_deleted: bool, limit: int
+    ) -> SearchResult:
+        """Search once every backup is ingested: matching names from one scan of
+        ``nodes``, read a page at a time, and each page's rows (and their folders')
+        from one join of ``runs`` and ``entries``: no walk down from the root, no
+        query per folder, and it stops as soon as ``limit`` rows are shown."""
+        matches: list[BrowseEntry] = []
+        shown: dict[int, BrowseEntry | None] = {}  # folder -> its row (None: hidden)
+        truncated = False
+        with self._lock:
+            cursor = self.db.execute(
+                "SELECT id FROM nodes WHERE instr(lname, ?) > 0 AND id != ?", (needle, ROOT_NODE)
+            )
+            while not truncated:
+                wanted = max(limit + 1 - len(matches), SEARCH_PAGE)
+                page = [int(r[0]) for r in cursor.fetchmany(wanted)]
+                if not page:
+                    break
+                found = self._view_rows(page, as_of, show_deleted)
+                self._show_folders({e.parent for e in found.values()}, as_of, show_deleted, shown)
+                for node in page:
+                    entry = found.get(node)
+                    if entry is None or not self._chain_shown(entry.parent, shown):
+                        continue
+                    if len(matches) == limit:
+                        truncated = True
+                        break
+                    matches.append(entry)
+            cursor.close()
+        tree: dict[int, dict[int, BrowseEntry]] = {}
+        for entry in matches:
+            tree.setdefault(entry.parent, {})[entry.node] = entry
+            for folder in self.ancestors(entry.node):
+                above = shown.get(folder)
+                if above is not None:
+                    tree.setdefault(above.parent, {})[folder] = above
+        listing = {
+            parent: tuple(sorted(kids.values(), key=_order)) for parent, kids in tree.items()
+        }
+        visible_nodes = {ROOT_NODE} | {n for kids in tree.values() for n in kids}
+        return SearchResult(
+            text, tuple(e.node for e in matches), frozenset(visible_nodes), truncated, listing
+        )
+
+    def _view_rows(
+        self, nodes: list[int], as_of: int | None, show_deleted: bool
+    ) -> dict[int, BrowseEntry]:
+        """These nodes' rows as ``children`` shows them (absent or hidden ones left
+        out), in one query: the tree each parent had (``runs``) joined with its entry
+        of the node's name; merged, the newest backup holding it wins."""
+        out: dict[int, BrowseEntry] = {}
+        if not nodes:
+            return out
+        self._prime(nodes)
+        marks = ",".join("?" * len(nodes))
+        cols = "n.id, n.parent, e.name, e.type, e.size, e.mtime_ns, e.digest, e.subtree"
+        with self._lock:
+            if as_of is not None:
+                rows = self.db.execute(
+                    f"SELECT {cols}, r.last FROM nodes n "
+                    "JOIN runs r ON r.node = n.parent AND r.first <= ? AND r.last >= ? "
+                    "JOIN entries e ON e.tree = r.tree AND e.name = n.name "
+                    f"WHERE n.id IN ({marks})",
+                    (as_of, as_of, *nodes),
+                ).fetchall()
+            else:  # SQLite: the other columns come from the row holding MAX(r.last)
+                rows = self.db.execute(
+                    f"SELECT {cols}, MAX(r.last) FROM nodes n "
+                    "JOIN runs r ON r.node = n.parent "
+                    "JOIN entries e ON e.tree = r.tree AND e.name = n.name "
+                    f"WHERE n.id IN ({marks}) GROUP BY n.id",
+                    nodes,
+                ).fetchall()
+        for node, parent, name, kind, size, mtime_ns, digest, subtree, last in rows:
+            row: Row = (bytes(name), kind, size, mtime_ns, digest, subtree)
+            base = self.raw_path(parent)
+            if as_of is not None:
+                out[node] = self._make(parent, node, base, row, self._snaps[as_of].info.id, None)
+                continue
+            child = base.rstrip(b"/") + b"/" + row[0]
+            gone = self._deleted_at(child, last, self._covering(base))
+            if gone is not None and not show_deleted:
+                continue
+            out[node] = self._make(parent, node, base, row, self._snaps[last].info.id, gone)
+        return out
+
+    def _show_folders(
+        self,
+        parents: set[int],
+        as_of: int | None,
+        show_deleted: bool,
+        shown: dict[int, BrowseEntry | None],
+    ) -> None:
+        """Add the rows of these folders and every folder above them to ``shown``."""
+        need = {
+            f for p in parents for f in [*self.ancestors(p), p] if f != ROOT_NODE and f not in shown
+        }
+        rows = self._view_rows(sorted(need), as_of, show_deleted)
+        for folder in need:
+            shown[folder] = rows.get(folder)
+
+    def _chain_shown(self, parent: int, shown: dict[int, BrowseEntry | None]) -> bool:
+        return all(
+            shown.get(f) is not None for f in [*self.ancestors(parent), parent] if f != ROOT_NODE
         )
 
     def _present(

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -94,6 +95,14 @@ class BrowseSessionLike(Protocol):
 
 
 SessionFactory = Callable[[VaultLike], BrowseSessionLike]
+
+
+@dataclass(frozen=True, slots=True)
+class Located:
+    """A path found in the catalog: its node chain from the root, and its versions."""
+
+    chain: list[int]
+    history: History | None = None
 
 
 class BrowserService(QObject):
@@ -281,13 +290,18 @@ class BrowserService(QObject):
     def history(self, node: int, done: Done) -> None:
         self.runner.call(JobKind.BROWSE_HISTORY, lambda _: self._need().history(node), done)
 
-    def locate(self, path: str, done: Done) -> None:
-        """``done`` gets ``[root, ..., parent, node]`` of ``path``, or None if never backed up."""
+    def locate(self, path: str, done: Done, *, with_history: bool = False) -> None:
+        """``done`` gets a :class:`Located` for ``path`` (``[root, ..., parent, node]``,
+        and its history when asked: one trip to the browser's thread, so a dropped
+        file's versions show before its folders are opened), or None if never backed up."""
 
-        def work(_: CancelToken) -> list[int] | None:
+        def work(_: CancelToken) -> Located | None:
             session = self._need()
             node = session.find(path)
-            return None if node is None else [*session.ancestors(node), node]
+            if node is None:
+                return None
+            history = session.history(node) if with_history else None
+            return Located([*session.ancestors(node), node], history)
 
         self.runner.call(JobKind.BROWSE_LOCATE, work, done)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from app.core.browse import ROOT_NODE, restored_name
+from app.core.browse import ROOT_NODE, BrowseEntry, restored_name
 from app.core.models import Change, EntryType
 from app.engine.browse import BrowseSession
 from app.engine.vault import Vault
@@ -206,3 +206,44 @@ def test_listing_before_indexing_reads_trees_as_needed(history: HistoryVault, va
         assert session.search("new.txt").matches
     finally:
         session.close()
+
+
+def _view(session: BrowseSession, as_of: int | None, show_deleted: bool) -> list[BrowseEntry]:
+    """Every row of a view, by listing each folder (the path search must agree with)."""
+    out: list[BrowseEntry] = []
+    stack = [ROOT_NODE]
+    while stack:
+        for e in session.children(stack.pop(), as_of=as_of, show_deleted=show_deleted):
+            out.append(e)
+            if e.is_dir:
+                stack.append(e.node)
+    return out
+
+
+@pytest.mark.parametrize("text", ["e", "REPORT", "t.p", "notes", "Documents", "zz"])
+def test_search_answers_what_listing_every_folder_shows(session: BrowseSession, text: str) -> None:
+    """The search query (one indexed pass over the catalog) finds exactly the rows a
+    full listing of the same view holds whose name contains the text, with the same
+    facts, and the rows of every folder above them."""
+    for as_of in [None, *range(len(session.snapshots()))]:
+        for show_deleted in (False, True):
+            rows = _view(session, as_of, show_deleted)
+            by_node = {e.node: e for e in rows}
+            expected = {e.node for e in rows if text.casefold() in e.name.casefold()}
+            result = session.search(text, as_of=as_of, show_deleted=show_deleted)
+            assert set(result.matches) == expected, (text, as_of, show_deleted)
+            assert not result.truncated
+            listed = {e.node: e for kids in result.rows.values() for e in kids}
+            for node in expected:
+                assert listed[node] == by_node[node]
+                for folder in session.ancestors(node)[1:]:
+                    assert listed[folder] == by_node[folder]
+            assert set(listed) <= set(by_node)
+
+
+def test_search_stops_at_the_limit_and_says_so(session: BrowseSession) -> None:
+    everything = session.catalog.search("e")
+    assert len(everything.matches) > 2 and not everything.truncated
+    first = session.catalog.search("e", limit=2)
+    assert first.truncated and len(first.matches) == 2
+    assert set(first.matches) <= set(everything.matches)

@@ -412,3 +412,35 @@ def test_every_history_column_shows_at_the_main_windows_size(
             ]
         )
         assert header.sectionSize(column) >= widest, title
+
+
+def test_a_selected_path_brings_its_versions_in_the_same_trip(
+    qtbot: QtBot,
+    history: HistoryVault,
+    cleanup: Cleanup,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Selecting a path (a drop, the bench's probe) shows its distinct versions from the
+    answer that locates it: no second question once the tree has revealed the row."""
+    page = open_page(qtbot, history, cleanup)
+    asked: list[int] = []
+    ask = page.browser.history
+
+    def counting(node: int, done: Callable[..., None]) -> None:
+        asked.append(node)
+        ask(node, done)
+
+    monkeypatch.setattr(page.browser, "history", counting)
+    select(qtbot, page, history.report)
+    expected = [
+        (r["snapshot"], r["size"], r["change"])
+        for r in reversed(cli_versions(history, history.report, capsys, monkeypatch))
+        if r["change"] != "unchanged"
+    ]
+    got = [(v.snapshot, v.size, v.change.value) for v in page.history_model.rows]
+    assert got == expected
+    assert asked == []
+    assert page.selected_version() == page.history_model.rows[0]
+    page.tree.setCurrentIndex(page.model.index_of(page.selected_entry().parent))  # type: ignore[union-attr]
+    qtbot.waitUntil(lambda: asked != [], timeout=WAIT)  # another row: asked as before

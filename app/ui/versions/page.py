@@ -41,7 +41,7 @@ from app.core.browse import (
     SearchResult,
 )
 from app.core.models import Change, FileVersion
-from app.services.browser import BrowserService
+from app.services.browser import BrowserService, Located
 from app.services.jobs import JobOutcome
 from app.ui import fmt
 from app.ui.versions import dialogs
@@ -187,6 +187,7 @@ class VersionsPage(RestoreFlow, QWidget):
         self._search_generation = 0
         self._searched_indexed = False
         self._history_generation = 0
+        self._prefetched: History | None = None  # versions shown before the tree's row
         self._preview_generation = 0
         self._entry: BrowseEntry | None = None
         self._reveal_chain: list[int] = []
@@ -446,12 +447,14 @@ class VersionsPage(RestoreFlow, QWidget):
     def select_path(self, path: str) -> None:
         """Select ``path`` in the tree (its folders opened) and show its versions."""
 
-        def done(outcome: JobOutcome[list[int] | None]) -> None:
+        merged = self._as_of is None
+
+        def done(outcome: JobOutcome[Located | None]) -> None:
             if not outcome.ok:
                 self._say(outcome.message)
                 return
-            chain = outcome.value
-            if chain is None:
+            located = outcome.value
+            if located is None:
                 self._say(self.tr("{path} was never backed up.").format(path=path))
                 return
             if self._search is not None or self.search.text():
@@ -460,10 +463,21 @@ class VersionsPage(RestoreFlow, QWidget):
                 self.search.blockSignals(False)
                 self._search = None
                 self._view_changed()
-            self._reveal_chain = list(chain)
+            history = located.history
+            if history is not None and not history.is_dir and merged and self._as_of is None:
+                # Its versions at once; the tree catches up (and keeps them).
+                self._history_generation += 1
+                self._prefetched = history
+                self.history_title.setText(
+                    self.tr("<b>Versions of {name}</b>").format(
+                        name=_esc(os.path.basename(history.path))
+                    )
+                )
+                self._show_history(history, None)
+            self._reveal_chain = list(located.chain)
             self._reveal_step()
 
-        self.browser.locate(path, done)
+        self.browser.locate(path, done, with_history=merged)
 
     def _reveal_step(self) -> None:
         chain = self._reveal_chain
@@ -505,6 +519,15 @@ class VersionsPage(RestoreFlow, QWidget):
     def _tree_selected(self) -> None:
         entry = self.model.entry(self.tree.currentIndex())
         self._entry = entry
+        prefetched, self._prefetched = self._prefetched, None
+        if (
+            entry is not None
+            and prefetched is not None
+            and prefetched.node == entry.node
+            and self.history_model.history is prefetched
+        ):
+            self._update_buttons()  # its versions are shown already (``select_path``)
+            return
         self.history_model.set_history(None)
         self._history_generation += 1
         self._update_buttons()
@@ -534,9 +557,14 @@ class VersionsPage(RestoreFlow, QWidget):
 
         self.browser.history(entry.node, done)
 
-    def _show_history(self, history: History, entry: BrowseEntry) -> None:
+    def _show_history(self, history: History, entry: BrowseEntry | None) -> None:
+        """Show ``history``, the version the tree's row shows selected (else the newest)."""
         self.history_model.set_history(history)
-        snap_time = next((s.time for s in self.browser.snapshots if s.id == entry.snapshot), None)
+        snap_time = None
+        if entry is not None:
+            snap_time = next(
+                (s.time for s in self.browser.snapshots if s.id == entry.snapshot), None
+            )
         row = 0
         for i, v in enumerate(self.history_model.rows):
             if v.change is not Change.DELETED and (snap_time is None or v.time <= snap_time):
