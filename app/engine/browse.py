@@ -144,7 +144,11 @@ class BrowseSession:
         self.reader = reader_for(repo)
         self._stager = reader_for(repo)  # for drags, answered on the GUI thread
         self._stage_lock = threading.Lock()
-        self.catalog = Catalog(self.root / "browse.sqlite", safe_load(self.reader.load_tree))
+        reader = self.reader
+        self.catalog = Catalog(
+            self.root / "browse.sqlite",
+            safe_load(lambda tree: reader.load_tree(tree, keep=False)),  # the catalog keeps it
+        )
         self.staging = private_dir(self.root / "staging")
         self.previews = private_dir(self.root / "previews")
         self._staged: list[Path] = []

@@ -133,7 +133,7 @@ class CatalogStore:
         self._tree_nos: dict[bytes, int] = {}  # tree id -> its number in ``trees``
         self._known_trees: set[int] = set()  # tree numbers whose entries are stored
         self._kids: dict[int, dict[bytes, int]] = {}  # folder node -> its children's nodes
-        self._dirs: dict[tuple[int, int], list[tuple[int, bytes]]] = {}  # see ``_subdirs``
+        self._dirs: dict[tuple[int, int], tuple[tuple[int, bytes], ...]] = {}  # see ``_subdirs``
         self._done: int | None = None  # backups ingested (``meta``), once read
         self._work: _Work | None = None
         self._load_snaps()
@@ -342,7 +342,7 @@ class CatalogStore:
         else:
             self._work = None
 
-    def _subdirs(self, node: int, tree: bytes, no: int) -> list[tuple[int, bytes]]:
+    def _subdirs(self, node: int, tree: bytes, no: int) -> tuple[tuple[int, bytes], ...]:
         """(child node, subtree) of each folder in folder ``node`` holding ``tree``:
         kept in memory, so an unchanged folder costs a dictionary look-up per backup."""
         key = (node, no)
@@ -351,11 +351,11 @@ class CatalogStore:
             return cached
         rows = self._rows(tree)
         ids = self._child_ids(node, [r[0] for r in rows])
-        dirs = [
+        dirs = tuple(  # a tuple: the collector soon stops tracking it (and () is shared)
             (ids[name], subtree)
             for name, kind, _size, _mtime, _digest, subtree in rows
             if kind == "dir" and subtree is not None and name in ids
-        ]
+        )
         if len(self._dirs) > DIRS_CACHE:
             self._dirs.clear()
         self._dirs[key] = dirs

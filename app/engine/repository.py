@@ -522,8 +522,11 @@ class Repository:
         codec.validate_pack_entries(entries, size - 4 - header_len)
         return entries
 
-    def load_tree(self, tree_id: bytes) -> list[Node]:
-        """A folder listing by id, verified and decoded (recently used ones are kept)."""
+    def load_tree(self, tree_id: bytes, *, keep: bool = True) -> list[Node]:
+        """A folder listing by id, verified and decoded (recently used ones are kept,
+        unless ``keep`` is False: a reader that stores what it read elsewhere, such as
+        the browser's catalog, would otherwise hold thousands of decoded trees, and
+        the garbage collector would walk them all)."""
         cached = self._trees.get(tree_id)
         if cached is not None:
             self._trees.move_to_end(tree_id)
@@ -541,9 +544,10 @@ class Repository:
                 nodes.extend(codec.decode_tree(part))
             codec.check_joined_order(nodes)
             self.tree_parts[tree_id] = tuple(part_ids)
-        self._trees[tree_id] = nodes
-        if len(self._trees) > TREE_CACHE_SIZE:
-            self._trees.popitem(last=False)
+        if keep:
+            self._trees[tree_id] = nodes
+            if len(self._trees) > TREE_CACHE_SIZE:
+                self._trees.popitem(last=False)
         return nodes
 
     # --- snapshots ----------------------------------------------------------------------

@@ -14,6 +14,8 @@ import pytest
 from app.core.browse import ROOT_NODE, BrowseEntry, restored_name
 from app.core.models import Change, EntryType
 from app.engine.browse import BrowseSession
+from app.engine.catalog import Catalog
+from app.engine.tree import Node
 from app.engine.vault import Vault
 from app.storage.local import LocalStorage
 from tests.browse.vaultdata import PASSPHRASE, HistoryVault, build_history_vault
@@ -247,3 +249,41 @@ def test_search_stops_at_the_limit_and_says_so(session: BrowseSession) -> None:
     first = session.catalog.search("e", limit=2)
     assert first.truncated and len(first.matches) == 2
     assert set(first.matches) <= set(everything.matches)
+
+
+def test_indexing_reads_each_folder_version_once_and_records_its_backups(
+    vault: Vault, tmp_path: Path
+) -> None:
+    """An unchanged folder keeps its tree id: indexing all backups reads each distinct
+    tree once (not once per backup), and the runs it records give every folder the
+    same trees per backup as walking down from the root does."""
+    distinct: set[bytes] = set()
+    for snap in vault.snapshots():
+        stack = [bytes.fromhex(snap.tree)]
+        while stack:
+            tree = stack.pop()
+            distinct.add(tree)
+            stack += [n.subtree_id() for n in vault.load_tree(tree) if n.is_dir]
+    reads: list[bytes] = []
+
+    def counting(tree: bytes) -> list[Node]:
+        reads.append(tree)
+        return vault.load_tree(tree)
+
+    indexed = Catalog(tmp_path / "indexed.sqlite", counting)
+    indexed.refresh(vault.snapshots())
+    assert indexed.complete
+    assert sorted(reads) == sorted(distinct)  # each once
+    walking = Catalog(tmp_path / "walking.sqlite", vault.load_tree)
+    walking.set_snapshots(vault.snapshots())
+    assert not walking.complete
+    folders = {
+        e.path for s in vault.snapshots() for e in vault.walk(s.id) if e.type is EntryType.DIR
+    }
+    assert len(folders) > 3
+    for path in sorted(folders):
+        a, b = indexed.find(path), walking.find(path)
+        assert a is not None and b is not None
+        assert indexed.trees_of(a) == walking.trees_of(b), path
+    indexed.close()
+    walking.close()
