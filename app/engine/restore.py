@@ -23,141 +23,34 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from app.core.cancel import NEVER_CANCELLED, CancelToken
 from app.core.errors import (
     AppError,
     ErrorCode,
-    NotFoundInStorage,
-    StorageError,
     UnsafePathError,
     VaultCorruptError,
 )
 from app.core.events import Phase, ProgressCallback, RestoreResult, Warning_
-from app.core.models import EntryType, SnapshotInfo
+from app.core.models import SnapshotInfo
 from app.engine import codec
-from app.engine.crypto import B_DATA, B_KIND_MASK, ID_LEN
 from app.engine.progress import ProgressMeter
 from app.engine.repository import Repository
-from app.engine.restore_write import (
-    MAX_DEPTH,
-    WRITERS,
-    BlobLocation,
-    Parts,
-    _batches,
-    _Dirs,
-    _FileItem,
-    _make_link,
-    _PackMissing,
-    _PackReader,
-    _set_dir_metadata,
-    _write_batch,
-    _write_file,
-)
-from app.engine.tree import Node, TreeBudget, resolve, split_path
+from app.engine.restore_plan import FileItem, Parts, Planner, Task, locate_one
+from app.engine.restore_read import PackMissing, PackReader
+from app.engine.restore_write import WRITERS, Writer, _Dirs, _set_dir_metadata
+from app.engine.tree import Node, resolve, split_path
+
+# Tasks planned ahead of the writers: enough to keep both busy, few enough that
+# memory does not follow the size of the snapshot.
+IN_FLIGHT = 4 * WRITERS
 
 
-class _Planner:
-    """Turns selected tree nodes into directories, files and links to create."""
-
-    def __init__(self, repo: Repository, target: bytes, warnings: list[Warning_]) -> None:
-        self.repo = repo
-        self.target = target
-        self.warnings = warnings
-        self.dirs: list[tuple[Parts, Node]] = []
-        self.files: list[_FileItem] = []
-        self.links: list[tuple[Parts, Node]] = []
-        self.budget = TreeBudget()  # refuses exponentially self-nesting (forged) trees
-
-    def dest_for(self, parts: Parts) -> bytes:
-        return self.target.rstrip(b"/") + b"/" + b"/".join(parts) if parts else self.target
-
-    def add(self, parts: list[bytes], node: Node) -> None:
-        """Plan ``node`` (at ``parts`` below the target) and everything below it.
-
-        Depth first with an explicit stack, so no recursion limit applies to deep
-        trees; the trees on the current path are tracked to refuse a folder that
-        contains itself."""
-        on_path: dict[bytes, int] = {}
-        # (parts, node) to plan, or (None, tree id) once a folder's children are done.
-        work: list[tuple[Parts | None, Node | bytes]] = [(tuple(parts), node)]
-        while work:
-            item_parts, item = work.pop()
-            if item_parts is None:
-                assert isinstance(item, bytes)
-                on_path[item] -= 1
-                if not on_path[item]:
-                    del on_path[item]
-                continue
-            assert isinstance(item, Node)
-            children = self._plan_one(item_parts, item, on_path)
-            if children is None:
-                continue
-            tree_id, kids = children
-            on_path[tree_id] = on_path.get(tree_id, 0) + 1
-            work.append((None, tree_id))
-            work.extend((k_parts, k) for k_parts, k in reversed(kids))
-
-    def _plan_one(
-        self, parts: Parts, node: Node, on_path: dict[bytes, int]
-    ) -> tuple[bytes, list[tuple[Parts, Node]]] | None:
-        """Plan one entry; for a folder, its tree id and its safe children."""
-        original = os.fsdecode(b"/" + b"/".join(parts))
-        if len(parts) > MAX_DEPTH:
-            self.warnings.append(Warning_(original, "refused: the folder nesting is absurdly deep"))
-            return None
-        self.budget.visit()
-        if node.is_file:
-            self.files.append(_FileItem(parts, original, node, self._locate(node)))
-            return None
-        if node.type is EntryType.SYMLINK:
-            self.links.append((parts, node))
-            return None
-        if not node.is_dir:
-            return None
-        tree_id = node.subtree_id()
-        if tree_id in on_path:
-            self.warnings.append(Warning_(original, "refused: the folder contains itself"))
-            return None
-        self.dirs.append((parts, node))
-        try:
-            children = self.repo.load_tree(tree_id)
-        except (VaultCorruptError, StorageError) as exc:
-            self.warnings.append(
-                Warning_(
-                    original, f"folder listing is damaged ({exc}); its files were not restored"
-                )
-            )
-            return None
-        self.budget.read(tree_id, len(children))
-        seen: set[bytes] = set()
-        kids: list[tuple[Parts, Node]] = []
-        for child in children:
-            name = child.name
-            if not codec.safe_name(name) or name in seen:
-                self.warnings.append(
-                    Warning_(
-                        os.fsdecode(os.fsencode(original) + b"/" + name.replace(b"/", b"%2F")),
-                        "refused: the name would escape the restore folder",
-                    )
-                )
-                continue
-            seen.add(name)
-            kids.append(((*parts, name), child))
-        return tree_id, kids
-
-    def _locate(self, node: Node) -> list[BlobLocation] | None:
-        out: list[BlobLocation] = []
-        for blob_id in node.content:
-            if len(blob_id) != ID_LEN:
-                return None
-            found = self.repo.locate(blob_id)
-            if found is None or found[0] & B_KIND_MASK != B_DATA:
-                return None
-            out.append((blob_id, *found))
-        return out
+def _reader(repo: Repository) -> PackReader:
+    return PackReader(repo.storage, pack_size=repo.pack_size, spill_dir=str(repo.cache.path.parent))
 
 
 def run_restore(
@@ -173,8 +66,8 @@ def run_restore(
     target_b = os.path.normpath(os.fsencode(os.path.abspath(os.path.expanduser(target))))
     warnings: list[Warning_] = []
     meter = ProgressMeter(on_progress, Phase.RESTORING)
-    planner = _Planner(repo, target_b, warnings)
     selections = list(paths) or ["/"]
+    roots: list[tuple[Parts, Node]] = []
     for selection in selections:
         parts = split_path(selection)
         node = resolve(repo, bytes.fromhex(snapshot.tree), selection)
@@ -185,10 +78,13 @@ def run_restore(
             )
         if not all(codec.safe_name(p) for p in parts):
             raise UnsafePathError(f"{selection} is not a safe path.")
-        planner.add(parts, node)
+        roots.append((tuple(parts), node))
+    if selections == ["/"]:  # the whole snapshot: its totals are known up front
+        meter.files_total = snapshot.files
+        meter.bytes_total = snapshot.bytes
     dirs = _Dirs(target_b)
     try:
-        return _restore_planned(repo, planner, dirs, meter, warnings, cancel, started)
+        return _restore(repo, roots, dirs, meter, warnings, cancel, started)
     finally:
         dirs.close()
 
@@ -208,127 +104,139 @@ def restore_node_as(
     if not codec.safe_name(name):
         raise UnsafePathError(f"{os.fsdecode(dest)} is not a safe place to restore to.")
     warnings: list[Warning_] = []
-    planner = _Planner(repo, parent, warnings)
-    planner.add([name], node)
     dirs = _Dirs(parent)
     meter = ProgressMeter(on_progress, Phase.RESTORING)
     try:
-        return _restore_planned(repo, planner, dirs, meter, warnings, cancel, time.monotonic())
+        return _restore(repo, [((name,), node)], dirs, meter, warnings, cancel, time.monotonic())
     finally:
         dirs.close()
 
 
-def _retry_elsewhere(
-    repo: Repository,
-    planner: _Planner,
-    items: list[_FileItem],
-    dirs: _Dirs,
-    cancel: CancelToken,
-    reader: _PackReader,
-) -> list[tuple[_FileItem, int | Exception]]:
+def _retry_elsewhere(repo: Repository, writer: Writer, task: Task) -> list[int | Exception]:
     """Files that hit a pack missing from storage, written again from the other
     locations the index names for their blobs (the missing packs are forgotten
     first). An index object put back after prune names such packs."""
-    out: list[tuple[_FileItem, int | Exception]] = []
-    for item in items:
+    out: list[int | Exception] = []
+    for item in task.files:
         outcome: int | Exception = VaultCorruptError("part of its data is missing from the vault")
         for _attempt in range(8):
-            item.blobs = planner._locate(item.node)
-            try:
-                outcome = _write_file(repo, item, dirs, cancel, reader)
-            except _PackMissing as exc:
-                repo.forget_packs({exc.pack})
-                outcome = exc
+            item.blobs = locate_one(repo, item.node)
+            (outcome,) = writer.write_task(Task(task.parts, [item], task.fresh))
+            if isinstance(outcome, PackMissing):
+                repo.forget_packs({outcome.pack})
                 continue
-            except (VaultCorruptError, OSError, UnsafePathError, NotFoundInStorage) as exc:
-                outcome = exc
             break
-        out.append((item, outcome))
+        out.append(outcome)
     return out
 
 
-def _restore_planned(
+class _Run:
+    """One restore's bookkeeping on the calling thread: outcomes into counts,
+    warnings and progress."""
+
+    def __init__(self, meter: ProgressMeter, warnings: list[Warning_]) -> None:
+        self.meter = meter
+        self.warnings = warnings
+        self.restored = 0
+        self.restored_bytes = 0
+        self.retry: list[Task] = []
+        self.gone_packs: set[bytes] = set()  # missing from storage: forget, then retry
+
+    def outcomes(self, task: Task, outcomes: list[int | Exception], *, final: bool) -> None:
+        meter = self.meter
+        missing = []
+        done = 0
+        for item, outcome in zip(task.files, outcomes, strict=True):
+            if type(outcome) is int:  # the common case first: a file restored
+                done += 1
+                self.restored_bytes += outcome
+                meter.bytes_done += outcome
+                continue
+            assert isinstance(outcome, Exception)
+            if isinstance(outcome, PackMissing) and not final:
+                self.gone_packs.add(outcome.pack)
+                missing.append(item)
+                continue
+            if isinstance(outcome, VaultCorruptError):
+                how = "damaged in the vault" if final else "damaged in the repo"
+                message = f"{how}, not restored: {outcome}"
+            else:
+                message = f"could not be restored: {outcome}"
+            self.warnings.append(Warning_(task.original(item.name), message))
+        self.restored += done
+        meter.files_done += done
+        if task.files:
+            meter.current_raw = b"/" + b"/".join((*task.parts, task.files[-1].name))
+        if missing:
+            self.retry.append(Task(task.parts, missing, task.fresh))
+
+    def links(self, task: Task, failed: list[tuple[Node, Exception]]) -> None:
+        for node, exc in failed:
+            self.warnings.append(
+                Warning_(task.original(node.name), f"could not create link: {exc}")
+            )
+
+
+def _restore(
     repo: Repository,
-    planner: _Planner,
+    roots: list[tuple[Parts, Node]],
     dirs: _Dirs,
     meter: ProgressMeter,
     warnings: list[Warning_],
     cancel: CancelToken,
     started: float,
 ) -> RestoreResult:
-    # Restore in vault order: sequential reads, and each pack is needed in one stretch.
-    planner.files.sort(key=lambda f: (f.blobs[0][2], f.blobs[0][3]) if f.blobs else (b"", 0))
-    needed: dict[bytes, int] = {}
-    for f in planner.files:
-        for _id, _t, pack, _off, length, _raw in f.blobs or ():
-            needed[pack] = needed.get(pack, 0) + length
-    reader = _PackReader(repo.storage, needed, repo.cache.pack_extents())
-    meter.files_total = len(planner.files)
-    meter.bytes_total = sum(f.node.size for f in planner.files)
+    """Plan and write folder by folder: the planner (this thread) stays a few tasks
+    ahead of the writer threads, so both cores work and memory stays flat."""
+    planner = Planner(repo, dirs, warnings)
+    reader = _reader(repo)
+    writer = Writer(repo, dirs, reader, cancel)
+    run = _Run(meter, warnings)
+    known_totals = meter.files_total > 0
     meter.emit(force=True)
-    for parts, _node in planner.dirs:
-        try:
-            dirs.acquire(parts)  # create it (even if empty) and check no link is in the way
-            dirs.release(parts)
-        except (OSError, UnsafePathError) as exc:
-            dest = os.fsdecode(planner.dest_for(parts))
-            warnings.append(Warning_(dest, f"cannot create folder: {exc}"))
-    restored = 0
-    restored_bytes = 0
-    with ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="restore") as pool:
-        futures = [
-            (batch, pool.submit(_write_batch, repo, batch, dirs, cancel, reader))
-            for batch in _batches(planner.files)
-        ]
-        retry: list[_FileItem] = []
-        try:
-            for batch, future in futures:
-                for item, outcome in zip(batch, future.result(), strict=True):
-                    if isinstance(outcome, _PackMissing):
-                        repo.forget_packs({outcome.pack})
-                        retry.append(item)
-                        continue
-                    if isinstance(outcome, VaultCorruptError):
-                        message = f"damaged in the repo, not restored: {outcome}"
-                        warnings.append(Warning_(item.original, message))
-                        continue
-                    if isinstance(outcome, BaseException):
-                        warnings.append(
-                            Warning_(item.original, f"could not be restored: {outcome}")
-                        )
-                        continue
-                    restored += 1
-                    restored_bytes += outcome
-                    meter.files_done += 1
-                    meter.bytes_done += outcome
-                    meter.current = item.original
-                meter.emit()
-        except BaseException:
-            for _batch, future in futures:
-                future.cancel()  # queued batches never start; running ones finish
-            raise
-    for item, outcome in _retry_elsewhere(repo, planner, retry, dirs, cancel, reader):
-        if isinstance(outcome, BaseException):
-            warnings.append(
-                Warning_(item.original, f"damaged in the vault, not restored: {outcome}")
-            )
-            continue
-        restored += 1
-        restored_bytes += outcome
-        meter.files_done += 1
-        meter.bytes_done += outcome
-    for parts, node in planner.links:
-        try:
-            _make_link(parts, node, dirs)
-        except (OSError, UnsafePathError, VaultCorruptError) as exc:
-            dest = os.fsdecode(planner.dest_for(parts))
-            warnings.append(Warning_(dest, f"could not create link: {exc}"))
+
+    def tasks() -> Iterator[Task]:
+        for parts, node in roots:
+            yield from planner.tasks(parts, node)
+
+    def account(task: Task, future: Future[list[int | Exception]]) -> None:
+        run.outcomes(task, future.result(), final=False)
+        if not known_totals:
+            meter.files_total = max(planner.files_planned, meter.files_done)
+            meter.bytes_total = max(planner.bytes_planned, meter.bytes_done)
+        meter.emit()
+
+    try:
+        with ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="restore") as pool:
+            pending: deque[tuple[Task, Future[list[int | Exception]]]] = deque()
+            try:
+                for task in tasks():
+                    cancel.check()
+                    if task.files:
+                        pending.append((task, pool.submit(writer.write_task, task)))
+                    if task.links:
+                        run.links(task, writer.write_links(task))
+                    while len(pending) > IN_FLIGHT or (pending and pending[0][1].done()):
+                        account(*pending.popleft())
+                while pending:
+                    account(*pending.popleft())
+            except BaseException:
+                for _task, future in pending:
+                    future.cancel()  # queued tasks never start; running ones finish
+                raise
+        repo.forget_packs(run.gone_packs)
+        for task in run.retry:
+            run.outcomes(task, _retry_elsewhere(repo, writer, task), final=True)
+    finally:
+        reader.close()
     dirs.flush_replaced()
-    for parts, node in reversed(planner.dirs):  # deepest first, so parents keep their times
+    for folder in reversed(planner.folders):  # deepest first, so parents keep their times
         with contextlib.suppress(OSError, UnsafePathError):
-            _set_dir_metadata(parts, node, dirs)
+            _set_dir_metadata(folder, dirs)
     meter.emit(final=True)
-    return RestoreResult(restored, restored_bytes, time.monotonic() - started, tuple(warnings))
+    return RestoreResult(
+        run.restored, run.restored_bytes, time.monotonic() - started, tuple(warnings)
+    )
 
 
 def restore_one_file(
@@ -342,22 +250,23 @@ def restore_one_file(
         )
     dest_b = os.fsencode(os.path.abspath(dest))
     parent, name = os.path.split(dest_b)
-    planner = _Planner(repo, parent, [])
-    item = _FileItem((name,), path, node, planner._locate(node))
     dirs = _Dirs(parent)
-    reader = _PackReader(repo.storage)
+    reader = _reader(repo)
+    writer = Writer(repo, dirs, reader, cancel)
+    task = Task((), [], fresh=False)
+    task.files.append(FileItem(name, node, locate_one(repo, node)))
     try:
-        try:
-            _write_file(repo, item, dirs, cancel, reader)
-        except _PackMissing as exc:
-            repo.forget_packs({exc.pack})
-            ((_item, outcome),) = _retry_elsewhere(repo, planner, [item], dirs, cancel, reader)
-            if isinstance(outcome, Exception):
-                raise outcome from exc
+        (outcome,) = writer.write_task(task)
+        if isinstance(outcome, PackMissing):
+            repo.forget_packs({outcome.pack})
+            (outcome,) = _retry_elsewhere(repo, writer, task)
+        if isinstance(outcome, Exception):
+            if isinstance(outcome, VaultCorruptError):
+                raise VaultCorruptError(
+                    f"{path} is damaged in the vault and was not restored: {outcome}"
+                ) from outcome
+            raise outcome
         dirs.flush_replaced()
-    except VaultCorruptError as exc:
-        raise VaultCorruptError(
-            f"{path} is damaged in the vault and was not restored: {exc}"
-        ) from exc
     finally:
+        reader.close()
         dirs.close()

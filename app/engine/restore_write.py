@@ -1,7 +1,7 @@
-"""Restore's writing half: folder descriptors opened without following links, pack
-reads, verified file writes under a temp name then rename, links and folder
-metadata. ``app.engine.restore`` plans what to write and drives these; the rules
-(durability, permissions, untrusted names) are in its module docstring.
+"""Restore's writing half: folder descriptors opened without following links,
+verified file writes under a temp name then rename, links and folder metadata.
+``app.engine.restore`` drives it over the tasks ``app.engine.restore_plan`` makes;
+the rules (durability, permissions, untrusted names) are in its module docstring.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import os
 import secrets
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
 
 from app.core.cancel import CancelToken
 from app.core.errors import (
@@ -20,14 +19,13 @@ from app.core.errors import (
     UnsafePathError,
     VaultCorruptError,
 )
-from app.engine.crypto import BLOB_OVERHEAD
 from app.engine.oslimits import raise_open_files_limit
-from app.engine.packer import MAX_BLOB, pack_name
+from app.engine.packer import MAX_BLOB
 from app.engine.repository import Repository
+from app.engine.restore_plan import FileItem, FolderMeta, Parts, Task
+from app.engine.restore_read import PackReader, SpanReader
 from app.engine.tree import Node
-from app.storage.base import Storage
 
-MAX_DEPTH = 32768  # far beyond real trees; walks are iterative, so only a bound
 WRITERS = 2
 # Mode bits restored: permissions and sticky, never setuid/setgid (owners are not
 # restored, see the module docstring and docs/FORMAT.md section 9).
@@ -43,20 +41,6 @@ _tmp_counter = itertools.count()
 
 def _temp_name() -> bytes:
     return b"%s%s-%d-%d" % (TMP_PREFIX, _TMP_RUN, os.getpid(), next(_tmp_counter))
-
-
-BlobLocation = tuple[bytes, int, bytes, int, int, int]  # id, type, pack, offset, length, raw
-
-
-Parts = tuple[bytes, ...]  # path components below the restore target
-
-
-@dataclass(slots=True)
-class _FileItem:
-    parts: Parts
-    original: str
-    node: Node
-    blobs: list[BlobLocation] | None  # None: a blob is missing from the index
 
 
 class _Dirs:
@@ -106,6 +90,36 @@ class _Dirs:
     def release(self, parts: Parts) -> None:
         with self._lock:
             self._release(parts)
+
+    def make(self, parts: Parts) -> bool:
+        """Create the folder ``parts`` (its parents as needed) and keep it open; True
+        when this call created it, so it is empty but for what the restore puts in.
+        The target itself, or a folder already open or found existing, is not new."""
+        if not parts:
+            return False
+        with self._lock:
+            if parts in self._fds:
+                return False
+            parent_parts = parts[:-1]
+            parent = self._acquire(parent_parts)
+            try:
+                try:
+                    os.mkdir(parts[-1], 0o700, dir_fd=parent)
+                    created = True
+                except FileExistsError:
+                    created = False
+                try:
+                    fd = os.open(parts[-1], _DIR_FLAGS, dir_fd=parent)
+                except OSError as exc:
+                    raise UnsafePathError(
+                        f"{os.fsdecode(parts[-1])} is not a folder (or is a link); "
+                        "refusing to write through it."
+                    ) from exc
+                self._fds[parts] = [fd, 0]
+                self._evict()
+            finally:
+                self._release(parent_parts)
+            return created
 
     def _acquire(self, parts: Parts) -> int:
         if not parts:
@@ -203,100 +217,94 @@ def _scratch() -> memoryview:
     return buf
 
 
-class _PackReader:
-    """Reads sealed blobs; on a remote backend it downloads a pack whole when the
-    restore needs a good part of it (one request instead of hundreds of ranged
-    ones), keeping a few packs in memory. Locally, ranged reads are already cheap."""
+def _umask() -> int | None:
+    """The process umask, read without changing it (other threads may be creating
+    files); None where the system does not tell."""
+    try:
+        with open("/proc/self/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
 
-    KEEP = 4
-    WHOLE_FRACTION = 0.25
+
+class Writer:
+    """Writes tasks (a folder's files) for the restore's threads.
+
+    Per file: open a temp name, write the verified blobs, set the times, close,
+    rename; the mode is given at creation when the umask leaves it intact (no
+    fchmod), and whether a file is being replaced is only asked (a stat) in a
+    folder this restore did not create empty.
+    """
 
     def __init__(
-        self,
-        storage: Storage,
-        needed: dict[bytes, int] | None = None,
-        extents: dict[bytes, int] | None = None,
+        self, repo: Repository, dirs: _Dirs, reader: PackReader, cancel: CancelToken
     ) -> None:
-        self.storage = storage
-        capabilities = storage.capabilities
-        self.remote = not capabilities.cheap_ranged_reads
-        self._read_into = storage.read_into if capabilities.read_into else None
-        self._local = threading.local()
-        extents = extents or {}
-        self.whole = {
-            pack
-            for pack, size in (needed or {}).items()
-            if size >= self.WHOLE_FRACTION * extents.get(pack, 1 << 62)
-        }
-        self._packs: OrderedDict[bytes, bytes] = OrderedDict()
-        self._lock = threading.Lock()
-        self._fetching: dict[bytes, threading.Lock] = {}
-        self.requests = 0
+        self.repo = repo
+        self.dirs = dirs
+        self.reader = reader
+        self.cancel = cancel
+        # The temp names' fixed part, the process id included (forks stay apart).
+        self._tmp_prefix = b"%s%s-%d-" % (TMP_PREFIX, _TMP_RUN, os.getpid())
+        umask = _umask()
+        # Modes the kernel creates exactly as asked: permission bits the umask keeps.
+        self._keep = None if umask is None else 0o777 & ~umask
 
-    def read(self, pack: bytes, offset: int, length: int) -> bytes | memoryview:
-        name = pack_name(pack)
-        if self._read_into is not None and length <= MAX_BLOB + BLOB_OVERHEAD:
-            self.requests += 1
-            buf: memoryview | None = getattr(self._local, "buf", None)
-            if buf is None:
-                buf = memoryview(bytearray(MAX_BLOB + BLOB_OVERHEAD))
-                self._local.buf = buf
-            return self._read_into(name, offset, buf[:length])
-        if not self.remote or pack not in self.whole:
-            self.requests += 1
-            return self.storage.get_range(name, offset, length)
-        with self._lock:
-            fetch_lock = self._fetching.setdefault(pack, threading.Lock())
-        with fetch_lock:  # one download per pack even with several writers
-            with self._lock:
-                data = self._packs.get(pack)
-                if data is not None:
-                    self._packs.move_to_end(pack)
-            if data is None:
-                self.requests += 1
-                data = self.storage.get(name)
-                with self._lock:
-                    self._packs[pack] = data
-                    while len(self._packs) > self.KEEP:
-                        self._packs.popitem(last=False)
-        if offset + length > len(data):
-            raise VaultCorruptError(f"{name} is shorter than its index says")
-        return memoryview(data)[offset : offset + length]
+    def write_task(self, task: Task) -> list[int | Exception]:
+        """Each file's size, or the per-file problem that stopped it. Storage
+        failures other than a missing object abort the whole restore (raised)."""
+        try:
+            parent = self.dirs.acquire(task.parts)
+        except (OSError, UnsafePathError) as exc:
+            return [exc] * len(task.files)
+        try:
+            blobs = [b for item in task.files if item.blobs for b in item.blobs]
+            spans = SpanReader(self.reader, blobs)
+            scratch = _scratch()
+            outcomes: list[int | Exception] = []
+            first = 0
+            for item in task.files:
+                try:
+                    outcomes.append(self._write_file(task, item, parent, spans, first, scratch))
+                except (VaultCorruptError, OSError, UnsafePathError, NotFoundInStorage) as exc:
+                    outcomes.append(exc)
+                first += len(item.blobs or ())
+            return outcomes
+        finally:
+            self.dirs.release(task.parts)
 
-
-class _PackMissing(VaultCorruptError):
-    """A pack the index names is not in storage; the blob may live in another."""
-
-    def __init__(self, pack: bytes) -> None:
-        super().__init__(f"pack {pack.hex()[:16]} is missing")
-        self.pack = pack
-
-
-def _write_file(
-    repo: Repository, item: _FileItem, dirs: _Dirs, cancel: CancelToken, reader: _PackReader
-) -> int:
-    """Write one verified file; returns its size. Raises on damage (nothing replaced)."""
-    if item.blobs is None:
-        raise VaultCorruptError("part of its data is missing from the vault")
-    node = item.node
-    parent_parts, name = item.parts[:-1], item.parts[-1]
-    parent = dirs.acquire(parent_parts)
-    try:
-        tmp = _temp_name()
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-        fd = os.open(tmp, flags, 0o600, dir_fd=parent)
+    def _write_file(
+        self,
+        task: Task,
+        item: FileItem,
+        parent: int,
+        spans: SpanReader,
+        first: int,
+        scratch: memoryview,
+    ) -> int:
+        """Write one verified file; returns its size. Raises on damage (nothing replaced)."""
+        if item.blobs is None:
+            raise VaultCorruptError("part of its data is missing from the vault")
+        node = item.node
+        name = item.name
+        mode = node.mode & RESTORED_MODE_BITS
+        direct = self._keep is not None and mode & ~self._keep == 0
+        tmp = b"%s%d" % (self._tmp_prefix, next(_tmp_counter))
+        fd = os.open(tmp, _FILE_FLAGS, mode if direct else 0o600, dir_fd=parent)
         written = 0
         replacing = False
+        repo = self.repo
         try:
             try:
-                for blob_id, blob_type, pack, offset, length, raw_length in item.blobs:
-                    cancel.check()
-                    try:
-                        sealed = reader.read(pack, offset, length)
-                    except NotFoundInStorage:
-                        raise _PackMissing(pack) from None
+                for index, (blob_id, blob_type, _p, _o, _l, raw_length) in enumerate(
+                    item.blobs, first
+                ):
+                    self.cancel.check()
+                    sealed = spans.get(index)
                     data = repo.open_sealed_blob_into(
-                        blob_type, blob_id, sealed, raw_length, _scratch()
+                        blob_type, blob_id, sealed, raw_length, scratch
                     )
                     view = memoryview(data)
                     while view:
@@ -305,23 +313,35 @@ def _write_file(
                     written += len(data)
                 if written != node.size:
                     raise VaultCorruptError("its size does not match the snapshot")
-                os.fchmod(fd, node.mode & RESTORED_MODE_BITS)
+                if not direct:
+                    os.fchmod(fd, mode)
                 os.utime(fd, ns=(node.mtime_ns, node.mtime_ns))
-                replacing = _exists(name, parent)
+                replacing = not task.fresh and _exists(name, parent)
                 if replacing:  # the old copy must survive a power loss until ours is whole
                     _flush_data(fd)
             finally:
                 os.close(fd)
             os.replace(tmp, name, src_dir_fd=parent, dst_dir_fd=parent)
             if replacing:
-                dirs.note_replaced(parent_parts)
+                self.dirs.note_replaced(task.parts)
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(tmp, dir_fd=parent)
             raise
-    finally:
-        dirs.release(parent_parts)
-    return written
+        return written
+
+    def write_links(self, task: Task) -> list[tuple[Node, Exception]]:
+        """Create the task's symlinks; the ones that failed, with why."""
+        failed: list[tuple[Node, Exception]] = []
+        for node in task.links:
+            try:
+                _make_link((*task.parts, node.name), node, self.dirs)
+            except (OSError, UnsafePathError, VaultCorruptError) as exc:
+                failed.append((node, exc))
+        return failed
+
+
+_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
 
 
 def _exists(name: bytes, parent: int) -> bool:
@@ -339,36 +359,6 @@ def _flush_data(fd: int) -> None:
     system has it: the file's times need not be flushed with it)."""
     sync = getattr(os, "fdatasync", os.fsync)
     sync(fd)
-
-
-def _batches(items: list[_FileItem]) -> list[list[_FileItem]]:
-    """Up to 32 files or 8 MiB per task: one hand-off per batch, not per file."""
-    batches: list[list[_FileItem]] = []
-    current: list[_FileItem] = []
-    size = 0
-    for item in items:
-        current.append(item)
-        size += item.node.size
-        if len(current) >= 32 or size >= 8 * 1024 * 1024:
-            batches.append(current)
-            current, size = [], 0
-    if current:
-        batches.append(current)
-    return batches
-
-
-def _write_batch(
-    repo: Repository, batch: list[_FileItem], dirs: _Dirs, cancel: CancelToken, reader: _PackReader
-) -> list[int | Exception]:
-    """Each file's size, or the per-file problem that stopped it. Storage failures
-    other than a missing object abort the whole restore (raised)."""
-    outcomes: list[int | Exception] = []
-    for item in batch:
-        try:
-            outcomes.append(_write_file(repo, item, dirs, cancel, reader))
-        except (VaultCorruptError, OSError, UnsafePathError, NotFoundInStorage) as exc:
-            outcomes.append(exc)
-    return outcomes
 
 
 def _make_link(parts: Parts, node: Node, dirs: _Dirs) -> None:
@@ -390,11 +380,12 @@ def _make_link(parts: Parts, node: Node, dirs: _Dirs) -> None:
         dirs.release(parts[:-1])
 
 
-def _set_dir_metadata(parts: Parts, node: Node, dirs: _Dirs) -> None:
+def _set_dir_metadata(folder: FolderMeta, dirs: _Dirs) -> None:
+    parts = folder.parts
     fd = dirs.acquire(parts)
     try:
-        os.fchmod(fd, node.mode & RESTORED_MODE_BITS)
-        mtime = node.mtime_ns
+        os.fchmod(fd, folder.mode & RESTORED_MODE_BITS)
+        mtime = folder.mtime_ns
         if mtime:
             os.utime(fd, ns=(mtime, mtime))
     finally:

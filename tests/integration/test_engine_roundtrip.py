@@ -320,7 +320,9 @@ def test_restore_follows_the_declared_capabilities(tmp_path: Path) -> None:
     storage.gets = storage.ranged = 0
     result = vault.restore("latest", str(tmp_path / "out"))
     assert result.files_restored == 50
-    assert storage.gets == 0 and storage.ranged >= 50  # ranged reads, no whole packs
+    # Ranged reads, no whole packs; notes packed back to back come in a few
+    # requests (one per run of adjacent blobs), not one per file.
+    assert storage.gets == 0 and 1 <= storage.ranged < 50
 
 
 class BatchingStorage(MemoryStorage):
