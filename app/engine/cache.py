@@ -154,7 +154,7 @@ class Cache:
     ) -> dict[bytes, tuple[int, bytes, int, int, int]]:
         """``lookup_blob`` for many ids in a few queries (a restore locates a folder's
         files at once); ids the index does not name are left out."""
-        ids = list(blob_ids)
+        ids = sorted(blob_ids)  # in key order: each B-tree page is visited once per batch
         found: dict[bytes, tuple[int, bytes, int, int, int]] = {}
         for start in range(0, len(ids), _IN_BATCH):
             batch = ids[start : start + _IN_BATCH]

@@ -21,10 +21,11 @@ root would otherwise create setuid-root programs out of a user's files).
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import time
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from app.core.cancel import NEVER_CANCELLED, CancelToken
@@ -177,6 +178,34 @@ class _Run:
             )
 
 
+def _write_in_parallel(
+    tasks: Iterator[Task],
+    writer: Writer,
+    run: _Run,
+    account: Callable[[Task, Future[list[int | Exception]]], None],
+    cancel: CancelToken,
+) -> None:
+    """The writer threads take tasks while this thread plans the next ones, at most
+    ``IN_FLIGHT`` ahead; outcomes are accounted in order."""
+    with ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="restore") as pool:
+        pending: deque[tuple[Task, Future[list[int | Exception]]]] = deque()
+        try:
+            for task in tasks:
+                cancel.check()
+                if task.files:
+                    pending.append((task, pool.submit(writer.write_task, task)))
+                if task.links:
+                    run.links(task, writer.write_links(task))
+                while len(pending) > IN_FLIGHT or (pending and pending[0][1].done()):
+                    account(*pending.popleft())
+            while pending:
+                account(*pending.popleft())
+        except BaseException:
+            for _task, future in pending:
+                future.cancel()  # queued tasks never start; running ones finish
+            raise
+
+
 def _restore(
     repo: Repository,
     roots: list[tuple[Parts, Node]],
@@ -206,24 +235,20 @@ def _restore(
             meter.bytes_total = max(planner.bytes_planned, meter.bytes_done)
         meter.emit()
 
+    def written(task: Task) -> Future[list[int | Exception]]:
+        done: Future[list[int | Exception]] = Future()
+        done.set_result(writer.write_task(task))
+        return done
+
     try:
-        with ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="restore") as pool:
-            pending: deque[tuple[Task, Future[list[int | Exception]]]] = deque()
-            try:
-                for task in tasks():
-                    cancel.check()
-                    if task.files:
-                        pending.append((task, pool.submit(writer.write_task, task)))
-                    if task.links:
-                        run.links(task, writer.write_links(task))
-                    while len(pending) > IN_FLIGHT or (pending and pending[0][1].done()):
-                        account(*pending.popleft())
-                while pending:
-                    account(*pending.popleft())
-            except BaseException:
-                for _task, future in pending:
-                    future.cancel()  # queued tasks never start; running ones finish
-                raise
+        planned = tasks()
+        ahead = list(itertools.islice(planned, 2))
+        if len(ahead) < 2:  # one file, or one small folder: no threads to start
+            for task in ahead:
+                run.links(task, writer.write_links(task))
+                account(task, written(task))
+        else:
+            _write_in_parallel(itertools.chain(ahead, planned), writer, run, account, cancel)
         repo.forget_packs(run.gone_packs)
         for task in run.retry:
             run.outcomes(task, _retry_elsewhere(repo, writer, task), final=True)
