@@ -341,11 +341,14 @@ class Repository:
             self.index_problems.append(f"{name}: {exc}")
             return None
 
-    def write_index(self, packs: dict[bytes, list[codec.BlobEntry]]) -> int:
-        """Store an index object naming ``packs`` (already written); returns its size."""
-        return self.write_indexes([packs])
+    def write_index(self, packs: dict[bytes, list[codec.BlobEntry]], *, new: bool = False) -> int:
+        """Store an index object naming ``packs`` (already written); returns its size.
+        ``new``: the packs' blobs are new to the vault (a backup's own packs)."""
+        return self.write_indexes([packs], new=new)
 
-    def write_indexes(self, groups: Iterable[dict[bytes, list[codec.BlobEntry]]]) -> int:
+    def write_indexes(
+        self, groups: Iterable[dict[bytes, list[codec.BlobEntry]]], *, new: bool = False
+    ) -> int:
         """Store one index object per group (packs already written); returns the bytes.
 
         Objects written together go through ``put_many``: prune rewrites the whole
@@ -364,14 +367,14 @@ class Repository:
             batch.append((name, sealed, packs))
             pending += len(sealed)
             if pending >= INDEX_BATCH_BYTES:
-                total += self._store_indexes(batch)
+                total += self._store_indexes(batch, new)
                 batch, pending = [], 0
         if batch:
-            total += self._store_indexes(batch)
+            total += self._store_indexes(batch, new)
         return total
 
     def _store_indexes(
-        self, batch: list[tuple[str, bytes, dict[bytes, list[codec.BlobEntry]]]]
+        self, batch: list[tuple[str, bytes, dict[bytes, list[codec.BlobEntry]]]], new: bool
     ) -> int:
         if len(batch) == 1:
             self.storage.put(batch[0][0], batch[0][1])
@@ -380,8 +383,12 @@ class Repository:
         for name, _sealed, packs in batch:
             self.cache.add_index(name, packs)
             if self._blob_ids is not None:
+                # A backup's own blobs are new to the vault (its sink skipped known
+                # ones): appended without a lookup each. One another device indexed
+                # meanwhile would sit twice in its bucket, harmlessly.
+                add = self._blob_ids.extend_unique if new else self._blob_ids.update
                 for entries in packs.values():
-                    self._blob_ids.update(e.id for e in entries)
+                    add(e.id for e in entries)
         return sum(len(sealed) for _name, sealed, _packs in batch)
 
     def _sync_snapshots(self) -> None:

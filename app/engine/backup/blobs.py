@@ -9,6 +9,8 @@ killed backup loses little and holds few index entries in memory.
 from __future__ import annotations
 
 import threading
+from collections import deque
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from app.core.errors import NotFoundInStorage, VaultCorruptError
@@ -20,7 +22,7 @@ from app.engine.repository import Repository
 
 INDEX_EVERY_PACKS = 16
 INDEX_EVERY_ENTRIES = 20_000
-# Small chunks are compressed and sealed in batches of this size on one thread.
+# Small chunks are compressed in batches of this size on one helper thread.
 SEAL_BATCH_BYTES = 1024 * 1024
 SEAL_BATCH_BLOBS = 512
 SEAL_INFLIGHT = 4
@@ -44,11 +46,12 @@ class BlobSink:
         self.unindexed_entries = 0
         self.index_bytes = 0
         # Small chunks wait here until a batch is worth one compressor call.
-        self._small: list[tuple[bytes, bytes]] = []
+        self._small: list[tuple[bytes, bytes, bool]] = []  # id, data, worth compressing
         self._small_bytes = 0
-        self._sealer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="backup-seal")
-        self._sealing: list[Future[None]] = []
-        self._sealing_slots = threading.BoundedSemaphore(SEAL_INFLIGHT)
+        self._compressor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="backup-zstd")
+        self._compressing: deque[
+            tuple[list[tuple[bytes, bytes, bool]], Future[Sequence[bytes | memoryview]]]
+        ] = deque()
 
     def add_blob(
         self, blob_type: int, blob_id: bytes, data: bytes | memoryview, compress: bool
@@ -65,15 +68,20 @@ class BlobSink:
     def add_small(self, chunks: list[tuple[bytes, bytes]]) -> list[bool]:
         """Queue for storing those of ``chunks`` (blob id, data: single-chunk files read
         as a batch) that neither the vault nor this backup has yet; which of them are
-        new. Deciding is one lock hand-off per batch; compressing and sealing happen
-        on the sealer thread, a batch of up to ``SEAL_BATCH_BYTES`` at a time
-        (``codec.compress_blobs`` releases the GIL for the whole batch), so the
-        walk's thread goes on reading while the other core compresses.
+        new. Called on the walk's thread.
+
+        New chunks are compressed in batches of up to ``SEAL_BATCH_BYTES`` by one
+        helper thread whose only work is one ``codec.compress_many`` call per batch
+        (the GIL released throughout), so it runs on the other core while the walk
+        goes on. The caller seals finished batches into the pack on its next call:
+        sealing is a Python loop, and on the helper thread it would hold the GIL in
+        bursts that make every system call of the walk wait to get it back.
 
         A queued chunk is already "pending" (a later duplicate is not stored again);
         ``flush`` must run before the snapshot names it, and raises what went wrong.
         """
         stored: list[bool] = []
+        compressible = codec.compressible
         with self.lock:
             known, pending, queue = self.known, self.pending, self._small
             for blob_id, piece in chunks:
@@ -81,64 +89,65 @@ class BlobSink:
                 stored.append(fresh)
                 if fresh:
                     pending.add(blob_id)
-                    queue.append((blob_id, piece))
+                    queue.append((blob_id, piece, compressible(piece)))
                     self._small_bytes += len(piece)
             due = self._small_bytes >= SEAL_BATCH_BYTES or len(queue) >= SEAL_BATCH_BLOBS
             batch = self._take_small() if due else None
         if batch:
             self._submit_small(batch)
+        self._seal_finished(wait=False)
         return stored
 
-    def _take_small(self) -> list[tuple[bytes, bytes]]:
+    def _take_small(self) -> list[tuple[bytes, bytes, bool]]:
         batch, self._small, self._small_bytes = self._small, [], 0
         return batch
 
-    def _submit_small(self, batch: list[tuple[bytes, bytes]]) -> None:
-        self.raise_if_failed()
-        self._sealing_slots.acquire()  # bounds the memory held by queued batches
-        try:
-            future = self._sealer.submit(self._seal_small, batch)
-        except BaseException:
-            self._sealing_slots.release()
-            raise
-        future.add_done_callback(lambda _f: self._sealing_slots.release())
-        self._sealing = [f for f in self._sealing if not f.done() or f.exception()]
-        self._sealing.append(future)
-
-    def _seal_small(self, batch: list[tuple[bytes, bytes]]) -> None:
-        """The sealer thread: compress the batch in one call, seal it into the pack."""
-        packed = codec.compress_blobs([piece for _id, piece in batch])
-        self.packer.add_many(
-            [
-                (B_DATA | (B_COMPRESSED if compressed else 0), blob_id, payload, len(piece))
-                for (blob_id, piece), (compressed, payload) in zip(batch, packed, strict=True)
-            ]
+    def _submit_small(self, batch: list[tuple[bytes, bytes, bool]]) -> None:
+        while len(self._compressing) >= SEAL_INFLIGHT:  # bounds the memory queued
+            self._seal_next()
+        future = self._compressor.submit(
+            codec.compress_many, [piece for _id, piece, worth in batch if worth]
         )
+        self._compressing.append((batch, future))
 
-    def raise_if_failed(self) -> None:
-        """Raise the first error of a finished sealing batch (it lost queued chunks)."""
-        for future in self._sealing:
-            if future.done() and future.exception() is not None:
-                raise future.exception()  # type: ignore[misc]
+    def _seal_finished(self, *, wait: bool) -> None:
+        while self._compressing and (wait or self._compressing[0][1].done()):
+            self._seal_next()
+
+    def _seal_next(self) -> None:
+        """Seal the oldest compressed batch into the pack (raises its failure)."""
+        batch, future = self._compressing.popleft()
+        frames = iter(future.result())
+        items: list[tuple[int, bytes, bytes | memoryview, int]] = []
+        for blob_id, piece, worth in batch:
+            payload: bytes | memoryview = piece
+            kind = B_DATA
+            if worth:
+                frame = next(frames)
+                if len(frame) < 0.97 * len(piece):  # as codec.compress_blob decides
+                    payload, kind = frame, B_DATA | B_COMPRESSED
+            items.append((kind, blob_id, payload, len(piece)))
+        self.packer.add_many(items)
 
     def flush(self) -> None:
         """Seal every queued small chunk, then write the partial pack and wait for all
         pack writes; raises the first failure. Before the snapshot, always."""
         with self.lock:
             batch = self._take_small()
-        if batch:
-            self._submit_small(batch)
-        sealing, self._sealing = self._sealing, []
         failure: BaseException | None = None
-        for future in sealing:
-            error = future.exception()  # waits for it
-            failure = failure or error
+        try:
+            if batch:
+                self._submit_small(batch)
+            self._seal_finished(wait=True)
+        except BaseException as exc:
+            failure = exc
+            self._compressing.clear()  # lost: never indexed, so never deduplicated against
         self.packer.flush()  # what did get sealed is kept (indexed) even after a failure
         if failure is not None:
             raise failure
 
     def close(self) -> None:
-        self._sealer.shutdown(wait=True, cancel_futures=True)
+        self._compressor.shutdown(wait=True, cancel_futures=True)
         self.packer.close()
 
     def all_known(self, content: bytes) -> bool:
@@ -158,7 +167,7 @@ class BlobSink:
             or self.unindexed_entries >= INDEX_EVERY_ENTRIES
         )
         if self.unindexed and (force or due):
-            self.index_bytes += self.repo.write_index(self.unindexed)
+            self.index_bytes += self.repo.write_index(self.unindexed, new=True)
             for entries in self.unindexed.values():
                 self.pending.difference_update(e.id for e in entries)
             self.unindexed = {}

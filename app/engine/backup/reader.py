@@ -95,7 +95,10 @@ class FileReader:
             try:
                 file_fd = os.open(name, flags, dir_fd=fd)
                 try:
-                    data = self._read_small(file_fd, est.st_size)
+                    # Exactly the size the scan saw, straight into a new bytes object
+                    # (it is kept until sealed): a file that grew, shrank or was
+                    # replaced meanwhile is caught by the stat taken after reading.
+                    piece = os.read(file_fd, est.st_size)
                     after = os.fstat(file_fd)
                 finally:
                     os.close(file_fd)
@@ -103,16 +106,13 @@ class FileReader:
                 outcomes.append(self.read_file(name, fd, est))  # reports or retries it
                 continue
             if (
-                data is None
-                or len(data) > limit
-                or not stat.S_ISREG(after.st_mode)
-                or len(data) != after.st_size
+                not stat.S_ISREG(after.st_mode)
+                or len(piece) != after.st_size
                 or (est.st_size, est.st_mtime_ns, est.st_ino)
                 != (after.st_size, after.st_mtime_ns, after.st_ino)
             ):
                 outcomes.append(self.read_file(name, fd, est))  # changed: the general path
                 continue
-            piece = bytes(data)  # the thread's buffer is reused by the next file
             blob_id = blob_id_of(piece)
             outcome = FileOutcome(
                 blob_id, len(piece), after.st_mtime_ns, after.st_ctime_ns, after.st_ino,
