@@ -53,7 +53,14 @@ def _join(folder: str, name: bytes) -> str:
 
 
 class _Copier:
-    def __init__(self, source: Repository, dest: Repository, cancel: CancelToken) -> None:
+    def __init__(
+        self,
+        source: Repository,
+        dest: Repository,
+        cancel: CancelToken,
+        on_bytes: Callable[[int], None] | None = None,
+    ) -> None:
+        self.on_bytes = on_bytes
         self.source = source
         self.dest = dest
         self.cancel = cancel
@@ -86,6 +93,8 @@ class _Copier:
             self.packer.add_blob(kind, new_id, plain, try_compress=compress)
             self.present.add(new_id)
             self.bytes_copied += len(plain)
+            if self.on_bytes is not None:
+                self.on_bytes(self.bytes_copied)
         return new_id
 
     def skip(self, path: str, exc: Exception) -> None:
@@ -157,6 +166,7 @@ def copy_vault(
     dest: Repository,
     *,
     on_snapshot: Callable[[int, int], None] | None = None,
+    on_bytes: Callable[[int], None] | None = None,
     cancel: CancelToken = NEVER_CANCELLED,
 ) -> CopyResult:
     """Copy every readable snapshot of ``source`` into ``dest`` (new keys), oldest
@@ -164,14 +174,15 @@ def copy_vault(
     damaged file or folder is left out and named in ``CopyResult.skipped`` (a
     snapshot whose root is damaged too). An interrupted copy leaves ``dest`` a valid
     vault holding the snapshots copied so far. Holds a shared lock on both vaults,
-    so a prune cannot delete data under it."""
+    so a prune cannot delete data under it. ``on_bytes`` hears the bytes copied
+    so far after each new blob (the first snapshot holds most of them)."""
     snaps = source.snapshots()
     docs = source.cache.snapshot_docs()
     with (
         VaultLock(source.storage, source.cipher, exclusive=False),
         VaultLock(dest.storage, dest.cipher, exclusive=False) as dest_lock,
     ):
-        copier = _Copier(source, dest, cancel)
+        copier = _Copier(source, dest, cancel, on_bytes)
         try:
             for number, snap in enumerate(snaps, 1):
                 doc: dict[str, Any] = json.loads(docs[snap.id])

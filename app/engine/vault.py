@@ -271,10 +271,13 @@ class Vault:
         dest: Vault,
         *,
         on_snapshot: Callable[[int, int], None] | None = None,
+        on_bytes: Callable[[int], None] | None = None,
         cancel: CancelToken = NEVER_CANCELLED,
     ) -> CopyResult:
         """Copy every snapshot into ``dest``, a vault with other keys (``app.engine.copy``)."""
-        return copy_vault(self.repo, dest.repo, on_snapshot=on_snapshot, cancel=cancel)
+        return copy_vault(
+            self.repo, dest.repo, on_snapshot=on_snapshot, on_bytes=on_bytes, cancel=cancel
+        )
 
     def prune(
         self,

@@ -188,8 +188,23 @@ class EngineGateway:
     ) -> CopyReport:
         from app.engine.vault import Vault
 
+        snaps = [0, 0]  # copied, total
+        copied = [0]
+
+        def report() -> None:
+            on_progress(
+                Progress(
+                    Phase.COPYING, files_done=snaps[0], files_total=snaps[1], bytes_done=copied[0]
+                )
+            )
+
         def each(done: int, total: int) -> None:
-            on_progress(Progress(Phase.COPYING, files_done=done, files_total=total))
+            snaps[:] = [done, total]
+            report()
+
+        def grew(total_bytes: int) -> None:
+            copied[0] = total_bytes
+            report()
 
         storage = self._storage(repo)
         try:
@@ -198,9 +213,20 @@ class EngineGateway:
             storage.close()
             raise
         with dest:
-            total = len(source.snapshots())
-            on_progress(Progress(Phase.COPYING, files_total=total))
-            result = _engine_vault(source).copy_to(dest, on_snapshot=each, cancel=cancel)
+            snaps[1] = len(source.snapshots())
+            report()
+            result = _engine_vault(source).copy_to(
+                dest, on_snapshot=each, on_bytes=grew, cancel=cancel
+            )
+        on_progress(
+            Progress(
+                Phase.DONE,
+                files_done=snaps[1],
+                files_total=snaps[1],
+                bytes_done=result.bytes_copied,
+                final=True,
+            )
+        )
         return CopyReport(result.snapshots, result.skipped)
 
     def open(

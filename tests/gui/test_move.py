@@ -6,6 +6,7 @@ name the new place only once the copy has committed."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from app.core.errors import WrongPasswordError
+from app.core.events import Phase, Progress
 from app.engine.vault import Vault
 from app.main import Keepsake
 from app.services.jobs import JobOutcome
@@ -22,8 +24,9 @@ from app.ui.wizard.move import MoveWizard
 from tests.dropbox_emulator import DropboxEmulator, Faults
 from tests.dropbox_emulator.helpers import approve_in_browser
 from tests.gui.helpers import PASSPHRASE, drive_wizard, finish, make_app
+from tests.s3_server import ACCESS_KEY, BUCKET, SECRET_KEY, RcloneS3
 
-pytest_plugins = ["tests.dropbox_conftest"]
+pytest_plugins = ["tests.dropbox_conftest", "tests.s3_conftest"]
 
 Cleanup = list[Callable[[], object]]
 NEW_PASSPHRASE = "violet anchor mountain ledger"
@@ -172,9 +175,15 @@ def test_start_a_new_backup_with_the_history_under_new_keys(
     assert vault is not None and vault.repo == old.repo  # nothing switched yet
     assert not rec.isComplete()
     rec.confirm.setChecked(True)
+    seen: list[Progress] = []
+    app.service.progress.connect(seen.append)
     wiz.next()
     assert wiz.currentId() == PageId.MOVE_FINISH
     _finished(qtbot, wiz)
+    assert seen and seen[-1].final and seen[-1].phase is Phase.DONE
+    assert all(p.phase is Phase.COPYING for p in seen[:-1])
+    assert max(p.bytes_done for p in seen) > 1_000_000  # counted as blobs are copied
+    assert "1 of 1 backups copied" in wiz.finish_page.detail.text()
     vault = app.service.settings.vault
     assert vault is not None and vault.repo == str(dest)
     assert vault.vault_id != old.vault_id and vault.vault_id == rec.opened.vault_id
@@ -289,3 +298,73 @@ def test_start_a_new_empty_backup_in_dropbox(
     assert _backups(qtbot, app) == 0  # empty, as asked
     _back_up(qtbot, app)
     assert _backups(qtbot, app) == 1
+
+
+@pytest.fixture
+def no_aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The app must use its own settings and keyring, not this machine's AWS setup."""
+    for var in (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_PROFILE",
+        "KEEPSAKE_S3_ENDPOINT",
+    ):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+
+
+@pytest.mark.usefixtures("no_aws_env")
+def test_new_backup_with_history_in_s3_then_copied_back_to_a_drive(
+    qtbot: QtBot, tmp_path: Path, cleanup: Cleanup, s3_server: RcloneS3
+) -> None:
+    app, src = _backed_up(qtbot, tmp_path, cleanup)
+    wiz = _open_wizard(app, new_vault=True)
+    wiz.next()
+    wiz.storage_page.s3.setChecked(True)
+    wiz.next()
+    assert wiz.currentId() == PageId.S3
+    form = wiz.s3_page.form
+    assert not form.existing  # a new backup needs an empty place
+    prefix = f"move-{uuid.uuid4().hex[:8]}"
+    form.set_endpoint(s3_server.endpoint)
+    form.bucket.setText(BUCKET)
+    form.folder.setText(prefix)
+    form.access_key.setText(ACCESS_KEY)
+    form.secret_key.setText(SECRET_KEY)
+    with qtbot.waitSignal(form.testedChanged, timeout=30_000):
+        form.run_test()
+    assert wiz.s3_page.isComplete(), form.status.text()
+    wiz.next()
+    assert wiz.currentId() == PageId.PASSPHRASE
+    wiz.passphrase_page.fields.first.setText(NEW_PASSPHRASE)
+    wiz.passphrase_page.fields.second.setText(NEW_PASSPHRASE)
+    wiz.next()
+    rec = wiz.recovery_page
+    qtbot.waitUntil(lambda: rec.opened is not None or wiz.passphrase_page.failed(), timeout=60_000)
+    assert rec.opened is not None, wiz.passphrase_page.status.text()
+    rec.confirm.setChecked(True)
+    wiz.next()
+    _finished(qtbot, wiz)
+    s3_repo = f"s3:{BUCKET}/{prefix}"
+    vault = app.service.settings.vault
+    assert vault is not None and vault.repo == s3_repo
+    assert _backups(qtbot, app) == 1
+    (src / "a.txt").write_text("second\n")
+    _back_up(qtbot, app)
+    wiz.accept()
+
+    # And from S3 to a new drive, as is: the new passphrase keeps working there.
+    wiz = _open_wizard(app, new_vault=False)
+    wiz.next()
+    dest = tmp_path / "usb" / "Keepsake Backup"
+    dest.parent.mkdir()
+    wiz.storage_page.local.setChecked(True)
+    wiz.storage_page.path.setText(str(dest))
+    wiz.next()
+    _finished(qtbot, wiz)
+    vault = app.service.settings.vault
+    assert vault is not None and vault.repo == str(dest)
+    assert app.service.remembered_passphrase() == NEW_PASSPHRASE
+    assert _backups(qtbot, app) == 2

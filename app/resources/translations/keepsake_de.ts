@@ -276,7 +276,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>%d of %d backups copied</source>
+        <source>%d of %d backups copied (%s so far)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>

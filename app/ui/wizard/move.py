@@ -224,7 +224,8 @@ class FinishPage(QWizardPage):
             )
         elif progress.files_total:
             self.detail.setText(
-                self.tr("%d of %d backups copied") % (progress.files_done, progress.files_total)
+                self.tr("%d of %d backups copied (%s so far)")
+                % (progress.files_done, progress.files_total, fmt.size(progress.bytes_done))
             )
 
     def cancel(self) -> None:
