@@ -304,6 +304,10 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source> Everything was copied to %s: Try again to switch.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source> Try again to finish the copy, or delete what was copied.</source>
         <translation type="unfinished"></translation>
     </message>

@@ -146,6 +146,7 @@ class FinishPage(QWizardPage):
         layout.addLayout(row)
         layout.addStretch(1)
         self.busy = False
+        self.copied = False  # the copy committed: Try again only switches
         self.switched = False
         self.old_repo = ""
         self.old_where = ""
@@ -181,6 +182,9 @@ class FinishPage(QWizardPage):
         self._idle()
         self.detail.setText("")
         service = wiz.service
+        if self.copied:
+            self._switch()
+            return
         if not service.vaults.is_open and wiz.mode is not Move.NEW_EMPTY:
             self.status.setText(self.tr("Opening the current backup…"))
             service.unlock(wiz.current_passphrase, remember=False, done=self._source_open)
@@ -244,6 +248,7 @@ class FinishPage(QWizardPage):
         if not outcome.ok:
             self._failed(outcome.message)
             return
+        self.copied = True
         self.bar.setValue(100)
         result = outcome.result
         if isinstance(result, CopyReport) and result.skipped:
@@ -288,7 +293,9 @@ class FinishPage(QWizardPage):
         self.cancel_btn.hide()
         kept = self.tr("Nothing was switched: backups still go to %s.") % self.old_where
         leftover = ""
-        if wiz.mode is Move.COPY:
+        if self.copied:
+            leftover = self.tr(" Everything was copied to %s: Try again to switch.") % wiz.where()
+        elif wiz.mode is Move.COPY:
             leftover = self.tr(" Try again to finish the copy, or delete what was copied.")
         elif wiz.mode is Move.NEW_WITH_HISTORY:
             leftover = (
@@ -300,7 +307,7 @@ class FinishPage(QWizardPage):
             )
         self.status.setText(f"{reason} {kept}{leftover}")
         # A copy into new keys is not resumed (its backups would be there twice).
-        self.retry_btn.setVisible(wiz.mode is not Move.NEW_WITH_HISTORY)
+        self.retry_btn.setVisible(self.copied or wiz.mode is not Move.NEW_WITH_HISTORY)
         wiz.closing_check()
 
     def _browse_old(self) -> None:
