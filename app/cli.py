@@ -458,7 +458,8 @@ KEY_CHANGE_NOTE = (
     "Note: the vault's master keys are unchanged. A copy of the old key object (for\n"
     "example in Dropbox's deleted-file history or on an old copy of the drive) still\n"
     "opens this vault, new backups included, with the old {what}. To lock it out for\n"
-    "good, copy the history into a new vault with new keys ('keepsake copy --to NEWREPO')\n"
+    "good, copy the history into a new vault with new keys ('keepsake copy --to NEWREPO',\n"
+    "or in the desktop app Settings > Start a new backup... with the history copied in)\n"
     "and delete this one; see docs/USER_GUIDE.md, 'Changing the passphrase'."
 )
 
