@@ -186,6 +186,8 @@ class SettingsPage(QWidget):
             if not can_remember:
                 self.remember_hint.setText(NO_KEYRING_MESSAGE)
             self.change.setEnabled(vault is not None)
+            self.move_btn.setEnabled(vault is not None)
+            self.new_btn.setEnabled(vault is not None)
         finally:
             self._loading = False
 
