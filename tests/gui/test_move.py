@@ -18,6 +18,7 @@ from app.core.events import Phase, Progress
 from app.engine.vault import Vault
 from app.main import Keepsake
 from app.services.jobs import JobOutcome
+from app.storage.dropbox.storage import DropboxStorage
 from app.storage.factory import open_storage
 from app.ui.wizard import PageId
 from app.ui.wizard.move import MoveWizard
@@ -29,6 +30,7 @@ from tests.s3_server import ACCESS_KEY, BUCKET, SECRET_KEY, RcloneS3
 pytest_plugins = ["tests.dropbox_conftest", "tests.s3_conftest"]
 
 Cleanup = list[Callable[[], object]]
+StorageFactory = Callable[..., DropboxStorage]  # tests.dropbox_conftest's fixture
 NEW_PASSPHRASE = "violet anchor mountain ledger"
 
 
@@ -368,3 +370,40 @@ def test_new_backup_with_history_in_s3_then_copied_back_to_a_drive(
     assert vault is not None and vault.repo == str(dest)
     assert app.service.remembered_passphrase() == NEW_PASSPHRASE
     assert _backups(qtbot, app) == 2
+
+
+def test_change_location_connects_a_backup_another_computer_made_in_dropbox(
+    qtbot: QtBot,
+    tmp_path: Path,
+    dropbox_emulator: DropboxEmulator,
+    dropbox_env: dict[str, str],
+    make_dropbox_storage: StorageFactory,
+    cleanup: Cleanup,
+) -> None:
+    other, _key = Vault.create(make_dropbox_storage("Family"), NEW_PASSPHRASE, tmp_path / "c2")
+    with other:
+        made = tmp_path / "laptop"
+        made.mkdir()
+        (made / "letter.txt").write_text("from the laptop\n")
+        other.backup([str(made)])
+        other_id = other.id
+    app, _src = _backed_up(qtbot, tmp_path, cleanup)
+    wiz = _open_wizard(app, new_vault=False)
+    wiz.choice_page.second.setChecked(True)  # use a backup that is already there
+    wiz.next()
+    wiz.storage_page.dropbox.setChecked(True)
+    wiz.storage_page.dropbox_name.setText("Family")
+    wiz.next()
+    _sign_in_dropbox(qtbot, wiz, dropbox_emulator)
+    assert wiz.currentId() == PageId.UNLOCK
+    unlock = wiz.unlock_page
+    unlock.secret.setText(NEW_PASSPHRASE)
+    wiz.next()
+    qtbot.waitUntil(lambda: wiz.currentId() == PageId.MOVE_FINISH, timeout=60_000)
+    _finished(qtbot, wiz)
+    vault = app.service.settings.vault
+    assert vault is not None and vault.repo == "dropbox:Family" and vault.vault_id == other_id
+    assert app.service.remembered_passphrase() == NEW_PASSPHRASE
+    assert _backups(qtbot, app) == 1  # the laptop's backup
+    _back_up(qtbot, app)
+    assert _backups(qtbot, app) == 2  # this computer's, beside it
