@@ -80,8 +80,9 @@ bench: venv
 screenshots: $(APP_STAMP) system-deps-run
 	QT_QPA_PLATFORM=offscreen $(BIN)/keepsake screenshots docs/screenshots
 
-# Refresh the translators' files from the UI source (user-visible strings in self.tr).
-TS_SOURCES = $(wildcard app/ui/*.py app/ui/wizard/*.py app/ui/versions/*.py)
+# Refresh the translators' files from the source: the UI's self.tr and the services'
+# QCoreApplication.translate (status headlines, notifications, messages).
+TS_SOURCES = $(wildcard app/ui/*.py app/ui/wizard/*.py app/ui/versions/*.py app/services/*.py)
 translations: venv
 	$(BIN)/pyside6-lupdate $(TS_SOURCES) -target-language de_DE -no-obsolete -locations none \
 		-ts app/resources/translations/keepsake_de.ts

@@ -11,20 +11,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
-from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from app.core.errors import AppError, ErrorCode
 from app.core.events import BackupResult, Phase, Progress, RestoreResult, Warning_
-from app.services import damage
-from app.services.damage import DamagedBackup
+from app.services import damage, notices
 from app.services.jobs import JobKind, JobOutcome, JobRunner, Outcome
 from app.services.locations import describe_missing, missing_folders
+from app.services.notices import Notice
 from app.services.schedule import Scheduler
+from app.services.status import Facts, State, Status, no_success_for, status_of
 from app.services.vault import OpenedVault, VaultService
 from app.store.history import HistoryStore, JobRecord, JobStatus
 from app.store.secrets import passphrase_secret_name
@@ -32,45 +31,10 @@ from app.store.settings import Settings, SettingsStore, VaultRef
 
 log = logging.getLogger(__name__)
 
-NO_KEYRING_MESSAGE = (
-    "This computer has no secure system keyring (GNOME Keyring, KWallet, macOS Keychain "
-    "or Windows Credential Manager), so Keepsake cannot remember the passphrase: it asks "
-    "for it after each start, and scheduled backups wait until you type it. Keepsake "
-    "never keeps the passphrase in a plain file."
-)
 
 # Failures that mean the backup's place itself is gone (drive unplugged, share down).
 LOCATION_MISSING_CODES = frozenset({"vault_not_found", "storage_unavailable"})
 RETENTION_EVERY = timedelta(days=1)
-
-
-class State(StrEnum):
-    NOT_SET_UP = "not_set_up"
-    UP_TO_DATE = "up_to_date"
-    RUNNING = "running"
-    PAUSED = "paused"
-    WARNING = "warning"
-    ERROR = "error"
-
-
-@dataclass(frozen=True, slots=True)
-class Status:
-    state: State
-    headline: str  # "Up to date", "Backing up… 42%", "Last backup failed"
-    detail: str = ""  # the error message, the warning reason
-    last_backup: JobRecord | None = None  # the last backup attempt
-    last_success: JobRecord | None = None
-    next_run: datetime | None = None
-    progress: Progress | None = None
-    paused_until: datetime | None = None
-    job: JobKind | None = None  # the job running (or paused) now
-    damaged: tuple[DamagedBackup, ...] = ()  # backups in the vault that cannot be read
-
-    @property
-    def percent(self) -> int | None:
-        if self.progress is None:
-            return None
-        return int(self.progress.fraction * 100)
 
 
 class Secrets:
@@ -89,6 +53,9 @@ class Secrets:
         self.set = set_
         self.delete = delete
         self.available = available
+
+
+__all__ = ["BackupService", "Secrets", "State", "Status"]  # State, Status: app.services.status
 
 
 class BackupService(QObject):
@@ -206,7 +173,7 @@ class BackupService(QObject):
             try:
                 self._autostart(enabled)
             except OSError as exc:
-                return f"Could not change the login setting: {exc.strerror or exc}"
+                return notices.login_setting_failed(str(exc.strerror or exc))
         self.update_settings(self.settings.with_(start_at_login=enabled))
         return ""
 
@@ -223,7 +190,7 @@ class BackupService(QObject):
         new = [d for d in found if d.id not in self._damage_told]
         self._damage_told = frozenset(d.id for d in found)
         if new:
-            self.notify.emit(damage.headline(found), damage.describe(found), "warning", "Overview")
+            self._tell(Notice(damage.headline(found), damage.describe(found), "warning"))
         self._emit_status()
 
     def _last_success_time(self) -> datetime | None:
@@ -250,7 +217,7 @@ class BackupService(QObject):
         """Store or forget the passphrase (keyed by repo, as the CLI reads it);
         returns a problem to show, or ''."""
         if passphrase and not self.can_remember():
-            return NO_KEYRING_MESSAGE
+            return notices.no_keyring()
         try:
             if passphrase:
                 self.secrets.set(passphrase_secret_name(repo), passphrase)
@@ -393,12 +360,7 @@ class BackupService(QObject):
         if not self.vaults.is_open and not self.remembered_passphrase():
             # Nobody to type the passphrase now; ask once and let the scheduler wait.
             self.scheduler.record_result(False)
-            self.notify.emit(
-                "Keepsake needs your passphrase",
-                "A scheduled backup is waiting. Open Keepsake and unlock the vault.",
-                "warning",
-                "Overview",
-            )
+            self._tell(notices.passphrase_needed())
             self._pending_backup = True
             self.passphraseNeeded.emit("")
             return
@@ -512,11 +474,9 @@ class BackupService(QObject):
                 message=self._warnings_message(record.warnings),
             )
         elif status is JobStatus.CANCELLED:
-            record = replace(record, message="Cancelled.")
+            record = replace(record, message=notices.cancelled())
         elif outcome.kind is JobKind.FORGET and isinstance(result, int):
-            record = replace(
-                record, message=f"Removed {result} old backup{'s' if result != 1 else ''}."
-            )
+            record = replace(record, message=notices.removed_old_backups(result))
         return self.history.add(record)
 
     def _warnings_message(self, warnings: tuple[Warning_, ...]) -> str:
@@ -524,17 +484,7 @@ class BackupService(QObject):
         read": the user has to act (reconnect the drive, locate or remove it)."""
         folders = set(self.settings.folders)
         missing = [w.path for w in warnings if w.path in folders]
-        others = len(warnings) - len(missing)
-        parts = []
-        if missing:
-            names = ", ".join(Path(m).name or m for m in missing)
-            noun = "folder" if len(missing) == 1 else "folders"
-            parts.append(f"Missing {noun}: {names} (not backed up).")
-        if others:
-            parts.append(
-                f"{others} file{'s' if others != 1 else ''} could not be read and were skipped."
-            )
-        return " ".join(parts)
+        return notices.skipped(missing, len(warnings) - len(missing))
 
     def missing_folders(self) -> list[str]:
         return missing_folders(self.settings.folders)
@@ -545,34 +495,27 @@ class BackupService(QObject):
         if outcome.outcome is Outcome.FAILED:
             gone = self.missing_folders()
             if outcome.error_code == "path_not_found" and gone:  # every folder is missing
-                self.notify.emit("A folder is missing", describe_missing(gone), "error", "Folders")
+                self._tell(notices.folder_missing(describe_missing(gone), "error"))
             elif outcome.error_code in LOCATION_MISSING_CODES:
                 vault = self.settings.vault
-                where = (vault.description or vault.repo) if vault else "the backup location"
-                # The storage's own sentence usually names the place already.
-                said = outcome.message
-                self.notify.emit(
-                    "Backup location not found",
-                    said if where in said else f"{where} is not available: {said}",
-                    "error",
-                    "Overview",
+                where = (
+                    (vault.description or vault.repo) if vault else notices.the_backup_location()
                 )
+                self._tell(notices.location_missing(where, outcome.message))
             else:
-                self.notify.emit("Backup failed", outcome.message, "error", "Overview")
+                self._tell(notices.backup_failed(outcome.message))
             return
         if not outcome.ok or record is None:
             return
         missing = [w.path for w in record.warnings if w.path in set(self.settings.folders)]
         if missing:
-            self.notify.emit("A folder is missing", describe_missing(missing), "warning", "Folders")
+            self._tell(notices.folder_missing(describe_missing(missing), "warning"))
         successes = [r for r in self.history.recent(2, "backup") if r.status.succeeded]
         if len(successes) == 1:
-            self.notify.emit(
-                "Your first backup is complete",
-                "Keepsake will now keep your files backed up automatically.",
-                "info",
-                "Overview",
-            )
+            self._tell(notices.first_backup_done())
+
+    def _tell(self, notice: Notice) -> None:
+        self.notify.emit(notice.title, notice.message, notice.level, notice.page)
 
     def apply_retention_now(self) -> bool:
         """Thin old backups now (normally done a little after a backup, once a day)."""
@@ -600,83 +543,31 @@ class BackupService(QObject):
             return
         now = self._clock()
         if now - last_ok.finished > self.stale_after():
-            import humanize
-
             self._stale_notified = True
-            ago = humanize.naturaldelta(now - last_ok.finished)
-            self.notify.emit(
-                "Backups are out of date",
-                f"No successful backup for {ago}.",
-                "warning",
-                "Overview",
-            )
+            self._tell(notices.out_of_date(no_success_for(now - last_ok.finished)))
 
     # -- status --------------------------------------------------------------------
 
     def status(self) -> Status:
         """What the tray and overview show, derived from settings, history and the runner."""
-        last = self.history.last("backup")
-        last_ok = self.history.last_success("backup")
-        next_run = self.scheduler.next_run() if self.settings.is_set_up else None
-        paused_until = self._paused_until
-
-        def mk(
-            state: State, headline: str, detail: str = "", progress: Progress | None = None
-        ) -> Status:
-            return Status(
-                state,
-                headline,
-                detail,
-                last,
-                last_ok,
-                next_run,
-                progress,
-                paused_until,
+        set_up = self.settings.is_set_up
+        return status_of(
+            Facts(
+                set_up=set_up,
+                busy=self.runner.busy,
+                job=self.runner.current_kind,
+                job_paused=self.runner.paused,
+                progress=self._progress,
+                paused_until=self._paused_until,
+                last=self.history.last("backup"),
+                last_ok=self.history.last_success("backup"),
+                next_run=self.scheduler.next_run() if set_up else None,
+                now=self._clock(),
+                stale_after=self.stale_after(),
+                missing=self.missing_folders,
                 damaged=self.vaults.damaged,
             )
-
-        if not self.settings.is_set_up:
-            return mk(State.NOT_SET_UP, "Not set up yet")
-        if self.runner.busy:
-            kind = self.runner.current_kind
-            verb = (
-                {
-                    JobKind.BACKUP: "Backing up",
-                    JobKind.RESTORE: "Restoring",
-                    JobKind.CHECK: "Checking",
-                    JobKind.FORGET: "Cleaning up old backups",
-                    JobKind.COPY_VAULT: "Copying the backup to its new place",
-                }.get(kind, "Working")
-                if kind is not None
-                else "Working"
-            )
-            if self.runner.paused:
-                paused = mk(State.PAUSED, f"{verb} paused", progress=self._progress)
-                return replace(paused, job=kind)
-            pct = f" {int(self._progress.fraction * 100)}%" if self._progress else ""
-            return replace(mk(State.RUNNING, f"{verb}…{pct}", progress=self._progress), job=kind)
-        if paused_until is not None:
-            return mk(State.PAUSED, "Backups paused")
-        now = self._clock()
-        missing = self.missing_folders()
-        if missing:
-            what = "A folder is missing" if len(missing) == 1 else "Some folders are missing"
-            return mk(State.WARNING, what, describe_missing(missing))
-        if last is not None and last.status is JobStatus.FAILED:
-            return mk(State.ERROR, "Last backup failed", last.message)
-        damaged = self.vaults.damaged
-        if damaged:
-            return mk(State.WARNING, damage.headline(damaged), damage.summary(damaged))
-        if last_ok is None:
-            return mk(State.WARNING, "No backup yet", "Press Back up now to make the first backup.")
-        if now - last_ok.finished > self.stale_after():
-            import humanize
-
-            ago = humanize.naturaldelta(now - last_ok.finished)
-            return mk(State.WARNING, "Backups are out of date", f"No successful backup for {ago}.")
-        if last is not None and last.status is JobStatus.WARNINGS:
-            return mk(State.WARNING, "Up to date, some files skipped", last.message)
-        return mk(State.UP_TO_DATE, "Up to date", "Your files are backed up and encrypted.")
+        )
 
     def _emit_status(self) -> None:
         self.statusChanged.emit(self.status())

@@ -23,7 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QObject, QTimer, Signal
 
 from app.core.browse import (
     BrowseEntry,
@@ -193,7 +193,11 @@ class BrowserService(QObject):
 
     def _need(self) -> BrowseSessionLike:
         if self._session is None:
-            raise AppError("The backup is locked. Unlock it to browse its versions.")
+            raise AppError(
+                QCoreApplication.translate(
+                    "BrowserService", "The backup is locked. Unlock it to browse its versions."
+                )
+            )
         return self._session
 
     @property

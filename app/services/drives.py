@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from PySide6.QtCore import QCoreApplication
+
 MOUNTS_FILE = Path("/proc/self/mounts")
 # Where desktops mount removable drives (Linux, macOS).
 MEDIA_ROOTS: tuple[Path, ...] = (Path("/media"), Path("/run/media"), Path("/mnt"), Path("/Volumes"))
@@ -54,7 +56,6 @@ REMOVABLE = "removable"
 OTHER_DISK = "disk"
 NETWORK = "network"
 _RANK = {REMOVABLE: 0, OTHER_DISK: 1, NETWORK: 2}
-_KIND_WORDS = {REMOVABLE: "external drive", OTHER_DISK: "other disk", NETWORK: "network share"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +70,15 @@ class Drive:
     @property
     def label(self) -> str:
         name = self.name or self.path.name or str(self.path)
-        return f"{name} ({_KIND_WORDS.get(self.kind, 'drive')})"
+        if self.kind == REMOVABLE:
+            kind = QCoreApplication.translate("Drives", "external drive")
+        elif self.kind == OTHER_DISK:
+            kind = QCoreApplication.translate("Drives", "other disk")
+        elif self.kind == NETWORK:
+            kind = QCoreApplication.translate("Drives", "network share")
+        else:
+            kind = QCoreApplication.translate("Drives", "drive")
+        return f"{name} ({kind})"
 
 
 def _free(path: Path) -> int | None:

@@ -15,6 +15,8 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from PySide6.QtCore import QCoreApplication
+
 from app.core.cancel import CancelToken
 from app.core.errors import AppError
 from app.services.gateway import DROPBOX_MODULES, prewarm
@@ -93,7 +95,11 @@ class DropboxConnector:
 
         def work(_: CancelToken) -> str:
             if flow is None:
-                raise AppError("Open Dropbox in the browser first, then paste its code.")
+                raise AppError(
+                    QCoreApplication.translate(
+                        "Dropbox", "Open Dropbox in the browser first, then paste its code."
+                    )
+                )
             tokens = flow.finish(code)
             self._save_secret(DROPBOX_REFRESH_TOKEN, tokens.refresh_token)
             self._save_secret(DROPBOX_APP_KEY, tokens.app_key)

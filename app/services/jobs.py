@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Generic, TypeVar, cast
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
 from app.core.cancel import CancelToken
 from app.core.errors import AppError, CancelledError
@@ -162,12 +162,21 @@ def _run_guarded(
 
 def _explain_unexpected(exc: Exception) -> str:
     if isinstance(exc, FileNotFoundError):
-        return f"A file or folder Keepsake needs is missing: {exc.filename or exc}."
+        return QCoreApplication.translate(
+            "Jobs", "A file or folder Keepsake needs is missing: {name}."
+        ).format(name=exc.filename or exc)
     if isinstance(exc, PermissionError):
-        return f"Keepsake is not allowed to read or write {exc.filename or 'a file'}."
+        return QCoreApplication.translate(
+            "Jobs", "Keepsake is not allowed to read or write {name}."
+        ).format(name=exc.filename or QCoreApplication.translate("Jobs", "a file"))
     if isinstance(exc, OSError):
-        return f"The system reported an error: {exc.strerror or exc}."
-    return "Something unexpected went wrong. Details are in the log file (Help > Open log folder)."
+        return QCoreApplication.translate("Jobs", "The system reported an error: {reason}.").format(
+            reason=exc.strerror or exc
+        )
+    return QCoreApplication.translate(
+        "Jobs",
+        "Something unexpected went wrong. Details are in the log file (Help > Open log folder).",
+    )
 
 
 class _Worker(QObject):

@@ -14,6 +14,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from PySide6.QtCore import QCoreApplication
+
 from app.services.drives import Drive, other_drives
 
 __all__ = [
@@ -68,9 +70,19 @@ def check_writable(path: Path, min_free: int = MIN_FREE_BYTES) -> LocationCheck:
     all show up the same way they would during the first backup."""
     existing = path if path.exists() else path.parent
     if not existing.exists():
-        return LocationCheck(False, f"{existing} does not exist. Is the drive connected?")
+        return LocationCheck(
+            False,
+            QCoreApplication.translate(
+                "Locations", "{path} does not exist. Is the drive connected?"
+            ).format(path=existing),
+        )
     if not existing.is_dir():
-        return LocationCheck(False, f"{existing} is a file, not a folder.")
+        return LocationCheck(
+            False,
+            QCoreApplication.translate("Locations", "{path} is a file, not a folder.").format(
+                path=existing
+            ),
+        )
     try:
         with tempfile.NamedTemporaryFile(prefix=".keepsake-probe-", dir=existing) as probe:
             probe.write(b"x")
@@ -79,7 +91,10 @@ def check_writable(path: Path, min_free: int = MIN_FREE_BYTES) -> LocationCheck:
     except OSError as exc:
         reason = exc.strerror or str(exc)
         return LocationCheck(
-            False, f"Keepsake cannot write to {existing} ({reason}). Choose another folder."
+            False,
+            QCoreApplication.translate(
+                "Locations", "Keepsake cannot write to {path} ({reason}). Choose another folder."
+            ).format(path=existing, reason=reason),
         )
     free: int | None = None
     with contextlib.suppress(OSError):
@@ -90,7 +105,9 @@ def check_writable(path: Path, min_free: int = MIN_FREE_BYTES) -> LocationCheck:
         room = humanize.naturalsize(free, binary=False)
         return LocationCheck(
             False,
-            f"{existing} has only {room} free. Choose a drive with more room.",
+            QCoreApplication.translate(
+                "Locations", "{path} has only {room} free. Choose a drive with more room."
+            ).format(path=existing, room=room),
             free,
         )
     return LocationCheck(True, "", free)
@@ -108,15 +125,17 @@ def describe_missing(missing: list[str]) -> str:
         return ""
     if len(missing) == 1:
         name = Path(missing[0]).name or missing[0]
-        return (
-            f"The folder {name} ({missing[0]}) was not found: it was renamed, deleted, or "
-            "is on a drive that is not connected. Open Folders to locate or remove it."
-        )
+        return QCoreApplication.translate(
+            "Locations",
+            "The folder {name} ({path}) was not found: it was renamed, deleted, or "
+            "is on a drive that is not connected. Open Folders to locate or remove it.",
+        ).format(name=name, path=missing[0])
     names = ", ".join(Path(m).name or m for m in missing)
-    return (
-        f"{len(missing)} folders were not found ({names}): renamed, deleted, or on a "
-        "drive that is not connected. Open Folders to locate or remove them."
-    )
+    return QCoreApplication.translate(
+        "Locations",
+        "{n} folders were not found ({names}): renamed, deleted, or on a "
+        "drive that is not connected. Open Folders to locate or remove them.",
+    ).format(n=len(missing), names=names)
 
 
 # -- where a backup should live (Time Machine's habit: another disk first) ---------

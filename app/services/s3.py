@@ -13,6 +13,8 @@ import logging
 import secrets
 from collections.abc import Callable
 
+from PySide6.QtCore import QCoreApplication
+
 from app.core.cancel import CancelToken
 from app.core.errors import AppError
 from app.services.gateway import S3_MODULES, prewarm
@@ -87,7 +89,9 @@ def _check(target: S3Target, *, existing: bool) -> str:
     )
 
     if not target.access_key_id.strip() or not target.secret_access_key.strip():
-        raise AppError("Enter the access key ID and the secret key.")
+        raise AppError(
+            QCoreApplication.translate("S3", "Enter the access key ID and the secret key.")
+        )
     location = parse_location(target.repo[len("s3:") :])
     endpoint = normalise_endpoint(target.endpoint)
     settings = S3Settings(
@@ -108,12 +112,19 @@ def _check(target: S3Target, *, existing: bool) -> str:
             has_vault = False
         if existing and not has_vault:
             raise AppError(
-                f"There is no Keepsake backup in {location}. Check the bucket and the folder name."
+                QCoreApplication.translate(
+                    "S3",
+                    "There is no Keepsake backup in {location}. Check the bucket and the "
+                    "folder name.",
+                ).format(location=location)
             )
         if not existing and has_vault:
             raise AppError(
-                f"{location} already holds a Keepsake backup. To use it, go Back and "
-                "choose “Restore from an existing backup”, or choose another folder."
+                QCoreApplication.translate(
+                    "S3",
+                    "{location} already holds a Keepsake backup. To use it, go Back and "
+                    "choose “Restore from an existing backup”, or choose another folder.",
+                ).format(location=location)
             )
         if not existing:  # writing and deleting is what a backup needs
             probe = f"connection-test-{secrets.token_hex(4)}"
@@ -121,4 +132,6 @@ def _check(target: S3Target, *, existing: bool) -> str:
             storage.delete(probe)
     finally:
         storage.close()
-    return f"Connected to {location} at {settings.where}."
+    return QCoreApplication.translate("S3", "Connected to {location} at {where}.").format(
+        location=location, where=settings.where
+    )

@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol, TypeVar
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QCoreApplication, QObject, Signal
 
 from app.core.cancel import CancelToken
 from app.core.errors import AppError
@@ -257,7 +257,11 @@ class VaultService(QObject):
 
     def _vault_or_raise(self) -> VaultLike:
         if self._vault is None:
-            raise AppError("The vault is locked. Enter your passphrase to unlock it.")
+            raise AppError(
+                QCoreApplication.translate(
+                    "VaultService", "The vault is locked. Enter your passphrase to unlock it."
+                )
+            )
         return self._vault
 
     def _set_opened(self, repo: str, done: Done[OpenedVault] | None) -> Done[OpenedVault]:

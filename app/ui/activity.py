@@ -11,7 +11,6 @@ from app.ui import fmt, icons
 from app.ui.overview import describe_result
 from app.ui.widgets import heading
 
-KIND_TEXT = {"backup": "Backup", "restore": "Restore", "check": "Check", "forget": "Clean-up"}
 STATUS_ICON = {
     JobStatus.OK: State.UP_TO_DATE,
     JobStatus.WARNINGS: State.WARNING,
@@ -26,7 +25,9 @@ class ActivityPage(QWidget):
         self.service = service
         self.tree = QTreeWidget()
         self.tree.setAccessibleName(self.tr("Backups and restores"))
-        self.tree.setHeaderLabels(["When", "What", "Took", "Result"])
+        self.tree.setHeaderLabels(
+            [self.tr("When"), self.tr("What"), self.tr("Took"), self.tr("Result")]
+        )
         self.tree.setRootIsDecorated(True)
         self.tree.setUniformRowHeights(True)
         self.tree.setAlternatingRowColors(True)
@@ -45,13 +46,22 @@ class ActivityPage(QWidget):
         for rec in self.service.history.recent(200):
             self.tree.addTopLevelItem(self._item(rec))
 
+    def _kind(self, kind: str) -> str:
+        texts = {
+            "backup": self.tr("Backup"),
+            "restore": self.tr("Restore"),
+            "check": self.tr("Check"),
+            "forget": self.tr("Clean-up"),
+        }
+        return texts.get(kind, kind.title())
+
     def _item(self, rec: JobRecord) -> QTreeWidgetItem:
         item = QTreeWidgetItem(
             [
                 fmt.stamp(rec.finished),
-                KIND_TEXT.get(rec.kind, rec.kind.title()),
+                self._kind(rec.kind),
                 fmt.duration(rec.duration_s),
-                describe_result(rec) if rec.kind == "backup" else (rec.message or "Done"),
+                describe_result(rec) if rec.kind == "backup" else (rec.message or self.tr("Done")),
             ]
         )
         item.setIcon(0, icons.state_icon(STATUS_ICON[rec.status]))

@@ -44,7 +44,7 @@ class BrowseWindow(QMainWindow):
     def unlock(self, secret: str) -> None:
         """Open the vault with a passphrase, or a recovery key if it looks like one."""
         recovery = _looks_like_recovery_key(secret)
-        self.page.status.setText("Unlocking…")
+        self.page.status.setText(self.tr("Unlocking…"))
         self.vaults.open(
             self.repo,
             passphrase=None if recovery else secret,
@@ -63,8 +63,10 @@ class BrowseWindow(QMainWindow):
     def ask_secret(self) -> None:
         text, ok = QInputDialog.getText(
             self,
-            "Unlock the backup",
-            f"Passphrase or recovery key of {self.vaults.describe(self.repo)}:"
+            self.tr("Unlock the backup"),
+            self.tr("Passphrase or recovery key of {where}:").format(
+                where=self.vaults.describe(self.repo)
+            )
             + (f"\n\n{self.problem}" if self.problem else ""),
             QLineEdit.EchoMode.Password,
         )

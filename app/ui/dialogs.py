@@ -8,7 +8,7 @@ import sys
 import traceback
 from types import TracebackType
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
@@ -47,16 +47,22 @@ def strength(passphrase: str) -> tuple[int, str]:
     bits = min(len(passphrase), unique * 2) * math.log2(max(pool, 2))
     # Spaces around or between words do not count: ten spaces are no passphrase.
     if len("".join(passphrase.split())) < MIN_PASSPHRASE:
-        return 0, f"Too short: use at least {MIN_PASSPHRASE} letters, digits or signs"
+        return 0, QCoreApplication.translate(
+            "NewPassphraseFields", "Too short: use at least {n} letters, digits or signs"
+        ).format(n=MIN_PASSPHRASE)
     if unique < 4:
-        return 0, "Too repetitive: use a few different words"
+        return 0, QCoreApplication.translate(
+            "NewPassphraseFields", "Too repetitive: use a few different words"
+        )
     if bits < 50:
-        return 1, "Weak: add a few more words"
+        return 1, QCoreApplication.translate("NewPassphraseFields", "Weak: add a few more words")
     if bits < 70:
-        return 2, "Fair: a longer phrase would be stronger"
+        return 2, QCoreApplication.translate(
+            "NewPassphraseFields", "Fair: a longer phrase would be stronger"
+        )
     if bits < 100:
-        return 3, "Strong"
-    return 4, "Very strong"
+        return 3, QCoreApplication.translate("NewPassphraseFields", "Strong")
+    return 4, QCoreApplication.translate("NewPassphraseFields", "Very strong")
 
 
 class NewPassphraseFields(QWidget):
@@ -66,7 +72,7 @@ class NewPassphraseFields(QWidget):
         super().__init__(parent)
         self.first = QLineEdit()
         self.first.setEchoMode(QLineEdit.EchoMode.Password)
-        self.first.setPlaceholderText(f"At least {MIN_PASSPHRASE} characters")
+        self.first.setPlaceholderText(self.tr("At least {n} characters").format(n=MIN_PASSPHRASE))
         self.second = QLineEdit()
         self.second.setEchoMode(QLineEdit.EchoMode.Password)
         self.hint = QLabel(" ")
@@ -90,7 +96,7 @@ class NewPassphraseFields(QWidget):
     def _update(self) -> None:
         score, words = strength(self.first.text())
         if self.first.text() and self.second.text() and self.first.text() != self.second.text():
-            words = "The two passphrases are different"
+            words = self.tr("The two passphrases are different")
         self.hint.setText(words or " ")
 
     def valid(self) -> bool:
@@ -108,7 +114,9 @@ class UnlockDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle(self.tr("Unlock your backup"))
         layout = QVBoxLayout(self)
-        intro = QLabel(f"Type the passphrase of your backup in <b>{where}</b>.")
+        intro = QLabel(
+            self.tr("Type the passphrase of your backup in <b>{where}</b>.").format(where=where)
+        )
         intro.setWordWrap(True)
         layout.addWidget(intro)
         self.problem = QLabel(problem)
@@ -188,8 +196,10 @@ class CrashDialog(QDialog):
         self.setWindowTitle(self.tr("Keepsake ran into a problem"))
         layout = QVBoxLayout(self)
         intro = QLabel(
-            "Something went wrong inside Keepsake. Your backups are safe; the app keeps "
-            f"running. If it happens again, please send this report. The log is in {log_dir}."
+            self.tr(
+                "Something went wrong inside Keepsake. Your backups are safe; the app keeps "
+                "running. If it happens again, please send this report. The log is in {log}."
+            ).format(log=log_dir)
         )
         intro.setWordWrap(True)
         layout.addWidget(intro)

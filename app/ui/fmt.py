@@ -1,25 +1,53 @@
-"""How sizes, counts, times and progress read to people (via humanize)."""
+"""How sizes, counts, times and progress read to people (via humanize).
+
+Words are translated through Qt (context ``fmt``) when they are formatted, so a
+language installed at start-up applies; humanize's own phrases ("3 minutes ago")
+stay English until humanize's catalogue for the language is activated.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 import humanize
+from PySide6.QtCore import QCoreApplication
 
 from app.core.events import Phase, Progress
+from app.store.settings import Schedule, ScheduleMode
 
-PHASE_TEXT = {
-    Phase.OPENING: "Opening the vault",
-    Phase.SCANNING: "Looking for changes",
-    Phase.BACKING_UP: "Backing up",
-    Phase.FINISHING: "Finishing",
-    Phase.RESTORING: "Restoring",
-    Phase.CHECKING: "Checking",
-    Phase.PRUNING: "Cleaning up",
-    Phase.COPYING: "Copying the backup",
-    Phase.WAITING: "Waiting",
-    Phase.DONE: "Done",
-}
+
+def phase_text(phase: Phase) -> str:
+    texts = {
+        Phase.OPENING: QCoreApplication.translate("fmt", "Opening the vault"),
+        Phase.SCANNING: QCoreApplication.translate("fmt", "Looking for changes"),
+        Phase.BACKING_UP: QCoreApplication.translate("fmt", "Backing up"),
+        Phase.FINISHING: QCoreApplication.translate("fmt", "Finishing"),
+        Phase.RESTORING: QCoreApplication.translate("fmt", "Restoring"),
+        Phase.CHECKING: QCoreApplication.translate("fmt", "Checking"),
+        Phase.PRUNING: QCoreApplication.translate("fmt", "Cleaning up"),
+        Phase.COPYING: QCoreApplication.translate("fmt", "Copying the backup"),
+        Phase.WAITING: QCoreApplication.translate("fmt", "Waiting"),
+        Phase.DONE: QCoreApplication.translate("fmt", "Done"),
+    }
+    return texts.get(phase, phase.value)
+
+
+def plural(n: int, one: str, many: str) -> str:
+    """``one`` or ``many`` (both already translated, with ``{n}``) for ``n``: the
+    caller writes each form as a whole phrase a translator can reorder. Other
+    ``{fields}`` are left for the caller."""
+    return (one if n == 1 else many).replace("{n}", humanize.intcomma(n))
+
+
+def schedule(s: Schedule) -> str:
+    """'Every hour', 'Every day at 12:00', ... (the settings' own ``describe`` is English)."""
+    if s.mode is ScheduleMode.MANUAL:
+        return QCoreApplication.translate("fmt", "Only when you press Back up now")
+    if s.mode is ScheduleMode.HOURLY:
+        return QCoreApplication.translate("fmt", "Every hour")
+    if s.mode is ScheduleMode.EVERY_N_HOURS:
+        return QCoreApplication.translate("fmt", "Every {n} hours").format(n=s.every_hours)
+    return QCoreApplication.translate("fmt", "Every day at {time}").format(time=s.daily_at)
 
 
 def size(n: int | float) -> str:
@@ -37,11 +65,13 @@ def local(dt: datetime) -> datetime:
 def when(dt: datetime | None, now: datetime | None = None) -> str:
     """'3 minutes ago', 'in 2 hours', 'never'."""
     if dt is None:
-        return "never"
+        return QCoreApplication.translate("fmt", "never")
     now = now or datetime.now(UTC)
     delta = now - dt
     if abs(delta.total_seconds()) < 45:
-        return "just now" if delta.total_seconds() >= 0 else "in a moment"
+        if delta.total_seconds() >= 0:
+            return QCoreApplication.translate("fmt", "just now")
+        return QCoreApplication.translate("fmt", "in a moment")
     return humanize.naturaltime(delta)
 
 
@@ -52,34 +82,47 @@ def stamp(dt: datetime) -> str:
 
 def duration(seconds: float) -> str:
     if seconds < 1:
-        return "less than a second"
+        return QCoreApplication.translate("fmt", "less than a second")
     return humanize.precisedelta(int(seconds), minimum_unit="seconds", format="%0.0f")
 
 
 def eta(seconds: float | None) -> str:
     if seconds is None or seconds < 0:
-        return "calculating…"
+        return QCoreApplication.translate("fmt", "calculating…")
     if seconds < 5:
-        return "a few seconds"
+        return QCoreApplication.translate("fmt", "a few seconds")
     return humanize.naturaldelta(seconds)
 
 
 def phase(progress: Progress) -> str:
-    text = PHASE_TEXT.get(progress.phase, progress.phase.value)
     if progress.phase is Phase.WAITING and progress.resume_at is not None:
-        return f"Dropbox asked us to slow down, resuming at {local(progress.resume_at):%H:%M}"
-    return progress.message or text
+        return QCoreApplication.translate(
+            "fmt", "Dropbox asked us to slow down, resuming at {time}"
+        ).format(time=f"{local(progress.resume_at):%H:%M}")
+    return progress.message or phase_text(progress.phase)
 
 
 def files_line(p: Progress) -> str:
     if p.files_total:
-        return f"{humanize.intcomma(p.files_done)} of {count(p.files_total, 'file')}"
-    return count(p.files_done, "file")
+        return QCoreApplication.translate("fmt", "{done} of {total}").format(
+            done=humanize.intcomma(p.files_done), total=files(p.files_total)
+        )
+    return files(p.files_done)
+
+
+def files(n: int) -> str:
+    return plural(
+        n,
+        QCoreApplication.translate("fmt", "{n} file"),
+        QCoreApplication.translate("fmt", "{n} files"),
+    )
 
 
 def bytes_line(p: Progress) -> str:
     if p.bytes_total:
-        return f"{size(p.bytes_done)} of {size(p.bytes_total)}"
+        return QCoreApplication.translate("fmt", "{done} of {total}").format(
+            done=size(p.bytes_done), total=size(p.bytes_total)
+        )
     return size(p.bytes_done)
 
 

@@ -40,12 +40,14 @@ class MissingFolderRow(QWidget):
             self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning).pixmap(20, 20)
         )
         name = Path(folder).name or folder
-        self.label = QLabel(f"<b>{name}</b> is missing ({folder})")
+        self.label = QLabel(
+            self.tr("<b>{name}</b> is missing ({folder})").format(name=name, folder=folder)
+        )
         self.label.setWordWrap(True)
         self.locate = QPushButton(self.tr("Locate…"))
-        self.locate.setAccessibleName(f"Locate {name}")
+        self.locate.setAccessibleName(self.tr("Locate {name}").format(name=name))
         self.remove = QPushButton(self.tr("Remove"))
-        self.remove.setAccessibleName(f"Stop backing up {name}")
+        self.remove.setAccessibleName(self.tr("Stop backing up {name}").format(name=name))
         self.locate.clicked.connect(lambda: page.locate(folder))
         self.remove.clicked.connect(lambda: page.remove_missing(folder))
         row = QHBoxLayout(self)
@@ -128,7 +130,7 @@ class FoldersPage(QWidget):
         start = Path(folder).parent
         return QFileDialog.getExistingDirectory(
             self,
-            f"Where is {Path(folder).name} now?",
+            self.tr("Where is {name} now?").format(name=Path(folder).name),
             str(start if start.is_dir() else self.home),
         )
 
@@ -140,7 +142,9 @@ class FoldersPage(QWidget):
         folders = tuple(new if f == folder else f for f in self.service.settings.folders)
         folders = tuple(dict.fromkeys(folders))  # picked one already in the list
         self.service.update_settings(self.service.settings.with_(folders=folders))
-        self.state.setText(f"{Path(new).name} will be backed up from {new}.")
+        self.state.setText(
+            self.tr("{name} will be backed up from {path}.").format(name=Path(new).name, path=new)
+        )
 
     def remove_missing(self, folder: str) -> None:
         """Stop backing up a folder that is gone (earlier backups keep it)."""
@@ -149,7 +153,7 @@ class FoldersPage(QWidget):
             self.state.setText(self.tr("Choose at least one folder."))
             return
         self.service.update_settings(self.service.settings.with_(folders=folders))
-        self.state.setText(f"{Path(folder).name} is no longer backed up.")
+        self.state.setText(self.tr("{name} is no longer backed up.").format(name=Path(folder).name))
 
     def _dirty(self) -> None:
         s = self.service.settings

@@ -1,5 +1,7 @@
 """Languages: every user-visible string of the UI goes through ``self.tr`` (Qt's
-translation machinery), so a translator works from ``keepsake_<lang>.ts`` alone.
+translation machinery), and what the services compose for people (status headlines,
+notifications, messages) through ``QCoreApplication.translate``, so a translator
+works from ``keepsake_<lang>.ts`` alone.
 
 ``make translations`` refreshes the ``.ts`` files from the source with
 ``pyside6-lupdate``; a translator fills them in Qt Linguist, and

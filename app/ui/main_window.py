@@ -79,8 +79,15 @@ class MainWindow(QMainWindow):
             style.standardIcon(QStyle.StandardPixmap.SP_FileDialogInfoView),
             style.standardIcon(QStyle.StandardPixmap.SP_FileDialogListView),
         )
+        titles = (
+            self.tr("Overview"),
+            self.tr("Folders"),
+            self.tr("Versions"),
+            self.tr("Settings"),
+            self.tr("Activity"),
+        )  # PAGES are the names code uses; these are what people read
         for name, page, icon in zip(
-            self.PAGES,
+            titles,
             (self.overview, self.folders, self.versions, self.settings_page, self.activity),
             page_icons,
             strict=True,
@@ -147,8 +154,10 @@ class MainWindow(QMainWindow):
         QMessageBox.about(
             self,
             self.tr("About Keepsake"),
-            f"<b>Keepsake {__version__}</b><p>Encrypted, incremental backups of your photos "
-            "and documents. Licensed under the GPL 3.0 or later.</p>",
+            self.tr(
+                "<b>Keepsake {version}</b><p>Encrypted, incremental backups of your photos "
+                "and documents. Licensed under the GPL 3.0 or later.</p>"
+            ).format(version=__version__),
         )
 
     # -- passphrase --------------------------------------------------------------------
@@ -218,8 +227,11 @@ class MainWindow(QMainWindow):
             settings = self.service.settings
             if not settings.tray_hint_shown:
                 self.service.notify.emit(
-                    "Keepsake is still running",
-                    "Backups continue in the background. Open Keepsake from its icon in the tray.",
+                    self.tr("Keepsake is still running"),
+                    self.tr(
+                        "Backups continue in the background. Open Keepsake from its icon in "
+                        "the tray."
+                    ),
                     "info",
                     "Overview",
                 )

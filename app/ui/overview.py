@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QFormLayout,
     QFrame,
@@ -55,16 +55,33 @@ class ElidedLabel(QLabel):
 
 def describe_result(rec: JobRecord) -> str:
     if rec.status is JobStatus.FAILED:
-        return f"Failed: {rec.message}"
+        return QCoreApplication.translate("OverviewPage", "Failed: {reason}").format(
+            reason=rec.message
+        )
     if rec.status is JobStatus.CANCELLED:
-        return "Cancelled"
-    parts = [
-        f"{fmt.count(rec.files_new, 'new file')}, {fmt.count(rec.files_changed, 'changed file')}",
-        f"{fmt.size(rec.bytes_uploaded)} sent",
-    ]
+        return QCoreApplication.translate("OverviewPage", "Cancelled")
+    new = fmt.plural(
+        rec.files_new,
+        QCoreApplication.translate("OverviewPage", "{n} new file"),
+        QCoreApplication.translate("OverviewPage", "{n} new files"),
+    )
+    changed = fmt.plural(
+        rec.files_changed,
+        QCoreApplication.translate("OverviewPage", "{n} changed file"),
+        QCoreApplication.translate("OverviewPage", "{n} changed files"),
+    )
+    sent = QCoreApplication.translate("OverviewPage", "{size} sent").format(
+        size=fmt.size(rec.bytes_uploaded)
+    )
+    parts = [f"{new}, {changed}", sent]
     if rec.status is JobStatus.WARNINGS:
         # The record says what was left out: skipped files, or a missing folder by name.
-        parts.append(rec.message.rstrip(".") or f"{fmt.count(len(rec.warnings), 'file')} skipped")
+        skipped = fmt.plural(
+            len(rec.warnings),
+            QCoreApplication.translate("OverviewPage", "{n} file skipped"),
+            QCoreApplication.translate("OverviewPage", "{n} files skipped"),
+        )
+        parts.append(rec.message.rstrip(".") or skipped)
     return "; ".join(parts)
 
 
@@ -199,7 +216,11 @@ class OverviewPage(QWidget):
         if outcome.ok and isinstance(outcome.result, VaultStats):
             s = outcome.result
             self.vault_size.setText(
-                f"{fmt.size(s.stored_bytes)} in {fmt.count(s.snapshots, 'backup')}"
+                fmt.plural(
+                    s.snapshots,
+                    self.tr("{size} in {n} backup"),
+                    self.tr("{size} in {n} backups"),
+                ).replace("{size}", fmt.size(s.stored_bytes))
             )
 
     def show_status(self, status: Status) -> None:
@@ -235,17 +256,21 @@ class OverviewPage(QWidget):
             )
         settings = self.service.settings
         if status.paused_until is not None:
-            self.next.setText(f"Paused until {fmt.local(status.paused_until):%H:%M}")
+            self.next.setText(
+                self.tr("Paused until {time}").format(
+                    time=f"{fmt.local(status.paused_until):%H:%M}"
+                )
+            )
         elif status.next_run is None:
-            self.next.setText(settings.schedule.describe())
+            self.next.setText(fmt.schedule(settings.schedule))
         elif status.next_run <= now:
             self.next.setText(self.tr("Soon"))
         else:
             self.next.setText(
-                f"{fmt.when(status.next_run, now).capitalize()} ({settings.schedule.describe()})"
+                f"{fmt.when(status.next_run, now).capitalize()} ({fmt.schedule(settings.schedule)})"
             )
         vault = settings.vault
-        self.where.setText(vault.description or vault.repo if vault else "Not set up")
+        self.where.setText(vault.description or vault.repo if vault else self.tr("Not set up"))
 
     def show_progress(self, p: Progress) -> None:
         self.phase.setText(fmt.phase(p))

@@ -8,18 +8,34 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from PySide6.QtCore import QMarginsF, QRectF, Qt
+from PySide6.QtCore import QCoreApplication, QMarginsF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPageLayout, QPageSize, QPainter, QPdfWriter, QPen
 
-STEPS = (
-    "Install Keepsake on the new computer and open it.",
-    'In the first-run window choose "Restore from an existing backup".',
-    "Choose the same storage: {where}. For Dropbox, sign in to the same account.",
-    "Type your passphrase. If you forgot it, choose \u201cUse the recovery key\u201d and "
-    "type the key printed on this page.",
-    "Keepsake restores your files to their original places, or browse Versions to pick "
-    "single files and folders.",
-)
+
+def steps() -> tuple[str, ...]:
+    """The steps printed on the kit, in the user's language."""
+    return (
+        QCoreApplication.translate(
+            "RecoveryKit", "Install Keepsake on the new computer and open it."
+        ),
+        QCoreApplication.translate(
+            "RecoveryKit", 'In the first-run window choose "Restore from an existing backup".'
+        ),
+        QCoreApplication.translate(
+            "RecoveryKit",
+            "Choose the same storage: {where}. For Dropbox, sign in to the same account.",
+        ),
+        QCoreApplication.translate(
+            "RecoveryKit",
+            "Type your passphrase. If you forgot it, choose \u201cUse the recovery key\u201d and "
+            "type the key printed on this page.",
+        ),
+        QCoreApplication.translate(
+            "RecoveryKit",
+            "Keepsake restores your files to their original places, or browse Versions to pick "
+            "single files and folders.",
+        ),
+    )
 
 
 def write_recovery_kit(
@@ -32,7 +48,7 @@ def write_recovery_kit(
 ) -> None:
     """Write the kit to ``path``. Raises OSError if the file cannot be written."""
     writer = QPdfWriter(path)
-    writer.setTitle("Keepsake emergency recovery kit")
+    writer.setTitle(QCoreApplication.translate("RecoveryKit", "Keepsake emergency recovery kit"))
     writer.setCreator("Keepsake")
     writer.setPageLayout(
         QPageLayout(
@@ -45,7 +61,9 @@ def write_recovery_kit(
     writer.setResolution(300)
     painter = QPainter()
     if not painter.begin(writer):
-        raise OSError(f"Could not write {path}")
+        raise OSError(
+            QCoreApplication.translate("RecoveryKit", "Could not write {path}").format(path=path)
+        )
     try:
         _draw(painter, writer, recovery_key, where, vault_id, created or datetime.now())
     finally:
@@ -86,15 +104,22 @@ def _draw(
         y += bound.height() + pt(gap)
 
     p.setPen(QColor("#000000"))
-    text("Keepsake \u2014 Emergency recovery kit", font(22, bold=True), 4)
     text(
-        f"Made on {created:%d %B %Y}. Print this page and keep it somewhere safe, away "
-        "from this computer. Anyone with this key and access to your storage can read "
-        "your backups.",
+        QCoreApplication.translate("RecoveryKit", "Keepsake \u2014 Emergency recovery kit"),
+        font(22, bold=True),
+        4,
+    )
+    text(
+        QCoreApplication.translate(
+            "RecoveryKit",
+            "Made on {date}. Print this page and keep it somewhere safe, away "
+            "from this computer. Anyone with this key and access to your storage can read "
+            "your backups.",
+        ).format(date=f"{created:%d %B %Y}"),
         font(10.5),
         14,
     )
-    text("Your recovery key", font(13, bold=True), 4)
+    text(QCoreApplication.translate("RecoveryKit", "Your recovery key"), font(13, bold=True), 4)
     box_top = y
     y += pt(10)
     p.save()
@@ -110,16 +135,26 @@ def _draw(
     p.drawRoundedRect(QRectF(0, box_top, width, y - box_top), pt(6), pt(6))
     p.setPen(QColor("#000000"))
     y += pt(16)
-    text("Where your backup lives", font(13, bold=True), 4)
+    text(
+        QCoreApplication.translate("RecoveryKit", "Where your backup lives"), font(13, bold=True), 4
+    )
     text(where, font(11), 2)
-    text(f"Vault id: {vault_id}", font(9, mono=True), 16)
-    text("To get your files back on a new computer", font(13, bold=True), 6)
-    for i, step in enumerate(STEPS, 1):
+    vault_line = QCoreApplication.translate("RecoveryKit", "Vault id: {id}").format(id=vault_id)
+    text(vault_line, font(9, mono=True), 16)
+    text(
+        QCoreApplication.translate("RecoveryKit", "To get your files back on a new computer"),
+        font(13, bold=True),
+        6,
+    )
+    for i, step in enumerate(steps(), 1):
         text(f"{i}.  {step.format(where=where)}", font(11), 5)
     y += pt(10)
     text(
-        "Keepsake never knows your passphrase or this key: if both are lost, nobody can "
-        "open the backup, including us.",
+        QCoreApplication.translate(
+            "RecoveryKit",
+            "Keepsake never knows your passphrase or this key: if both are lost, nobody can "
+            "open the backup, including us.",
+        ),
         font(10, bold=True),
         4,
     )

@@ -21,7 +21,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.services.backups import NO_KEYRING_MESSAGE, BackupService
+from app.services import notices
+from app.services.backups import BackupService
 from app.services.jobs import JobOutcome
 from app.services.vault import OpenedVault
 from app.store.settings import Retention, Settings
@@ -64,7 +65,7 @@ class SettingsPage(QWidget):
         # storage
         self.where = QLabel("")
         self.where.setWordWrap(True)
-        self.bandwidth = _spin(0, 1_000_000, " KB/s", "Unlimited")
+        self.bandwidth = _spin(0, 1_000_000, " KB/s", self.tr("Unlimited"))
         self.bandwidth.setSingleStep(100)
         storage_box = QGroupBox(self.tr("Storage"))
         sform = QFormLayout(storage_box)
@@ -171,7 +172,9 @@ class SettingsPage(QWidget):
         try:
             self.schedule.set_schedule(s.schedule)
             vault = s.vault
-            self.where.setText((vault.description or vault.repo) if vault else "Not set up")
+            self.where.setText(
+                (vault.description or vault.repo) if vault else self.tr("Not set up")
+            )
             self.s3_button.setVisible(vault is not None and vault.repo.startswith("s3:"))
             self.bandwidth.setValue(s.bandwidth_limit_kbps)
             self.stale_days.setValue(s.stale_after_days)
@@ -184,7 +187,7 @@ class SettingsPage(QWidget):
             self.remember.setEnabled(can_remember)
             self.remember.setChecked(s.remember_passphrase and can_remember)
             if not can_remember:
-                self.remember_hint.setText(NO_KEYRING_MESSAGE)
+                self.remember_hint.setText(notices.no_keyring())
             self.change.setEnabled(vault is not None)
             self.move_btn.setEnabled(vault is not None)
             self.new_btn.setEnabled(vault is not None)
@@ -241,7 +244,7 @@ class SettingsPage(QWidget):
 
         def done(outcome: JobOutcome[OpenedVault]) -> None:
             if outcome.ok and not self.service.remembered_passphrase():
-                self.message.setText(NO_KEYRING_MESSAGE)  # the keyring refused it
+                self.message.setText(notices.no_keyring())  # the keyring refused it
                 self.load(self.service.settings)
             elif outcome.ok:
                 self.service.update_settings(self.service.settings.with_(remember_passphrase=True))

@@ -65,14 +65,18 @@ class Tray(QObject):
             self.icon.setIcon(icons.tray_icon(name))
             self.icon_name = name
         self.state = status.state
-        tip = f"Keepsake: {status.headline}"
+        tip = self.tr("Keepsake: {headline}").format(headline=status.headline)
         if status.state is State.UP_TO_DATE and status.last_success is not None:
-            tip += f"\nLast backup {fmt.when(status.last_success.finished)}"
+            tip += "\n" + self._last_backup(status)
         elif status.detail:
             tip += f"\n{status.detail}"
         if status.damaged and damage.summary(status.damaged) not in tip:
             tip += f"\n{damage.summary(status.damaged)}"
         self.icon.setToolTip(tip)
+
+    def _last_backup(self, status: Status) -> str:
+        when = fmt.when(status.last_success.finished if status.last_success else None)
+        return self.tr("Last backup {when}").format(when=when)
 
     def tooltip(self) -> str:
         return self.icon.toolTip()
@@ -102,7 +106,7 @@ class Tray(QObject):
             damaged.setEnabled(False)
             self.menu.addAction(damaged)
         if status.last_success is not None and status.state is not State.RUNNING:
-            last = QAction(f"Last backup {fmt.when(status.last_success.finished)}", self.menu)
+            last = QAction(self._last_backup(status), self.menu)
             last.setEnabled(False)
             self.menu.addAction(last)
         self.menu.addSeparator()

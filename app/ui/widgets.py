@@ -133,7 +133,7 @@ class FolderListEditor(QWidget):
 
     def _add(self) -> None:
         folder = QFileDialog.getExistingDirectory(
-            self, "Choose a folder to back up", str(self._home)
+            self, self.tr("Choose a folder to back up"), str(self._home)
         )
         if folder:
             self.add_folder(folder)

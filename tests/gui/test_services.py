@@ -399,7 +399,7 @@ def test_restores_and_thinning_are_recorded_by_their_result_type(
     assert outcome.kind is JobKind.RESTORE and outcome.value == gw.restore_result
     assert (record.kind, record.files_total, record.bytes_total) == ("restore", 3, 300)
     assert record.status is JobStatus.WARNINGS
-    assert record.message == "1 file could not be read and were skipped."
+    assert record.message == "1 file could not be read and was skipped."
     with qtbot.waitSignal(app.service.jobFinished, timeout=5000) as thinned:
         assert app.vaults.apply_retention(app.service.settings.retention) is not None
     _, record = thinned.args

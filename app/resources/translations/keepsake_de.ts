@@ -8,7 +8,65 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>When</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>What</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Took</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Result</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Activity</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Backup</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Restore</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Check</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Clean-up</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Done</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>BrowseWindow</name>
+    <message>
+        <source>Unlocking…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Unlock the backup</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Passphrase or recovery key of {where}:</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>BrowserService</name>
+    <message>
+        <source>The backup is locked. Unlock it to browse its versions.</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -136,7 +194,58 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Something went wrong inside Keepsake. Your backups are safe; the app keeps running. If it happens again, please send this report. The log is in {log}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Copy report</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>Damage</name>
+    <message>
+        <source>the backup of {when} from this computer ({id})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>backup {id} (time unknown)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>A backup is damaged</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{n} backups are damaged</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Keepsake cannot read {name}: it was damaged where your backup is stored, so it is left out of the list of versions.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Keepsake cannot read {n} backups: {names}. They were damaged where your backup is stored, so they are left out of the list of versions.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Your other backups can still be restored, and the next backup will run as usual and save your files again. Press Check backup to see whether anything else is affected; old backups are not thinned out until this is resolved (see the user guide).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Damaged: {names}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>A backup is damaged: {name} cannot be read, so it is not on the timeline.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{n} backups are damaged: {names} cannot be read, so they are not on the timeline.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The backups shown here are intact; Check backup… tells whether anything else is affected.</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -162,7 +271,41 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>&lt;p&gt;Backup: &lt;b&gt;{where}&lt;/b&gt;&lt;/p&gt;&lt;p&gt;From now on Keepsake backs up:&lt;/p&gt;&lt;ul&gt;{folders}&lt;/ul&gt;&lt;p&gt;Schedule: {schedule}.&lt;/p&gt;&lt;p&gt;Restored files go back to their original places; files already there are replaced by the backed-up version. To pick single files instead, clear the box below and use &lt;b&gt;Versions&lt;/b&gt;.&lt;/p&gt;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Press Finish to start your first backup.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&lt;p&gt;Backup: &lt;b&gt;{where}&lt;/b&gt;&lt;/p&gt;&lt;p&gt;Folders:&lt;/p&gt;&lt;ul&gt;{folders}&lt;/ul&gt;&lt;p&gt;Schedule: {schedule}.&lt;/p&gt;&lt;p&gt;The first backup copies everything and can take a while; Keepsake works in the background and you can close the window.&lt;/p&gt;</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>Drives</name>
+    <message>
+        <source>external drive</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>other disk</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>network share</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>drive</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>Dropbox</name>
+    <message>
+        <source>Open Dropbox in the browser first, then paste its code.</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -233,7 +376,19 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Could not start the Dropbox sign-in: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Your browser opened Dropbox. Come back here with the code.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Connected to Dropbox.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Could not connect: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -350,6 +505,10 @@
         <source>Caches, temporary files and trash folders are skipped by default.</source>
         <translation type="unfinished"></translation>
     </message>
+    <message>
+        <source>Choose a folder to back up</source>
+        <translation type="unfinished"></translation>
+    </message>
 </context>
 <context>
     <name>FoldersPage</name>
@@ -370,7 +529,19 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Where is {name} now?</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{name} will be backed up from {path}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Choose at least one folder.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{name} is no longer backed up.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -422,6 +593,56 @@
     </message>
 </context>
 <context>
+    <name>Jobs</name>
+    <message>
+        <source>A file or folder Keepsake needs is missing: {name}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Keepsake is not allowed to read or write {name}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>a file</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The system reported an error: {reason}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Something unexpected went wrong. Details are in the log file (Help &gt; Open log folder).</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>Locations</name>
+    <message>
+        <source>{path} does not exist. Is the drive connected?</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{path} is a file, not a folder.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Keepsake cannot write to {path} ({reason}). Choose another folder.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{path} has only {room} free. Choose a drive with more room.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The folder {name} ({path}) was not found: it was renamed, deleted, or is on a drive that is not connected. Open Folders to locate or remove it.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{n} folders were not found ({names}): renamed, deleted, or on a drive that is not connected. Open Folders to locate or remove them.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>MainWindow</name>
     <message>
         <source>Keepsake</source>
@@ -429,6 +650,26 @@
     </message>
     <message>
         <source>Pages</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Overview</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Folders</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Versions</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Settings</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Activity</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -464,6 +705,18 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>&lt;b&gt;Keepsake {version}&lt;/b&gt;&lt;p&gt;Encrypted, incremental backups of your photos and documents. Licensed under the GPL 3.0 or later.&lt;/p&gt;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Keepsake is still running</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Backups continue in the background. Open Keepsake from its icon in the tray.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Quit Keepsake?</source>
         <translation type="unfinished"></translation>
     </message>
@@ -475,11 +728,23 @@
 <context>
     <name>MissingFolderRow</name>
     <message>
+        <source>&lt;b&gt;{name}&lt;/b&gt; is missing ({folder})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Locate…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Locate {name}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Remove</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Stop backing up {name}</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -505,6 +770,34 @@
 <context>
     <name>NewPassphraseFields</name>
     <message>
+        <source>Too short: use at least {n} letters, digits or signs</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Too repetitive: use a few different words</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Weak: add a few more words</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Fair: a longer phrase would be stronger</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Strong</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Very strong</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>At least {n} characters</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Show passphrase</source>
         <translation type="unfinished"></translation>
     </message>
@@ -514,6 +807,89 @@
     </message>
     <message>
         <source>Type it again:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The two passphrases are different</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>Notices</name>
+    <message>
+        <source>This computer has no secure system keyring (GNOME Keyring, KWallet, macOS Keychain or Windows Credential Manager), so Keepsake cannot remember the passphrase: it asks for it after each start, and scheduled backups wait until you type it. Keepsake never keeps the passphrase in a plain file.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Could not change the login setting: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Keepsake needs your passphrase</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>A scheduled backup is waiting. Open Keepsake and unlock the vault.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>A folder is missing</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Backup location not found</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{where} is not available: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>the backup location</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Backup failed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Your first backup is complete</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Keepsake will now keep your files backed up automatically.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Backups are out of date</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Missing folder: {names} (not backed up).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Missing folders: {names} (not backed up).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>1 file could not be read and was skipped.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{n} files could not be read and were skipped.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cancelled.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Removed 1 old backup.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Removed {n} old backups.</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -530,6 +906,42 @@
 </context>
 <context>
     <name>OverviewPage</name>
+    <message>
+        <source>Failed: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cancelled</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{n} new file</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{n} new files</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{n} changed file</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{n} changed files</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{size} sent</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{n} file skipped</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{n} files skipped</source>
+        <translation type="unfinished"></translation>
+    </message>
     <message>
         <source>Back up now</source>
         <translation type="unfinished"></translation>
@@ -599,11 +1011,27 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>{size} in {n} backup</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{size} in {n} backups</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Never</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Paused until {time}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Soon</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Not set up</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -637,6 +1065,10 @@
         <source>Creating your encrypted backup…</source>
         <translation type="unfinished"></translation>
     </message>
+    <message>
+        <source>Could not create the backup: {reason} Go Back to choose another place, or press Create backup to try again.</source>
+        <translation type="unfinished"></translation>
+    </message>
 </context>
 <context>
     <name>PreviewPane</name>
@@ -662,6 +1094,65 @@
     </message>
     <message>
         <source>No preview for this image.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>RecoveryKit</name>
+    <message>
+        <source>Install Keepsake on the new computer and open it.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>In the first-run window choose &quot;Restore from an existing backup&quot;.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Choose the same storage: {where}. For Dropbox, sign in to the same account.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Type your passphrase. If you forgot it, choose “Use the recovery key” and type the key printed on this page.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Keepsake restores your files to their original places, or browse Versions to pick single files and folders.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Keepsake emergency recovery kit</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Could not write {path}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Keepsake — Emergency recovery kit</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Made on {date}. Print this page and keep it somewhere safe, away from this computer. Anyone with this key and access to your storage can read your backups.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Your recovery key</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Where your backup lives</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Vault id: {id}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>To get your files back on a new computer</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Keepsake never knows your passphrase or this key: if both are lost, nobody can open the backup, including us.</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -704,7 +1195,58 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Recovery key: {key}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Copied. Paste it into a password manager or a note you keep safe.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Save recovery key</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Saved to {path}. Keep a copy away from this computer.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Keepsake recovery key
+
+{key}
+
+Backup: {where}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Save emergency recovery kit</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Could not save the kit: {reason}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Recovery kit saved to {path}. Print it and keep it safe.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>S3</name>
+    <message>
+        <source>Enter the access key ID and the secret key.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>There is no Keepsake backup in {location}. Check the bucket and the folder name.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{location} already holds a Keepsake backup. To use it, go Back and choose “Restore from an existing backup”, or choose another folder.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Connected to {location} at {where}.</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -866,6 +1408,10 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Unlimited</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Storage</source>
         <translation type="unfinished"></translation>
     </message>
@@ -942,6 +1488,10 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Not set up</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>The passphrase is remembered in the system keyring.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -974,6 +1524,85 @@
     </message>
     <message>
         <source>Passphrase not remembered</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>Status</name>
+    <message>
+        <source>Backing up</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Restoring</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Checking</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cleaning up old backups</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Copying the backup to its new place</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Working</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No successful backup for {ago}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Not set up yet</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{doing} paused</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Backups paused</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>A folder is missing</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Some folders are missing</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Last backup failed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No backup yet</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Press Back up now to make the first backup.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Backups are out of date</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Up to date, some files skipped</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Up to date</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Your files are backed up and encrypted.</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -1028,6 +1657,14 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Keepsake only sees its own folder in your Dropbox (Apps/Keepsake).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Dropbox support is not available in this build.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Backblaze B2, Wasabi, Cloudflare R2, Amazon S3, or a NAS running MinIO: cheap space for a large library.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1044,12 +1681,28 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Choose where to keep the backup</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{path} does not exist. Is the drive connected?</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>This folder already holds a Keepsake backup.</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
 <context>
     <name>Tray</name>
+    <message>
+        <source>Keepsake: {headline}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Last backup {when}</source>
+        <translation type="unfinished"></translation>
+    </message>
     <message>
         <source>Back up now</source>
         <translation type="unfinished"></translation>
@@ -1075,6 +1728,10 @@
     <name>UnlockDialog</name>
     <message>
         <source>Unlock your backup</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Type the passphrase of your backup in &lt;b&gt;{where}&lt;/b&gt;.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -1118,6 +1775,13 @@
     </message>
     <message>
         <source>Unlocked.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>VaultService</name>
+    <message>
+        <source>The vault is locked. Enter your passphrase to unlock it.</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -1410,6 +2074,105 @@ Deleted: no longer in the backup of {time}</source>
     <name>WizardBase</name>
     <message>
         <source>This folder already holds a Keepsake backup. To use it, go Back and choose “Restore from an existing backup”; or choose another folder.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>fmt</name>
+    <message>
+        <source>Opening the vault</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Looking for changes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Backing up</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Finishing</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Restoring</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Checking</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cleaning up</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Copying the backup</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Waiting</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Done</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Only when you press Back up now</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Every hour</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Every {n} hours</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Every day at {time}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>never</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>just now</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>in a moment</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>less than a second</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>calculating…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>a few seconds</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Dropbox asked us to slow down, resuming at {time}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{done} of {total}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{n} file</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{n} files</source>
         <translation type="unfinished"></translation>
     </message>
 </context>

@@ -93,8 +93,10 @@ class PassphrasePage(QWizardPage):
         self.fields.setEnabled(True)
         if not outcome.ok:
             self.status.setText(
-                f"Could not create the backup: {outcome.message} "
-                "Go Back to choose another place, or press Create backup to try again."
+                self.tr(
+                    "Could not create the backup: {reason} "
+                    "Go Back to choose another place, or press Create backup to try again."
+                ).format(reason=outcome.message)
             )
             self.completeChanged.emit()
             return
@@ -184,7 +186,7 @@ class RecoveryPage(QWizardPage):
     def initializePage(self) -> None:
         self.key.setText(self.recovery_key())
         # A screen reader says the name: the key itself, not only what it is.
-        self.key.setAccessibleName(f"Recovery key: {self.recovery_key()}")
+        self.key.setAccessibleName(self.tr("Recovery key: {key}").format(key=self.recovery_key()))
 
     def recovery_key(self) -> str:
         return self.opened.recovery_key if self.opened else ""
@@ -200,19 +202,23 @@ class RecoveryPage(QWizardPage):
 
     def _save(self) -> None:
         path, _ = QFileDialog.getSaveFileName(
-            self, "Save recovery key", str(Path.home() / "Keepsake recovery key.txt")
+            self, self.tr("Save recovery key"), str(Path.home() / "Keepsake recovery key.txt")
         )
         if path:
-            Path(path).write_text(
-                f"Keepsake recovery key\n\n{self.recovery_key()}\n\nBackup: {self.wiz().where()}\n",
-                encoding="utf-8",
+            Path(path).write_text(self._key_text() + "\n", encoding="utf-8")
+            self.status.setText(
+                self.tr("Saved to {path}. Keep a copy away from this computer.").format(path=path)
             )
-            self.status.setText(f"Saved to {path}. Keep a copy away from this computer.")
+
+    def _key_text(self) -> str:
+        return self.tr("Keepsake recovery key\n\n{key}\n\nBackup: {where}").format(
+            key=self.recovery_key(), where=self.wiz().where()
+        )
 
     def _kit(self) -> None:
         path, _ = QFileDialog.getSaveFileName(
             self,
-            "Save emergency recovery kit",
+            self.tr("Save emergency recovery kit"),
             str(Path.home() / "Keepsake recovery kit.pdf"),
             "PDF (*.pdf)",
         )
@@ -231,9 +237,11 @@ class RecoveryPage(QWizardPage):
                 vault_id=opened.vault_id,
             )
         except OSError as exc:
-            self.status.setText(f"Could not save the kit: {exc}")
+            self.status.setText(self.tr("Could not save the kit: {reason}").format(reason=exc))
             return
-        self.status.setText(f"Recovery kit saved to {path}. Print it and keep it safe.")
+        self.status.setText(
+            self.tr("Recovery kit saved to {path}. Print it and keep it safe.").format(path=path)
+        )
 
     def _print(self) -> None:
         from PySide6.QtPrintSupport import QPrintDialog, QPrinter
@@ -243,9 +251,7 @@ class RecoveryPage(QWizardPage):
             from PySide6.QtGui import QTextDocument
 
             doc = QTextDocument()
-            doc.setPlainText(
-                f"Keepsake recovery key\n\n{self.recovery_key()}\n\nBackup: {self.wiz().where()}"
-            )
+            doc.setPlainText(self._key_text())
             doc.print_(printer)
 
     def nextId(self) -> int:

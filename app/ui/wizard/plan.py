@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.store.settings import DEFAULT_EXCLUDES
+from app.ui import fmt
 from app.ui.widgets import FolderListEditor, ScheduleEditor, suggested_folders
 from app.ui.wizard.base import PageId, WizardBase
 
@@ -76,25 +77,25 @@ class DonePage(QWizardPage):
         wiz = self.wizard()
         assert isinstance(wiz, WizardBase)
         folders = "".join(f"<li>{f}</li>" for f in wiz.chosen_folders())
-        sched = wiz.chosen_schedule().describe()
+        sched = fmt.schedule(wiz.chosen_schedule())
         if wiz.restoring:
             self.setSubTitle(self.tr("Your backup is unlocked on this computer."))
-            text = (
-                f"<p>Backup: <b>{wiz.where()}</b></p>"
-                f"<p>From now on Keepsake backs up:</p><ul>{folders}</ul>"
-                f"<p>Schedule: {sched}.</p>"
+            text = self.tr(
+                "<p>Backup: <b>{where}</b></p>"
+                "<p>From now on Keepsake backs up:</p><ul>{folders}</ul>"
+                "<p>Schedule: {schedule}.</p>"
                 "<p>Restored files go back to their original places; files already there "
                 "are replaced by the backed-up version. To pick single files instead, "
                 "clear the box below and use <b>Versions</b>.</p>"
-            )
+            ).format(where=wiz.where(), folders=folders, schedule=sched)
         else:
             self.setSubTitle(self.tr("Press Finish to start your first backup."))
-            text = (
-                f"<p>Backup: <b>{wiz.where()}</b></p><p>Folders:</p><ul>{folders}</ul>"
-                f"<p>Schedule: {sched}.</p>"
+            text = self.tr(
+                "<p>Backup: <b>{where}</b></p><p>Folders:</p><ul>{folders}</ul>"
+                "<p>Schedule: {schedule}.</p>"
                 "<p>The first backup copies everything and can take a while; Keepsake "
                 "works in the background and you can close the window.</p>"
-            )
+            ).format(where=wiz.where(), folders=folders, schedule=sched)
         self.summary.setText(text)
         self.restore_all.setVisible(wiz.restoring)
 

@@ -12,7 +12,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.models import SnapshotInfo
-from app.services.backups import NO_KEYRING_MESSAGE, BackupService
+from app.services import notices
+from app.services.backups import BackupService
 from app.services.jobs import JobOutcome
 from app.services.vault import OpenedVault
 from app.store.settings import Schedule, VaultRef
@@ -73,8 +74,8 @@ class SetupWizard(WizardBase):
         self.setStartId(PageId.WELCOME)
         if not service.can_remember():
             self.storage_page.keyring_missing()
-            self.passphrase_page.keyring_missing(NO_KEYRING_MESSAGE)
-            self.unlock_page.keyring_missing(NO_KEYRING_MESSAGE)
+            self.passphrase_page.keyring_missing(notices.no_keyring())
+            self.unlock_page.keyring_missing(notices.no_keyring())
         self.opened: OpenedVault | None = None
         self.setButtonText(QWizard.WizardButton.FinishButton, self.tr("Finish"))
 

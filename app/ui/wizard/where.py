@@ -147,9 +147,9 @@ class StoragePage(QWizardPage):
         drow.addWidget(self.dropbox_name, 1)
         layout.addLayout(drow)
         dhint = hint(
-            "Keepsake only sees its own folder in your Dropbox (Apps/Keepsake)."
+            self.tr("Keepsake only sees its own folder in your Dropbox (Apps/Keepsake).")
             if dropbox_available
-            else "Dropbox support is not available in this build."
+            else self.tr("Dropbox support is not available in this build.")
         )
         dhint.setContentsMargins(24, 0, 0, 0)
         layout.addWidget(dhint)
@@ -221,7 +221,7 @@ class StoragePage(QWizardPage):
         self.completeChanged.emit()
 
     def _browse(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Choose where to keep the backup")
+        folder = QFileDialog.getExistingDirectory(self, self.tr("Choose where to keep the backup"))
         if folder:
             self.path.setText(folder)
 
@@ -254,7 +254,9 @@ class StoragePage(QWizardPage):
             if found is not None and found != path:
                 self.path.setText(str(found))
             elif found is None and not path.exists():
-                self.show_problem(f"{path} does not exist. Is the drive connected?")
+                self.show_problem(
+                    self.tr("{path} does not exist. Is the drive connected?").format(path=path)
+                )
                 return False
             return True
         if holds_vault(path):
@@ -403,7 +405,9 @@ class DropboxPage(QWizardPage):
         try:
             url = self.connector.start()
         except Exception as exc:  # the SDK's errors vary; say it plainly
-            self.status.setText(f"Could not start the Dropbox sign-in: {exc}")
+            self.status.setText(
+                self.tr("Could not start the Dropbox sign-in: {reason}").format(reason=exc)
+            )
             return
         QDesktopServices.openUrl(QUrl(url))
         self.status.setText(self.tr("Your browser opened Dropbox. Come back here with the code."))
@@ -420,7 +424,9 @@ class DropboxPage(QWizardPage):
         self.connect_btn.setEnabled(True)
         self.connected = outcome.ok
         self.status.setText(
-            "Connected to Dropbox." if outcome.ok else f"Could not connect: {outcome.message}"
+            self.tr("Connected to Dropbox.")
+            if outcome.ok
+            else self.tr("Could not connect: {reason}").format(reason=outcome.message)
         )
         self.completeChanged.emit()
 
