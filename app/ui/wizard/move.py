@@ -35,7 +35,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.events import Progress
-from app.services.backups import NO_KEYRING_MESSAGE, BackupService
+from app.services import notices
+from app.services.backups import BackupService
 from app.services.jobs import JobOutcome, Outcome
 from app.services.vault import CopyReport, OpenedVault
 from app.store.settings import Schedule
@@ -371,7 +372,7 @@ class MoveWizard(WizardBase):
         self.setStartId(PageId.MOVE_CHOICE)
         if not service.can_remember():
             self.storage_page.keyring_missing()
-            self.passphrase_page.keyring_missing(NO_KEYRING_MESSAGE)
+            self.passphrase_page.keyring_missing(notices.no_keyring())
         self.opened: OpenedVault | None = None
         self.old = service.settings.vault  # left as it is; named at the end
         self._close_when_idle = False
