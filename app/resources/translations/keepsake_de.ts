@@ -815,6 +815,17 @@
     </message>
 </context>
 <context>
+    <name>NoticePopup</name>
+    <message>
+        <source>Keepsake</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Close notification</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>Notices</name>
     <message>
         <source>This computer has no secure system keyring (GNOME Keyring, KWallet, macOS Keychain or Windows Credential Manager), so Keepsake cannot remember the passphrase: it asks for it after each start, and scheduled backups wait until you type it. Keepsake never keeps the passphrase in a plain file.</source>
@@ -890,17 +901,6 @@
     </message>
     <message>
         <source>Removed {n} old backups.</source>
-        <translation type="unfinished"></translation>
-    </message>
-</context>
-<context>
-    <name>NoticePopup</name>
-    <message>
-        <source>Keepsake</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Close notification</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
