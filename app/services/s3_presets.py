@@ -1,12 +1,21 @@
 """Provider presets for S3-compatible storage, and what the S3 form collects.
 
 Plain data, so the UI can use it without reaching storage code (import-linter).
-Endpoint templates follow the providers' documentation (docs/S3.md).
+Endpoint templates follow the providers' documentation (docs/S3.md). Field names and
+notes are marked for translators (context ``S3Presets``); the form translates them
+when it shows them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from PySide6.QtCore import QT_TRANSLATE_NOOP
+
+
+def _marked(text: object) -> str:
+    """``QT_TRANSLATE_NOOP`` returns its text unchanged, typed as ``object``."""
+    return str(text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,38 +38,47 @@ PRESETS: tuple[S3Preset, ...] = (
     S3Preset(
         "Backblaze B2",
         "https://s3.{value}.backblazeb2.com",
-        "Region",
+        _marked(QT_TRANSLATE_NOOP("S3Presets", "Region")),
         "us-west-004",
-        "The region is part of the endpoint shown on the bucket's page. Use an "
-        "application key limited to this bucket.",
+        _marked(
+            QT_TRANSLATE_NOOP(
+                "S3Presets",
+                "The region is part of the endpoint shown on the bucket's page. Use an "
+                "application key limited to this bucket.",
+            )
+        ),
     ),
     S3Preset(
         "Wasabi",
         "https://s3.{value}.wasabisys.com",
-        "Region",
+        _marked(QT_TRANSLATE_NOOP("S3Presets", "Region")),
         "eu-central-1",
-        "Wasabi bills deleted data for 90 days.",
+        _marked(QT_TRANSLATE_NOOP("S3Presets", "Wasabi bills deleted data for 90 days.")),
     ),
     S3Preset(
         "Cloudflare R2",
         "https://{value}.r2.cloudflarestorage.com",
-        "Account ID",
+        _marked(QT_TRANSLATE_NOOP("S3Presets", "Account ID")),
         "",
-        "Create an R2 API token with Object Read & Write on the bucket.",
+        _marked(
+            QT_TRANSLATE_NOOP(
+                "S3Presets", "Create an R2 API token with Object Read & Write on the bucket."
+            )
+        ),
     ),
     S3Preset(
         "Amazon S3",
         "https://s3.{value}.amazonaws.com",
-        "Region",
+        _marked(QT_TRANSLATE_NOOP("S3Presets", "Region")),
         "us-east-1",
-        "The bucket's region.",
+        _marked(QT_TRANSLATE_NOOP("S3Presets", "The bucket's region.")),
     ),
     S3Preset(
-        "Other (MinIO, Garage, a NAS…)",
+        _marked(QT_TRANSLATE_NOOP("S3Presets", "Other (MinIO, Garage, a NAS…)")),
         "",
-        "Endpoint",
+        _marked(QT_TRANSLATE_NOOP("S3Presets", "Endpoint")),
         "https://nas.local:9000",
-        "The address of your S3-compatible server.",
+        _marked(QT_TRANSLATE_NOOP("S3Presets", "The address of your S3-compatible server.")),
     ),
 )
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QCoreApplication, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -61,7 +61,7 @@ class S3Form(QWidget):
         self.tested = False
         self.provider = QComboBox()
         for preset in PRESETS:
-            self.provider.addItem(preset.name)
+            self.provider.addItem(QCoreApplication.translate("S3Presets", preset.name))
         self.value = QLineEdit()
         self.value.setAccessibleName(self.tr("Region or endpoint"))
         self.value_label = QLabel("")
@@ -141,8 +141,9 @@ class S3Form(QWidget):
 
     def _provider_changed(self, index: int) -> None:
         preset = PRESETS[index]
-        self.value_label.setText(f"{preset.field}:")
-        self.value.setAccessibleName(preset.field)  # what a screen reader says
+        field = QCoreApplication.translate("S3Presets", preset.field)
+        self.value_label.setText(f"{field}:")
+        self.value.setAccessibleName(field)  # what a screen reader says
         self.value.setPlaceholderText(preset.example)
         self._edited()
 
@@ -154,7 +155,8 @@ class S3Form(QWidget):
             if endpoint
             else self.tr("Endpoint: AWS's default for the region")
         )
-        self.endpoint_hint.setText(f"{where}. {preset.note}".strip())
+        note = QCoreApplication.translate("S3Presets", preset.note) if preset.note else ""
+        self.endpoint_hint.setText(f"{where}. {note}".strip())
         self.reset_test()
 
     def reset_test(self) -> None:

@@ -1352,6 +1352,45 @@ Backup: {where}</source>
     </message>
 </context>
 <context>
+    <name>S3Presets</name>
+    <message>
+        <source>Region</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The region is part of the endpoint shown on the bucket&apos;s page. Use an application key limited to this bucket.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Wasabi bills deleted data for 90 days.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Account ID</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Create an R2 API token with Object Read &amp; Write on the bucket.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The bucket&apos;s region.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Other (MinIO, Garage, a NAS…)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Endpoint</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The address of your S3-compatible server.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>ScheduleEditor</name>
     <message>
         <source>Every hour (recommended)</source>
