@@ -44,4 +44,27 @@ def install_translators(
             app.installTranslator(translator)
             installed.append(translator)
             log.info("Loaded %s translations for %s", name, locale.name())
+            if name == "keepsake":
+                _humanize(locale.name())
     return installed
+
+
+def remove_translators(app: QCoreApplication, installed: list[QTranslator]) -> None:
+    """Undo :func:`install_translators` (tests switch languages back)."""
+    import humanize
+
+    for translator in installed:
+        app.removeTranslator(translator)
+    humanize.i18n.deactivate()
+
+
+def _humanize(language: str) -> None:
+    """Times and sizes written by humanize ("3 days", "5 minutes ago") in the same
+    language as Keepsake's own words, when humanize has a catalogue for it; only when
+    Keepsake itself is translated, so a window never mixes two languages."""
+    import humanize
+
+    try:
+        humanize.i18n.activate(language)
+    except FileNotFoundError:
+        log.info("humanize has no %s catalogue; its phrases stay English", language)

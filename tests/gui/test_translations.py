@@ -8,13 +8,15 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QCoreApplication, QLocale, QTranslator
 from pytestqt.qtbot import QtBot
 
-from app.ui.i18n import install_translators, translations_dir
+from app.ui import fmt
+from app.ui.i18n import install_translators, remove_translators, translations_dir
 from tests.gui.helpers import drive_wizard, finish, make_app
 
 Cleanup = list[Callable[[], object]]
@@ -92,8 +94,7 @@ def test_a_translation_shows_in_the_window_and_the_wizard(
         assert keepsake.window.overview.backup_btn.text() == "Jetzt sichern"
         assert keepsake.show_wizard().welcome_page.title() == "Willkommen bei Keepsake"
     finally:
-        for translator in installed:
-            app.removeTranslator(translator)
+        remove_translators(app, installed)
 
 
 def _german(tmp_path: Path, words: dict[str, str]) -> list[QTranslator]:
@@ -173,6 +174,7 @@ def test_status_headline_tray_and_notifications_come_out_translated(
         assert "1 neue Datei" in overview.last.text()
         assert keepsake.tray is not None
         assert keepsake.tray.tooltip() == "Keepsake – Aktuell\nLetzte Sicherung: gerade eben"
+        # humanize's phrases follow the same language.
+        assert fmt.when(datetime.now(UTC) - timedelta(minutes=5)) == "vor 5 Minuten"
     finally:
-        for translator in installed:
-            app.removeTranslator(translator)
+        remove_translators(app, installed)
