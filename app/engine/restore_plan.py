@@ -14,6 +14,7 @@ depth, exponentially self-nesting trees).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -133,7 +134,9 @@ class Planner:
                 self._warn(item_parts, "refused: the folder nesting is absurdly deep")
                 continue
             self.budget.visit()
-            if not item.is_dir:  # a selected file or link: a task in its parent
+            if not item.is_dir:  # a selected file or link: a task in its parent,
+                if item.name != item_parts[-1]:  # under the name asked for ("restore as")
+                    item = dataclasses.replace(item, name=item_parts[-1])
                 yield from self._entries(item_parts[:-1], [item], fresh=False, count=False)
                 continue
             tree_id = item.subtree_id()

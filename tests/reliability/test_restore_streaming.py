@@ -24,7 +24,8 @@ from typing import Any
 
 import pytest
 
-from app.engine.tree import Node
+from app.engine.restore import restore_node_as
+from app.engine.tree import Node, resolve
 from app.storage.base import Capabilities, ObjectInfo, Storage
 from app.storage.local import LocalStorage
 from tests.reliability.harness import (
@@ -208,3 +209,37 @@ def test_restored_modes_are_exact_whatever_the_umask(
     for mode in modes:
         got = stat.S_IMODE(os.lstat(root / f"m{mode:o}.txt").st_mode)
         assert got == mode, f"{mode:o} restored as {got:o} under umask {umask:o}"
+
+
+def test_restore_as_another_name_leaves_the_original_alone(
+    template: VaultTemplate, tmp_path: Path
+) -> None:
+    """The browser's "Keep both" and drag-out: a file, a link or a folder restored
+    under a new name next to the original, which stays as it is."""
+    src = tmp_path / "src"
+    (src / "docs").mkdir(parents=True)
+    (src / "docs" / "report.txt").write_bytes(b"as backed up\n")
+    os.symlink("report.txt", src / "docs" / "latest")
+    vault_dir = template.copy_to(tmp_path / "vault")
+    with template.open(vault_dir, tmp_path / "c") as vault:
+        vault.backup([str(src)])
+        (src / "docs" / "report.txt").write_bytes(b"a local edit\n")
+        snap = vault.snapshots()[-1]
+        tree = bytes.fromhex(snap.tree)
+        for rel, new in (("docs/report.txt", "report (restored).txt"), ("docs/latest", "l2")):
+            node = resolve(vault.repo, tree, str(src / rel))
+            assert node is not None
+            result = restore_node_as(
+                vault.repo, node, os.fsencode(src / "docs" / new), on_progress=lambda p: None
+            )
+            assert not result.warnings, result.warnings
+        folder = resolve(vault.repo, tree, str(src / "docs"))
+        assert folder is not None
+        restore_node_as(
+            vault.repo, folder, os.fsencode(tmp_path / "docs-copy"), on_progress=lambda p: None
+        )
+    assert (src / "docs" / "report.txt").read_bytes() == b"a local edit\n"
+    assert (src / "docs" / "report (restored).txt").read_bytes() == b"as backed up\n"
+    assert os.readlink(src / "docs" / "l2") == "report.txt"
+    assert (tmp_path / "docs-copy" / "report.txt").read_bytes() == b"as backed up\n"
+    assert os.readlink(tmp_path / "docs-copy" / "latest") == "report.txt"
