@@ -16,6 +16,8 @@ from pathlib import Path
 from PySide6.QtWidgets import QLabel, QWidget
 from pytestqt.qtbot import QtBot
 
+from app.core.errors import AppError
+from app.core.models import DamagedSnapshot
 from app.engine.vault import Vault
 from app.main import Keepsake, browse_window
 from app.services.backups import State
@@ -25,6 +27,7 @@ from app.store.settings import Schedule, ScheduleMode, Settings, SettingsStore, 
 from app.ui import fmt
 from app.ui.versions import VersionsPage
 from tests.gui.conftest import DictSecrets
+from tests.gui.fakes import FakeGateway
 from tests.gui.helpers import PASSPHRASE, drive_wizard, finish, make_app
 
 Cleanup = list[Callable[[], object]]
@@ -182,3 +185,71 @@ def test_no_banner_when_nothing_is_damaged(qtbot: QtBot, tmp_path: Path, cleanup
         page.browser.refresh()  # looks for damage again
     banner = page.findChild(QWidget, "versionsDamaged")
     assert banner is not None and not banner.isVisibleTo(page)
+
+
+def test_damage_is_told_once_and_a_failed_backup_outranks_it(
+    qtbot: QtBot, tmp_path: Path, cleanup: Cleanup
+) -> None:
+    """The rules, fast (fake engine): one notification per newly damaged backup, a
+    failed backup leads the headline while the Overview box and the tray still name
+    the damage, and everything clears when the damage is gone."""
+    src = tmp_path / "home" / "Pictures"
+    src.mkdir(parents=True)
+    (src / "a.jpg").write_bytes(b"x" * 100)
+    gateway = FakeGateway()
+    app = make_app(qtbot, tmp_path, cleanup, gateway=gateway)
+    notes: list[tuple[str, str, str, str]] = []
+    app.service.notify.connect(lambda *args: notes.append(args))
+    app.start()
+    wiz = drive_wizard(qtbot, app, tmp_path / "vault", [src])
+    with qtbot.waitSignal(app.service.jobFinished, timeout=10_000):
+        finish(wiz)
+    _settle(qtbot, app)
+    repo = str(tmp_path / "vault")
+    damaged = "ab" * 32
+    gateway.damaged[repo] = [DamagedSnapshot(damaged, f"snapshots/{damaged} is damaged")]
+    notes.clear()
+
+    app.browser.refresh()  # looks for damage again
+    _settle(qtbot, app)
+    status = app.service.status()
+    assert status.state is State.WARNING and status.headline == "A backup is damaged"
+    assert "backup abababab (time unknown)" in status.detail
+    assert [(n[0], n[2], n[3]) for n in notes] == [("A backup is damaged", "warning", "Overview")]
+    assert "abababab" in notes[0][1] and "next backup" in notes[0][1]
+
+    # Looked at again after a backup: the same damage is not told twice.
+    _back_up(qtbot, app)
+    assert len(notes) == 1
+
+    # A failed backup leads; the damage stays in view.
+    gateway.fail_with = AppError("The disk is on fire.")
+    _back_up(qtbot, app)
+    status = app.service.status()
+    assert status.state is State.ERROR and status.headline == "Last backup failed"
+    overview = app.window.overview
+    assert overview.damaged_box.isVisibleTo(overview)
+    assert "abababab" in overview.damaged_text.text()
+    assert app.tray is not None and "Damaged: backup abababab" in app.tray.tooltip()
+
+    # The damage gone (the object repaired or removed): nothing is left of it.
+    gateway.fail_with = None
+    gateway.damaged[repo] = []
+    _back_up(qtbot, app)
+    assert app.service.status().state is State.UP_TO_DATE
+    assert not overview.damaged_box.isVisibleTo(overview)
+    assert "amaged" not in app.tray.tooltip()
+
+
+def _back_up(qtbot: QtBot, app: Keepsake) -> None:
+    """A backup, and every look for damage it set off answered."""
+    with qtbot.waitSignal(app.service.jobFinished, timeout=10_000):
+        app.service.back_up_now()
+    _settle(qtbot, app)
+
+
+def _settle(qtbot: QtBot, app: Keepsake) -> None:
+    """Every look for damage asked so far answered: one more, queued after them on
+    the vault's thread, answers last."""
+    with qtbot.waitSignal(app.vaults.damagedChanged, timeout=10_000):
+        app.vaults.look_for_damage()
