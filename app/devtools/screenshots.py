@@ -16,6 +16,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QEventLoop, QModelIndex, QRect, QSize, QTimer
@@ -24,7 +25,9 @@ from PySide6.QtWidgets import QApplication, QWidget, QWizard
 
 from app.core.events import Phase, Progress
 from app.main import AppConfig, Keepsake, make_qapp, refuse_bad_pyside
+from app.services import damage
 from app.services.backups import Secrets, State, Status
+from app.services.damage import DamagedBackup
 from app.store.secrets import MemorySecrets
 from app.ui.versions import VersionsPage
 from app.ui.wizard import PageId
@@ -327,6 +330,7 @@ def _main_window(keepsake: Keepsake, shooter: Shooter, folders: list[Path]) -> N
     shooter.shoot(window, "overview-backing-up")
     if keepsake.tray is not None:
         keepsake.tray.show_status(running)
+    _damaged_overview(keepsake, shooter, status)
     window.overview.show_status(keepsake.service.status())
 
     window.show_page("Folders")
@@ -362,6 +366,23 @@ def _main_window(keepsake: Keepsake, shooter: Shooter, folders: list[Path]) -> N
             shooter.shoot(window, "folders-missing")
         finally:
             moved.rename(gone)
+
+
+def _damaged_overview(keepsake: Keepsake, shooter: Shooter, status: Status) -> None:
+    """A backup in the vault that cannot be read (issue 11 item 4), as the Overview
+    names it: this computer's last backup, so its time is known."""
+    made = status.last_success.finished if status.last_success else None
+    hurt = (DamagedBackup("5e03586a" + "0" * 56, "damaged or tampered with", made),)
+    keepsake.window.overview.show_status(
+        replace(
+            status,
+            state=State.WARNING,
+            headline=damage.headline(hurt),
+            detail=damage.summary(hurt),
+            damaged=hurt,
+        )
+    )
+    shooter.shoot(keepsake.window, "overview-damaged")
 
 
 def _versions(page: VersionsPage, shooter: Shooter, folders: list[Path]) -> None:

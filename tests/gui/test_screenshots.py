@@ -24,6 +24,7 @@ EXPECTED = {
     "wizard-restore-unlock",
     "overview-idle",
     "overview-backing-up",
+    "overview-damaged",  # a backup in the vault that cannot be read
     "folders",
     "versions",
     "versions-search",
