@@ -99,8 +99,9 @@ class ProgressMeter:
     def bytes_seen(self) -> int:
         """Bytes done plus those read inside unfinished files; never goes backwards."""
         seen = self.bytes_done + sum(cell[0] for cell in self._cells)
-        limit = max(self.bytes_total, self.bytes_done)
-        self._shown_bytes = max(self._shown_bytes, min(seen, limit))
+        if self.bytes_total:  # no total yet: nothing to stay under
+            seen = min(seen, max(self.bytes_total, self.bytes_done))
+        self._shown_bytes = max(self._shown_bytes, seen)
         return self._shown_bytes
 
     def emit(self, *, force: bool = False, final: bool = False, phase: Phase | None = None) -> None:

@@ -62,6 +62,7 @@ def run_backup(
             meter.files_total, meter.bytes_total = previous
         else:
             meter.files_total = count_files(roots, excludes, cancel)
+            walker.estimate_bytes = True
         meter.emit(force=True, phase=Phase.BACKING_UP)
         repo.cache.begin()
         try:

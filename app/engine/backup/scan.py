@@ -130,8 +130,9 @@ def count_files(roots: list[bytes], excludes: Sequence[str], cancel: CancelToken
     folder of 200,000 files. Sizes are not counted: that needs a ``stat`` per file,
     and done on a side thread during the walk (as it was until issue 14) it fought
     the walk for the GIL on every entry, costing more wall time than it gave.
-    The progress fraction then goes by files, and time left by the average size of
-    the files done so far (``ProgressMeter.eta``).
+    The byte total is then estimated as the walk goes: the bytes of the files
+    listed so far plus the files not listed yet at their average size
+    (``Walker._progress``).
     """
     files = 0
     stack = list(roots)

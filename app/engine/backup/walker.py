@@ -67,6 +67,8 @@ class Walker:
         self.read_slots = threading.BoundedSemaphore(MAX_INFLIGHT_READS)
         self.has_states = self.cache.has_file_states()
         self.small_limit = repo.chunker_params.min_size  # one chunk: read inline
+        # Set by the job when only the file count is known up front (a first backup).
+        self.estimate_bytes = False
         self.files_new = self.files_changed = self.files_unchanged = 0
         self.dirs = 0
         self.bytes_read = 0
@@ -267,9 +269,14 @@ class Walker:
 
     def _progress(self, prefix: bytes) -> None:
         meter = self.meter
+        if self.estimate_bytes and self.total_files:
+            # A first backup counted files but not their size: the bytes of the files
+            # listed so far, plus the files not listed yet at their average size.
+            meter.files_total = max(meter.files_total, self.total_files)
+            unseen = meter.files_total - self.total_files
+            meter.bytes_total = self.total_bytes + unseen * self.total_bytes // self.total_files
         meter.files_total = max(meter.files_total, meter.files_done)
-        if meter.bytes_total:  # 0 on a first backup: the size is not known up front
-            meter.bytes_total = max(meter.bytes_total, meter.bytes_done)
+        meter.bytes_total = max(meter.bytes_total, meter.bytes_done)
         meter.current_raw = prefix
         meter.emit()
 
