@@ -13,6 +13,7 @@ number of bytes of them, oldest idle first out.
 from __future__ import annotations
 
 import contextlib
+import mmap
 import os
 import tempfile
 import threading
@@ -183,11 +184,18 @@ class PackReader:
 _local = threading.local()
 
 
+def lazy_buffer(size: int) -> memoryview:
+    """A writable buffer whose pages are only faulted in where it is written (an
+    anonymous map): a one-file restore does not pay for zeroing megabytes it never
+    uses."""
+    return memoryview(mmap.mmap(-1, size))
+
+
 def _span_buffer() -> memoryview:
     """This thread's reusable read buffer (one span at a time)."""
     buf: memoryview | None = getattr(_local, "span", None)
     if buf is None:
-        buf = memoryview(bytearray(SPAN_MAX))
+        buf = lazy_buffer(SPAN_MAX)
         _local.span = buf
     return buf
 

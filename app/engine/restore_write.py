@@ -23,7 +23,7 @@ from app.engine.oslimits import raise_open_files_limit
 from app.engine.packer import MAX_BLOB
 from app.engine.repository import Repository
 from app.engine.restore_plan import FileItem, FolderMeta, Parts, Task
-from app.engine.restore_read import PackReader, SpanReader
+from app.engine.restore_read import PackReader, SpanReader, lazy_buffer
 from app.engine.tree import Node
 
 WRITERS = 2
@@ -212,7 +212,7 @@ def _scratch() -> memoryview:
     """This thread's reusable decrypt buffer (a chunk is at most 4 MiB)."""
     buf: memoryview | None = getattr(_local, "buf", None)
     if buf is None:
-        buf = memoryview(bytearray(MAX_BLOB))
+        buf = lazy_buffer(MAX_BLOB)
         _local.buf = buf
     return buf
 
