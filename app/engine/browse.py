@@ -155,10 +155,11 @@ class BrowseSession:
         self._clean_staging()
 
     def close(self) -> None:
-        self._clean_staging()
+        with self._stage_lock:  # a preview or a drag may be staging on another thread
+            self._clean_staging()
+            self._stager.cache.close()
         self.catalog.close()
         self.reader.cache.close()
-        self._stager.cache.close()
 
     # --- catalog -----------------------------------------------------------------------
 
@@ -339,7 +340,8 @@ class BrowseSession:
 
     def preview(self, path: str, snapshot_id: str, size: int, mtime: datetime | None) -> Preview:
         """An image's staged bytes (the UI makes the thumbnail), a text's first lines, or
-        facts. Nothing about the file leaves the private cache folder."""
+        facts. Nothing about the file leaves the private cache folder. Runs on a thread
+        of its own (it stages through the staging reader, under its lock)."""
         suffix = os.path.splitext(path)[1].lower()
         facts = (("Size", f"{size:,} bytes"), ("Backed up in", snapshot_id[:8]))
         thumb = self.previews / f"{self._preview_key(path, snapshot_id)}.png"

@@ -5,8 +5,10 @@ It runs on its own :class:`JobRunner` thread, not the vault's: a backup can hold
 vault's thread for an hour, and the browser must stay usable meanwhile. The engine
 side (``app.engine.browse.BrowseSession``) is created by an injected factory on the
 vault's thread right after the vault opens (``VaultService.open_hooks``), then used
-only here. Indexing every path for search runs in slices of ~50 ms, so a listing
-asked for meanwhile waits at most one slice.
+only here. Indexing every path for search runs in slices of ~30 ms, so a listing
+asked for meanwhile waits at most one slice. Previews (which stage a version's
+bytes) run on a second thread, so a click's versions never wait behind the last
+click's preview.
 
 Drag and drop needs the dragged version's bytes as files *while* ``mimeData()``
 runs on the GUI thread: :meth:`BrowserService.stage_now` restores them there,
@@ -122,6 +124,9 @@ class BrowserService(QObject):
         self.vaults = vaults
         self._factory = factory
         self.runner = JobRunner("keepsake-browser", self)
+        # Previews stage a version's bytes (a big photo takes a while): on a thread of
+        # their own, so the next click's versions never wait behind the last preview.
+        self.previews = JobRunner("keepsake-preview", self)
         self.runner.jobProgress.connect(self.restoreProgress)
         self.runner.jobFinished.connect(self.restoreFinished)
         self._pending: BrowseSessionLike | None = None  # made on the vault's thread
@@ -188,6 +193,7 @@ class BrowserService(QObject):
                 log.exception("Closing the version browser failed")
 
     def shutdown(self) -> None:
+        self.previews.shutdown()
         self.runner.call(JobKind.BROWSE_CLOSE, lambda _: self._close_session())
         self.runner.shutdown()
 
@@ -312,7 +318,7 @@ class BrowserService(QObject):
     def preview(
         self, path: str, snapshot_id: str, size: int, mtime: datetime | None, done: Done
     ) -> None:
-        self.runner.call(
+        self.previews.call(
             JobKind.BROWSE_PREVIEW,
             lambda _: self._need().preview(path, snapshot_id, size, mtime),
             done,
