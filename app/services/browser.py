@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -105,6 +105,7 @@ class Located:
 
     chain: list[int]
     history: History | None = None
+    listings: dict[int, list[BrowseEntry]] = field(default_factory=dict)  # folder -> rows
 
 
 class BrowserService(QObject):
@@ -300,18 +301,38 @@ class BrowserService(QObject):
     def history(self, node: int, done: Done) -> None:
         self.runner.call(JobKind.BROWSE_HISTORY, lambda _: self._need().history(node), done)
 
-    def locate(self, path: str, done: Done, *, with_history: bool = False) -> None:
-        """``done`` gets a :class:`Located` for ``path`` (``[root, ..., parent, node]``,
-        and its history when asked: one trip to the browser's thread, so a dropped
-        file's versions show before its folders are opened), or None if never backed up."""
+    def locate(
+        self,
+        path: str,
+        done: Done,
+        *,
+        with_history: bool = False,
+        listing: tuple[int | None, bool] | None = None,
+        listed: frozenset[int] = frozenset(),
+    ) -> None:
+        """``done`` gets a :class:`Located` for ``path`` (``[root, ..., parent, node]``),
+        or None if never backed up. One trip to the browser's thread brings what
+        showing it needs: its history when asked (its versions show before its
+        folders open), and with ``listing`` = (as_of, show_deleted) the rows of each
+        folder on the way not in ``listed`` (the tree opens to it at once, not a
+        folder per trip)."""
 
         def work(_: CancelToken) -> Located | None:
             session = self._need()
             node = session.find(path)
             if node is None:
                 return None
+            chain = [*session.ancestors(node), node]
             history = session.history(node) if with_history else None
-            return Located([*session.ancestors(node), node], history)
+            rows: dict[int, list[BrowseEntry]] = {}
+            if listing is not None:
+                as_of, show_deleted = listing
+                for folder in chain[:-1]:
+                    if folder not in listed:
+                        rows[folder] = session.children(
+                            folder, as_of=as_of, show_deleted=show_deleted
+                        )
+            return Located(chain, history, rows)
 
         self.runner.call(JobKind.BROWSE_LOCATE, work, done)
 

@@ -202,6 +202,8 @@ def test_listing_before_indexing_reads_trees_as_needed(history: HistoryVault, va
         assert "notes.txt" in [e.name for e in session.children(node, as_of=0)]
         docs = next(e.node for e in session.children(node, as_of=0) if e.name == "Documents")
         assert "new.txt" in [e.name for e in session.children(docs, as_of=4)]
+        report = session.find(str(history.report))
+        assert session.search("REPORT").matches == (report,)  # what is indexed so far
         while not session.ingest(budget_s=0.001):
             pass
         assert session.catalog.complete

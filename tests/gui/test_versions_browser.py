@@ -444,3 +444,29 @@ def test_a_selected_path_brings_its_versions_in_the_same_trip(
     assert page.selected_version() == page.history_model.rows[0]
     page.tree.setCurrentIndex(page.model.index_of(page.selected_entry().parent))  # type: ignore[union-attr]
     qtbot.waitUntil(lambda: asked != [], timeout=WAIT)  # another row: asked as before
+
+
+def test_a_selected_path_opens_its_folders_from_one_answer(
+    qtbot: QtBot, history: HistoryVault, cleanup: Cleanup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The folders on the way to a selected path come with the answer that locates it:
+    the tree opens to it without a listing per folder."""
+    page = open_page(qtbot, history, cleanup)
+    model = page.model
+    qtbot.waitUntil(lambda: all(model.is_loaded(n) for n in model.requested_nodes()), timeout=WAIT)
+    listed: list[int] = []
+    ask = page.browser.list_children
+
+    def counting(node: int, *args: object, **kwargs: object) -> None:
+        listed.append(node)
+        ask(node, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(page.browser, "list_children", counting)
+    select(qtbot, page, history.report)
+    assert listed == []
+    index = model.index_of(page.selected_entry().node)  # type: ignore[union-attr]
+    assert index.isValid() and page.tree.currentIndex().internalId() == index.internalId()
+    parent = index.parent()
+    while parent.isValid():
+        assert page.tree.isExpanded(parent)
+        parent = parent.parent()

@@ -188,6 +188,7 @@ class VersionsPage(RestoreFlow, QWidget):
         self._searched_indexed = False
         self._history_generation = 0
         self._prefetched: History | None = None  # versions shown before the tree's row
+        self._adopting = False  # taking a located path's folder rows
         self._preview_generation = 0
         self._entry: BrowseEntry | None = None
         self._reveal_chain: list[int] = []
@@ -424,6 +425,8 @@ class VersionsPage(RestoreFlow, QWidget):
     def _children_loaded(self, node: int) -> None:
         """Open folders by themselves: search results' folders, a lone folder chain
         from the root down to the backed-up folders, and a path being revealed."""
+        if self._adopting:
+            return  # ``select_path`` reveals the path once every folder is in
         if self._reveal_chain:
             self._reveal_step()
             return
@@ -474,10 +477,22 @@ class VersionsPage(RestoreFlow, QWidget):
                     )
                 )
                 self._show_history(history, None)
+            view = self.model.view
+            if (view.as_of, view.show_deleted) == listing and view.search is None:
+                self._adopting = True  # the folders on the way, from the same answer
+                try:
+                    for folder in located.chain[:-1]:
+                        rows = located.listings.get(folder)
+                        if rows is not None:
+                            self.model.adopt(folder, rows, view)
+                finally:
+                    self._adopting = False
             self._reveal_chain = list(located.chain)
             self._reveal_step()
 
-        self.browser.locate(path, done, with_history=merged)
+        listing = (self._as_of, self.show_deleted.isChecked())
+        listed = self.model.requested_nodes() if self._search is None else frozenset()
+        self.browser.locate(path, done, with_history=merged, listing=listing, listed=listed)
 
     def _reveal_step(self) -> None:
         chain = self._reveal_chain

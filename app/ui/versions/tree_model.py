@@ -217,13 +217,33 @@ class VersionTreeModel(QAbstractItemModel):
         if item.buffered:
             self._insert(item, len(item.buffered))
 
-    def _arrived(self, item: _Item, outcome: JobOutcome[list[BrowseEntry]], view: View) -> None:
+    def adopt(self, node: int, rows: list[BrowseEntry], view: View) -> bool:
+        """Take folder ``node``'s rows fetched with another answer (a located path's
+        folders); False when the view changed meanwhile, or the folder is not shown
+        or was asked for already."""
+        item = self._by_node.get(node)
+        if view != self.view or item is None or item.requested:
+            return False
+        if item is not self._root and (item.entry is None or not item.entry.is_dir):
+            return False
+        item.requested = True
+        self._arrived(item, rows, view)
+        return True
+
+    def requested_nodes(self) -> frozenset[int]:
+        """Folders whose rows this view has or asked for (a located path need not list them)."""
+        return frozenset(node for node, item in self._by_node.items() if item.requested)
+
+    def _arrived(
+        self, item: _Item, outcome: JobOutcome[list[BrowseEntry]] | list[BrowseEntry], view: View
+    ) -> None:
+        """A folder's rows (or the failure to list it) arrived: insert the first batch."""
         item.loaded = True
-        if not outcome.ok:
+        if isinstance(outcome, JobOutcome) and not outcome.ok:
             item.error = outcome.message
             self.loadFailed.emit(outcome.message)
         else:
-            rows = outcome.value
+            rows = outcome.value if isinstance(outcome, JobOutcome) else outcome
             if view.search is not None:
                 rows = [e for e in rows if e.node in view.search.visible]
             item.buffered = rows
