@@ -189,6 +189,7 @@ class VersionsPage(RestoreFlow, QWidget):
         self._history_generation = 0
         self._prefetched: History | None = None  # versions shown before the tree's row
         self._adopting = False  # taking a located path's folder rows
+        self._locate_generation = 0  # the last ``select_path``: older answers are dropped
         self._preview_generation = 0
         self._entry: BrowseEntry | None = None
         self._reveal_chain: list[int] = []
@@ -448,26 +449,26 @@ class VersionsPage(RestoreFlow, QWidget):
     # -- selecting -------------------------------------------------------------------------
 
     def select_path(self, path: str) -> None:
-        """Select ``path`` in the tree (its folders opened) and show its versions."""
+        """Select ``path`` in the tree (its folders opened) and show its versions.
 
+        Two answers, in order: its versions first (a few milliseconds of work, shown
+        at once in the merged view), then the rows of every folder on the way (the
+        tree opens to it without a listing per folder)."""
         merged = self._as_of is None
+        listing = (self._as_of, self.show_deleted.isChecked())
+        listed = self.model.requested_nodes() if self._search is None else frozenset()
+        self._locate_generation += 1
+        generation = self._locate_generation
 
-        def done(outcome: JobOutcome[Located | None]) -> None:
-            if not outcome.ok:
-                self._say(outcome.message)
+        def got_history(outcome: JobOutcome[Located | None]) -> None:
+            if generation != self._locate_generation or not outcome.ok:
                 return
             located = outcome.value
             if located is None:
-                self._say(self.tr("{path} was never backed up.").format(path=path))
                 return
-            if self._search is not None or self.search.text():
-                self.search.blockSignals(True)
-                self.search.clear()
-                self.search.blockSignals(False)
-                self._search = None
-                self._view_changed()
+            self._leave_search()
             history = located.history
-            if history is not None and not history.is_dir and merged and self._as_of is None:
+            if history is not None and not history.is_dir and self._as_of is None:
                 # Its versions at once; the tree catches up (and keeps them).
                 self._history_generation += 1
                 self._prefetched = history
@@ -477,6 +478,18 @@ class VersionsPage(RestoreFlow, QWidget):
                     )
                 )
                 self._show_history(history, None)
+
+        def got_tree(outcome: JobOutcome[Located | None]) -> None:
+            if generation != self._locate_generation:
+                return
+            if not outcome.ok:
+                self._say(outcome.message)
+                return
+            located = outcome.value
+            if located is None:
+                self._say(self.tr("{path} was never backed up.").format(path=path))
+                return
+            self._leave_search()
             view = self.model.view
             if (view.as_of, view.show_deleted) == listing and view.search is None:
                 self._adopting = True  # the folders on the way, from the same answer
@@ -490,9 +503,18 @@ class VersionsPage(RestoreFlow, QWidget):
             self._reveal_chain = list(located.chain)
             self._reveal_step()
 
-        listing = (self._as_of, self.show_deleted.isChecked())
-        listed = self.model.requested_nodes() if self._search is None else frozenset()
-        self.browser.locate(path, done, with_history=merged, listing=listing, listed=listed)
+        if merged:
+            self.browser.locate(path, got_history, with_history=True)
+        self.browser.locate(path, got_tree, listing=listing, listed=listed)
+
+    def _leave_search(self) -> None:
+        """A selected path is shown in the tree, not among search results."""
+        if self._search is not None or self.search.text():
+            self.search.blockSignals(True)
+            self.search.clear()
+            self.search.blockSignals(False)
+            self._search = None
+            self._view_changed()
 
     def _reveal_step(self) -> None:
         chain = self._reveal_chain
