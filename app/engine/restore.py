@@ -47,7 +47,7 @@ from app.engine.tree import Node, resolve, split_path
 
 # Tasks planned ahead of the writers: enough to keep both busy, few enough that
 # memory does not follow the size of the snapshot.
-IN_FLIGHT = 4 * WRITERS
+IN_FLIGHT = 8
 
 
 def _reader(repo: Repository) -> PackReader:

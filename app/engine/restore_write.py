@@ -26,7 +26,12 @@ from app.engine.restore_plan import FileItem, FolderMeta, Parts, Task
 from app.engine.restore_read import PackReader, SpanReader, lazy_buffer
 from app.engine.tree import Node
 
-WRITERS = 2
+# One writer thread beside the planning thread: with two, every system call of a
+# small file became a GIL hand-off between three threads (futex waits: at low load
+# the CPU time of a 20,000-note restore went from 2.4 s to 4.1 s, wall from 2.2 s
+# to 3.5 s); large files lose nothing measurable (AES-GCM and BLAKE3 release the
+# GIL, so the one writer's crypto still runs beside the planning).
+WRITERS = 1
 # Mode bits restored: permissions and sticky, never setuid/setgid (owners are not
 # restored, see the module docstring and docs/FORMAT.md section 9).
 RESTORED_MODE_BITS = 0o1777
