@@ -203,23 +203,27 @@ def test_concurrent_key_derivations_finish() -> None:
     assert len(results) == 2 and results[0] == results[1]
 
 
+_BLOB, _SUB = bytes(range(32)), bytes(32)
+# The golden tree of docs/FORMAT.md: also checked against the backup's fast encoder
+# (tests/unit/test_tree_encoding.py).
+GOLDEN_NODES = [
+    Node(b"a.txt", EntryType.FILE, 0o100644, 5, size=6, content=(_BLOB,)),
+    Node(b"link", EntryType.SYMLINK, 0o120777, 5, target=b"a.txt"),
+    Node(b"sub\xff", EntryType.DIR, 0o40755, 0, subtree=_SUB),
+]
+GOLDEN_TREE_BYTES = (
+    '{"nodes":[{"content":["' + _BLOB.hex() + '"],"mode":33188,"mtime_ns":5,'
+    '"name":"a.txt","size":6,"type":"file"},'
+    '{"mode":41471,"mtime_ns":5,"name":"link","target":"a.txt","type":"symlink"},'
+    '{"mode":16877,"mtime_ns":0,"name_b64":"c3Vi/w==","subtree":"' + _SUB.hex() + '",'
+    '"type":"dir"}],"v":1}'
+).encode()
+
+
 def test_tree_bytes_match_the_documented_format() -> None:
     """Nodes encode to exactly the JSON docs/FORMAT.md shows (tree ids depend on it)."""
-    blob, sub = bytes(range(32)), bytes(32)
-    nodes = [
-        Node(b"a.txt", EntryType.FILE, 0o100644, 5, size=6, content=(blob,)),
-        Node(b"link", EntryType.SYMLINK, 0o120777, 5, target=b"a.txt"),
-        Node(b"sub\xff", EntryType.DIR, 0o40755, 0, subtree=sub),
-    ]
-    expected = (
-        '{"nodes":[{"content":["' + blob.hex() + '"],"mode":33188,"mtime_ns":5,'
-        '"name":"a.txt","size":6,"type":"file"},'
-        '{"mode":41471,"mtime_ns":5,"name":"link","target":"a.txt","type":"symlink"},'
-        '{"mode":16877,"mtime_ns":0,"name_b64":"c3Vi/w==","subtree":"' + sub.hex() + '",'
-        '"type":"dir"}],"v":1}'
-    )
-    assert codec.encode_tree(nodes) == expected.encode()
-    assert codec.decode_tree(expected.encode()) == nodes
+    assert codec.encode_tree(GOLDEN_NODES) == GOLDEN_TREE_BYTES
+    assert codec.decode_tree(GOLDEN_TREE_BYTES) == GOLDEN_NODES
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from app.core.models import EntryType
 from app.engine import codec
 from app.engine.tree import Node
+from tests.unit.test_formats import GOLDEN_NODES, GOLDEN_TREE_BYTES
 
 _names = st.one_of(
     st.binary(min_size=1, max_size=40),
@@ -51,18 +52,5 @@ def test_fast_entries_match_encode_tree(nodes: list[Node]) -> None:
 
 
 def test_fast_entries_match_the_documented_bytes() -> None:
-    """The golden example of docs/FORMAT.md (tests/unit/test_formats.py), fast path."""
-    blob, sub = bytes(range(32)), bytes(32)
-    nodes = [
-        Node(b"a.txt", EntryType.FILE, 0o100644, 5, size=6, content=(blob,)),
-        Node(b"link", EntryType.SYMLINK, 0o120777, 5, target=b"a.txt"),
-        Node(b"sub\xff", EntryType.DIR, 0o40755, 0, subtree=sub),
-    ]
-    expected = (
-        '{"nodes":[{"content":["' + blob.hex() + '"],"mode":33188,"mtime_ns":5,'
-        '"name":"a.txt","size":6,"type":"file"},'
-        '{"mode":41471,"mtime_ns":5,"name":"link","target":"a.txt","type":"symlink"},'
-        '{"mode":16877,"mtime_ns":0,"name_b64":"c3Vi/w==","subtree":"' + sub.hex() + '",'
-        '"type":"dir"}],"v":1}'
-    )
-    assert codec.tree_from_entries([_fast(n) for n in nodes]) == expected.encode()
+    """The golden example of docs/FORMAT.md, fast path."""
+    assert codec.tree_from_entries([_fast(n) for n in GOLDEN_NODES]) == GOLDEN_TREE_BYTES
