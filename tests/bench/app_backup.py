@@ -33,32 +33,12 @@ import json
 import os
 import resource
 import sys
-import threading
 import time
 from pathlib import Path
 
+from tests.schedstat import others_delay_ms, run_delay_ms
+
 HEARTBEAT_MS = 10
-SCHEDSTAT = "/proc/thread-self/schedstat"
-
-
-def _run_delay_ms(path: str = SCHEDSTAT, field: int = 1) -> float:
-    """Time a thread has spent runnable but not running (Linux), else 0; with
-    ``field=0`` the time it spent running."""
-    try:
-        with open(path, "rb") as f:
-            return int(f.read().split()[field]) / 1e6
-    except (OSError, IndexError, ValueError):
-        return 0.0
-
-
-def _others_delay_ms() -> dict[str, float]:
-    """Run-queue time of every other thread of the process, by thread id."""
-    me = str(threading.get_native_id())
-    try:
-        tids = [t for t in os.listdir("/proc/self/task") if t != me]
-    except OSError:
-        return {}
-    return {t: _run_delay_ms(f"/proc/self/task/{t}/schedstat") for t in tids}
 
 
 def _cpu_s() -> float:
@@ -107,17 +87,17 @@ def main(argv: list[str] | None = None) -> int:
 
     def tick() -> None:
         now = clock.elapsed()
-        delay = _run_delay_ms()
+        delay = run_delay_ms()
         gap = now - state["last"]
         state["max_gap"] = max(state["max_gap"], gap)
         own = gap - (delay - waits["last"])
         waits["max_own"] = max(waits["max_own"], own)
         # A worker thread preempted while it holds the GIL blocks the GUI thread as
         # surely as long code would; take off the longest such wait of any thread.
-        now_others = _others_delay_ms()
+        now_others = others_delay_ms()
         held = max((v - others.get(t, v) for t, v in now_others.items()), default=0.0)
         waits["max_code"] = max(waits["max_code"], own - held)
-        ran = _run_delay_ms(field=0)
+        ran = run_delay_ms(field=0)
         if gap >= 5 * HEARTBEAT_MS:
             stalls.append(
                 (float(now - gap), float(gap), round(own, 1), round(own - held, 1),
@@ -134,10 +114,10 @@ def main(argv: list[str] | None = None) -> int:
 
     def start_backup() -> None:
         state.update(last=0, max_gap=0, ticks=0, t0=time.perf_counter(), cpu0=_cpu_s())
-        waits.update(last=_run_delay_ms(), max_own=0.0, max_code=0.0, ran=_run_delay_ms(field=0))
+        waits.update(last=run_delay_ms(), max_own=0.0, max_code=0.0, ran=run_delay_ms(field=0))
         stalls.clear()
         others.clear()
-        others.update(_others_delay_ms())
+        others.update(others_delay_ms())
         clock.start()
         heartbeat.start()
         if vaults.backup(args.folders, ()) is None:

@@ -100,8 +100,11 @@ def _median_wall(tr: ToolResult | None, step: str) -> float | None:
     return s.median if s else None
 
 
-def _peak_rss(tr: ToolResult) -> float | None:
-    values = [s.max_rss_mib for v in tr.samples.values() for s in v]
+def _peak_rss(tr: ToolResult, steps: tuple[str, ...] | None = None) -> float | None:
+    """Peak RSS over every step of the main tree, or only ``steps``."""
+    values = [
+        s.max_rss_mib for k, v in tr.samples.items() if steps is None or k in steps for s in v
+    ]
     return max(values) if values else None
 
 
@@ -131,6 +134,24 @@ def _marginal(tr: ToolResult | None, step: str) -> float | None:
     if whole is None or fixed is None:
         return None
     return max(0.0, whole - fixed)
+
+
+# Which fixed cost each step of the many-small-files case carries.
+SCAN_FIXED_OF: dict[str, str] = {
+    "initial": "fixed_backup",
+    "nochange": "fixed_backup",
+    "restore": "fixed_restore",
+}
+
+
+def _scan_marginal(tr: ToolResult | None, size: int, step: str) -> float | None:
+    """A many-small-files step's median wall minus the tool's fixed cost (as
+    ``_marginal``); 0 at least."""
+    whole = _scan_wall(tr, size, step)
+    fixed = _median_wall(tr, SCAN_FIXED_OF[step])
+    if whole is None or fixed is None:
+        return None
+    return max(0.0, whole.median - fixed)
 
 
 def _faster_peer(
@@ -176,6 +197,30 @@ def _ratio_target(
     if r is None:
         return Target(text, f"Keepsake/{name}: not measured", None)
     return Target(text, f"{r:.2f}× {name} ({k:.3f} s vs {peer:.3f} s)", r <= limit)
+
+
+def _twice_target(
+    text: str,
+    whole: tuple[float | None, float | None],
+    marginal: tuple[float | None, float | None],
+    limit: float,
+    name: str,
+    *,
+    judge: str,
+) -> Target:
+    """A target reported twice, as the issue asks: on whole commands and on marginal
+    cost (minus each tool's fixed cost); ``judge`` ("whole" or "marginal") names the
+    figure the verdict is taken on, the other is shown beside it."""
+    ratios = {"whole": whole, "marginal": marginal}
+    first = _ratio_target(text, *ratios[judge], limit, name)
+    other = "marginal" if judge == "whole" else "whole"
+    k, peer = ratios[other]
+    r = _ratio(k, peer)
+    if first.met is None or r is None:
+        return first
+    assert k is not None and peer is not None
+    measured = f"{first.measured} {judge}; {r:.2f}× {other} ({k:.3f} s vs {peer:.3f} s)"
+    return Target(text, measured, first.met)
 
 
 def _scan_targets(
@@ -375,38 +420,47 @@ def targets_round2(res: BenchResult) -> list[Target]:
 
     fast = _faster_peer(peers, scan_initial)
     out.append(
-        _ratio_target(
+        _twice_target(
             f"initial backup of {n:,} small files ≤ 0.5× the faster peer",
-            kinit.median if kinit else None,
-            scan_initial(fast) if fast else None,
+            (kinit.median if kinit else None, scan_initial(fast) if fast else None),
+            (_scan_marginal(k, n, "initial"), _scan_marginal(fast, n, "initial")),
             0.5,
             fast.label if fast else "peer",
+            judge="whole",
         )
     )
+    # `cp -a` has no fixed cost of its own: its whole time is its marginal one.
     cp = _walls(res.copy)
     limit = 1.5 if res.mode == "tmpfs" else 1.0
     out.append(
-        _ratio_target(
+        _twice_target(
             f"full restore ({res.data_files:,} files) ≤ {limit}× `cp -a` ({res.mode})",
-            _median_wall(k, "restore_full"),
-            cp.median if cp else None,
+            (_median_wall(k, "restore_full"), cp.median if cp else None),
+            (_marginal(k, "restore_full"), cp.median if cp else None),
             limit,
             "cp -a",
+            judge="whole",
         )
     )
     scan_cp = _walls(res.scan_copy.get(n))
     kr = _scan_wall(k, n, "restore")
     out.append(
-        _ratio_target(
+        _twice_target(
             f"full restore of {n:,} small files ≤ {limit}× `cp -a` ({res.mode})",
-            kr.median if kr else None,
-            scan_cp.median if scan_cp else None,
+            (kr.median if kr else None, scan_cp.median if scan_cp else None),
+            (_scan_marginal(k, n, "restore"), scan_cp.median if scan_cp else None),
             limit,
             "cp -a",
+            judge="whole",
         )
     )
-    rss = _peak_rss(k) if k else None
-    for steps, what in ((("initial", "nochange"), "backups"), (("restore",), "full restore")):
+    # Each against the same kind of command on the 10,000-file tree: the backups
+    # against its backups, the full restore against its full restore.
+    for steps, base_steps, what in (
+        (("initial", "nochange"), ("initial", "nochange", "change"), "backups"),
+        (("restore",), ("restore_full",), "full restore"),
+    ):
+        rss = _peak_rss(k, base_steps) if k else None
         scan_rss = _scan_peak_rss(k, n, steps) if k and n in k.scan else None
         out.append(
             Target(
@@ -431,12 +485,13 @@ def targets_round2(res: BenchResult) -> list[Target]:
     ):
         fast = _faster_peer(peers, lambda p, step=step: _marginal(p, step))  # type: ignore[misc]
         out.append(
-            _ratio_target(
+            _twice_target(
                 f"{text} ≤ 0.5× the faster peer, marginal cost",
-                _marginal(k, step),
-                _marginal(fast, step) if fast else None,
+                (_median_wall(k, step), _median_wall(fast, step)),
+                (_marginal(k, step), _marginal(fast, step)),
                 0.5,
                 fast.label if fast else "peer",
+                judge="marginal",
             )
         )
     apps = [a for a in res.app if a.get("files") == n]
@@ -703,20 +758,35 @@ def _scan_ratios(
             if kw is None:
                 continue
             row = [f"{n:,}", label]
+            km = _scan_marginal(k, n, step)
             for _, tr in peers:
                 pw = _scan_wall(tr, n, step)
-                row.append(_fmt_ratio(_ratio(kw.median, pw.median if pw else None)))
+                whole = _ratio(kw.median, pw.median if pw else None)
+                marg = _ratio(km, _scan_marginal(tr, n, step))
+                row.append(f"{_fmt_ratio(whole)} / {_fmt_ratio(marg)}")
             cp = _walls(res.scan_copy.get(n))
-            row.append(
-                _fmt_ratio(_ratio(kw.median, cp.median if cp else None))
-                if step == "restore"
-                else ""
-            )
+            if step == "restore" and cp:  # `cp -a` has no fixed cost: whole = marginal
+                row.append(
+                    f"{_fmt_ratio(_ratio(kw.median, cp.median))} / {_fmt_ratio(_ratio(km, cp.median))}"
+                )
+            else:
+                row.append("")
             rows.append(row)
     if not rows:
         return []
-    header = ["files", "step", *[f"Keepsake/{tr.label}" for _, tr in peers], "Keepsake/`cp -a`"]
-    return ["", _table(header, rows, "rl" + "r" * (len(header) - 2))]
+    header = [
+        "files",
+        "step",
+        *[f"Keepsake/{tr.label} whole / marginal" for _, tr in peers],
+        "Keepsake/`cp -a` whole / marginal",
+    ]
+    return [
+        "",
+        "Whole: the commands' wall times; marginal: each minus its tool's fixed cost (the"
+        " same command on an empty vault, as above).",
+        "",
+        _table(header, rows, "rl" + "r" * (len(header) - 2)),
+    ]
 
 
 def _code_stall(items: list[dict[str, Any]]) -> str:

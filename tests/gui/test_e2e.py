@@ -21,6 +21,7 @@ from app.store.history import JobStatus
 from app.ui.wizard import PageId
 from tests.gui.conftest import DictSecrets
 from tests.gui.helpers import drive_wizard, finish, make_app
+from tests.schedstat import GapMeter
 
 Cleanup = list[Callable[[], object]]
 MiB = 1024 * 1024
@@ -156,17 +157,22 @@ def test_failing_backup_shows_a_clear_message(
 
 
 def _longest_stall(qtbot: QtBot, app: Keepsake) -> tuple[float, list[tuple[float, str]]]:
-    """Run one backup with a 10 ms QTimer heartbeat; the longest gap between beats."""
+    """Run one backup with a 10 ms QTimer heartbeat; the longest gap between beats
+    that our code caused: each gap less the time the machine kept the process from
+    running (``tests.schedstat``; nothing is taken off outside Linux or when idle)."""
     gaps: list[float] = []
     marks: list[tuple[float, str]] = []
     t0 = time.perf_counter()
     last = [t0]
+    meter = GapMeter()
 
     def beat() -> None:
         now = time.perf_counter()
-        gaps.append(now - last[0])
-        if now - last[0] > 0.05:
-            marks.append((round(last[0] - t0, 3), f"gap {now - last[0]:.3f}"))
+        gap = now - last[0]
+        code = meter.code_part(gap * 1000) / 1000
+        gaps.append(code)
+        if gap > 0.05:
+            marks.append((round(last[0] - t0, 3), f"gap {gap:.3f} (code's part {code:.3f})"))
         last[0] = now
 
     def mark(what: str) -> None:
@@ -181,6 +187,7 @@ def _longest_stall(qtbot: QtBot, app: Keepsake) -> tuple[float, list[tuple[float
     heartbeat.start()
     with qtbot.waitSignal(app.service.jobFinished, timeout=60_000) as blocker:
         last[0] = time.perf_counter()
+        meter.code_part(0.0)  # start counting run-queue waits from here
         app.service.back_up_now()
     heartbeat.stop()
     assert blocker.args[0].ok, blocker.args[0].message
@@ -195,8 +202,10 @@ def test_gui_thread_never_stalls_during_backup(
     """The GUI thread's longest stall during a backup stays under 100 ms.
 
     Each attempt backs up new data. Other processes on a busy 2-core CI machine can
-    starve the whole process for a moment, so up to three attempts are made and
-    the best must pass; every attempt's timeline is reported on failure.
+    starve the whole process for a moment: the time the kernel kept our threads
+    waiting for a CPU is taken off each gap (``tests.schedstat``), up to three
+    attempts are made and the best must pass; every attempt's timeline is reported
+    on failure.
     """
     src = small_source(tmp_path)
     app = set_up(qtbot, tmp_path, cleanup, [src])
