@@ -226,7 +226,11 @@ def test_deleted_files_appear_only_with_the_toggle(
     assert notes.deleted and notes.deleted_at == history.snapshots[3].time
     index = page.model.index_of(notes.node)
     assert page.model.data(index, Qt.ItemDataRole.ForegroundRole) is not None  # greyed
-    assert page.model.data(index.siblingAtColumn(2)).startswith("Deleted")
+    modified = page.model.data(index.siblingAtColumn(2))
+    assert modified.startswith("Deleted")
+    # The whole "Deleted <date> <time>" fits its column, not cut to "Deleted 02 Dec 20…".
+    width = page.tree.fontMetrics().horizontalAdvance(modified)
+    assert page.tree.header().sectionSize(2) >= width
     page.show_deleted.setChecked(False)
     assert str(history.notes) not in shown(qtbot, page)
 

@@ -92,6 +92,7 @@ class VersionsPage(RestoreFlow, QWidget):
         self.show_deleted = QCheckBox(self.tr("Show deleted files"))
         self.show_deleted.setObjectName("versionsShowDeleted")
         self.show_deleted.toggled.connect(lambda _: self._view_changed())
+        self.show_deleted.toggled.connect(lambda _: self._fit_modified_column())
         self.check_btn = QPushButton(self.tr("Check backup…"))
         self.check_btn.setObjectName("checkButton")
         self.check_btn.setVisible(can_check)
@@ -130,7 +131,7 @@ class VersionsPage(RestoreFlow, QWidget):
         header.setStretchLastSection(False)
         # Fixed widths from the font, not sizing to contents (which reads every row).
         header.resizeSection(1, _text_width(self.tree, "999.9 MB"))
-        header.resizeSection(2, _text_width(self.tree, "28 Dec 2026 23:59"))
+        self._fit_modified_column()
         self.tree.selectionModel().currentRowChanged.connect(lambda *_: self._tree_selected())
 
         self.history_model = HistoryModel(browser.stage_now, self)
@@ -333,6 +334,14 @@ class VersionsPage(RestoreFlow, QWidget):
 
     def view(self) -> View:
         return View(self._as_of, self.show_deleted.isChecked(), self._search)
+
+    def _fit_modified_column(self) -> None:
+        """The tree's Modified column fits a date, or "Deleted <date>" while deleted
+        files are shown (it was cut to "Deleted 02 Dec 20…")."""
+        sample = "28 Dec 2026 23:59"
+        if self.show_deleted.isChecked():
+            sample = self.model.tr("Deleted {time}").format(time=sample)
+        self.tree.header().resizeSection(2, _text_width(self.tree, sample))
 
     def _view_changed(self) -> None:
         if not self.browser.ready:
