@@ -75,9 +75,10 @@ def when(dt: datetime | None, now: datetime | None = None) -> str:
     return humanize.naturaltime(delta)
 
 
-def stamp(dt: datetime) -> str:
-    """A local, absolute time: 'Tue 24 Nov 2026, 14:05'."""
-    return local(dt).strftime("%a %d %b %Y, %H:%M")
+def stamp(dt: datetime, *, seconds: bool = False) -> str:
+    """A local, absolute time: 'Tue 24 Nov 2026, 14:05' (with ``seconds``,
+    '14:05:09': to tell apart two backups made in the same minute)."""
+    return local(dt).strftime("%a %d %b %Y, %H:%M:%S" if seconds else "%a %d %b %Y, %H:%M")
 
 
 def duration(seconds: float) -> str:

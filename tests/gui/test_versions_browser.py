@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,13 +15,14 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QCheckBox, QLineEdit, QSlider, QWidget
 from pytestqt.qtbot import QtBot
 
-from app.core.browse import ROOT_NODE, BrowseEntry, ConflictChoice, RestorePlan
-from app.core.models import Change
+from app.core.browse import ROOT_NODE, BrowseEntry, ConflictChoice, History, RestorePlan
+from app.core.models import Change, FileVersion
 from app.engine.vault import Vault
 from app.main import browse_window
 from app.storage.local import LocalStorage
 from app.ui.browse_window import BrowseWindow
 from app.ui.versions import VersionsPage
+from app.ui.versions.history_model import HistoryModel
 from tests.browse.vaultdata import PASSPHRASE, HistoryVault, build_history_vault
 
 Cleanup = list[Callable[[], object]]
@@ -474,3 +476,24 @@ def test_a_selected_path_opens_its_folders_from_one_answer(
     while parent.isValid():
         assert page.tree.isExpanded(parent)
         parent = parent.parent()
+
+
+def test_backups_made_in_the_same_minute_read_apart(qtbot: QtBot) -> None:
+    """Two backups a few seconds apart showed the same 'Backed up' minute: they now
+    show their seconds, and only they do."""
+    base = datetime(2026, 12, 2, 12, 11, 5, tzinfo=UTC)
+    versions = tuple(
+        FileVersion(f"{i:064x}", when, 10 + i, when, change)
+        for i, (when, change) in enumerate(
+            (
+                (base - timedelta(hours=1), Change.ADDED),
+                (base, Change.CHANGED),
+                (base + timedelta(seconds=40), Change.CHANGED),
+            )
+        )
+    )
+    model = HistoryModel(lambda _: [])
+    model.set_history(History(1, "/notes.txt", False, versions))
+    shown = [str(model.index(row, 0).data()) for row in range(model.rowCount())]
+    assert len(set(shown)) == 3, shown  # newest first
+    assert [text.count(":") for text in shown] == [2, 2, 1], shown  # seconds only if needed

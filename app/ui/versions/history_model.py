@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -50,12 +51,20 @@ class HistoryModel(QAbstractTableModel):
         self.history: History | None = None
         self.rows: list[FileVersion] = []
         self._grey = QBrush(QColor(128, 128, 128))
+        self._same_minute: set[str] = set()  # backup times shown with their seconds
 
     def set_history(self, history: History | None) -> None:
         self.beginResetModel()
         self.history = history
         self.rows = history.versions if history is not None else []
+        # Two backups made in the same minute would read alike: those show seconds.
+        counts = Counter(fmt.stamp(v.time) for v in self.rows)
+        self._same_minute = {minute for minute, n in counts.items() if n > 1}
         self.endResetModel()
+
+    def backed_up(self, v: FileVersion) -> str:
+        text = fmt.stamp(v.time)
+        return fmt.stamp(v.time, seconds=True) if text in self._same_minute else text
 
     def version(self, index: AnyIndex) -> FileVersion | None:
         if index.isValid() and 0 <= index.row() < len(self.rows):
@@ -75,7 +84,7 @@ class HistoryModel(QAbstractTableModel):
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             if column == 0:
-                return fmt.stamp(v.time)
+                return self.backed_up(v)
             if v.change is Change.DELETED:
                 return "" if column < 3 else self.tr("Deleted")
             if column == 1:
@@ -91,7 +100,7 @@ class HistoryModel(QAbstractTableModel):
             return self._grey
         if role == Qt.ItemDataRole.ToolTipRole:
             return self.tr("Backup {id} of {time}").format(
-                id=v.snapshot[:8], time=fmt.stamp(v.time)
+                id=v.snapshot[:8], time=fmt.stamp(v.time, seconds=True)
             )
         if role == Qt.ItemDataRole.TextAlignmentRole and column == 1:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)

@@ -148,8 +148,9 @@ class VersionsPage(RestoreFlow, QWidget):
         list_header = self.list.header()
         list_header.setStretchLastSection(True)
         stamp_width = _text_width(self.list, fmt.stamp(_SAMPLE_TIME))
+        backed_up_width = _text_width(self.list, fmt.stamp(_SAMPLE_TIME, seconds=True))
         for column, width in enumerate(
-            (stamp_width, _text_width(self.list, "999.9 MB"), stamp_width)
+            (backed_up_width, _text_width(self.list, "999.9 MB"), stamp_width)
         ):
             list_header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
             list_header.resizeSection(column, width)
