@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import struct
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from typing import Any
 from app.core.paths import create_private_file
 from app.engine.idset import BlobIdSet
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;
@@ -32,10 +33,9 @@ CREATE TABLE IF NOT EXISTS blobs (
     id BLOB, type INTEGER, pack BLOB, offset INTEGER, length INTEGER,
     raw_length INTEGER, PRIMARY KEY (id, pack)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS snapshots (id TEXT PRIMARY KEY, time TEXT, doc TEXT) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS files (
-    dir BLOB, name BLOB, size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER,
-    inode INTEGER, content BLOB, PRIMARY KEY (dir, name)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS files_by_inode ON files (inode);
+CREATE TABLE IF NOT EXISTS dir_states (
+    dir BLOB PRIMARY KEY, inode INTEGER, names BLOB, nums BLOB, contents BLOB);
+CREATE INDEX IF NOT EXISTS dir_states_by_inode ON dir_states (inode);
 CREATE TABLE IF NOT EXISTS dir_trees (dir BLOB PRIMARY KEY, signature BLOB, tree BLOB) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS tree_entries (
     tree BLOB, name BLOB, type TEXT, size INTEGER, mtime_ns INTEGER, content BLOB,
@@ -43,8 +43,42 @@ CREATE TABLE IF NOT EXISTS tree_entries (
 CREATE TABLE IF NOT EXISTS trees_indexed (tree BLOB PRIMARY KEY) WITHOUT ROWID;
 """
 
-FileState = tuple[int, int, int, int, bytes]
-_IN_BATCH = 500  # ids per ``IN (...)`` query: below every SQLite's variable limit  # size, mtime_ns, ctime_ns, inode, content
+FileState = tuple[int, int, int, int, bytes]  # size, mtime_ns, ctime_ns, inode, content
+_IN_BATCH = 500  # ids per ``IN (...)`` query: below every SQLite's variable limit
+# One file's numbers in a folder's packed states: size, mtime_ns, ctime_ns, inode,
+# length of its chunk ids.
+_STATE = struct.Struct("<qqqQQ")
+
+
+def encode_states(states: list[tuple[bytes, FileState]]) -> tuple[bytes, bytes, bytes]:
+    """A folder's file states as three blobs (names joined by ``/``, which no file
+    name holds; fixed-size numbers; chunk ids back to back): one cache row per
+    folder instead of one per file."""
+    pack = _STATE.pack
+    return (
+        b"/".join([name for name, _state in states]),
+        b"".join([pack(st[0], st[1], st[2], st[3], len(st[4])) for _name, st in states]),
+        b"".join([st[4] for _name, st in states]),
+    )
+
+
+def decode_states(names: bytes, nums: bytes, contents: bytes) -> dict[bytes, FileState]:
+    if not nums:
+        return {}
+    states: dict[bytes, FileState] = {}
+    pos = 0
+    for name, (size, mtime_ns, ctime_ns, inode, length) in zip(
+        names.split(b"/"), _STATE.iter_unpack(nums), strict=True
+    ):
+        end = pos + length
+        states[name] = (size, mtime_ns, ctime_ns, inode, contents[pos:end])
+        pos = end
+    return states
+
+
+def _signed(inode: int) -> int:
+    """An inode as SQLite's signed 64-bit INTEGER (some file systems use all 64 bits)."""
+    return inode - (1 << 64) if inode >= 1 << 63 else inode
 
 
 class Cache:
@@ -203,29 +237,35 @@ class Cache:
     def remove_snapshot(self, snap_id: str) -> None:
         self.db.execute("DELETE FROM snapshots WHERE id=?", (snap_id,))
 
-    # --- file state (per folder, so a backup loads one folder's rows at a time) ---
+    # --- file state (one packed row per folder: a backup reads and writes a folder's
+    # states at once, and a row per file cost more than the rest of an initial
+    # backup's bookkeeping together) ---
     def dir_file_states(self, directory: bytes) -> dict[bytes, FileState]:
-        return {
-            r[0]: (r[1], r[2], r[3], r[4], r[5])
-            for r in self.db.execute(
-                "SELECT name, size, mtime_ns, ctime_ns, inode, content FROM files WHERE dir=?",
-                (directory,),
-            )
-        }
+        row = self.db.execute(
+            "SELECT names, nums, contents FROM dir_states WHERE dir=?", (directory,)
+        ).fetchone()
+        return {} if row is None else decode_states(row[0], row[1], row[2])
 
-    def put_file_states(self, rows: list[tuple[bytes, bytes, int, int, int, int, bytes]]) -> None:
-        self.db.executemany("INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?)", rows)
+    def put_dir_states(self, rows: list[tuple[bytes, int, list[tuple[bytes, FileState]]]]) -> None:
+        """Replace the states of whole folders: (folder, the folder's own inode, its
+        files' states). A folder's row always lists exactly the files it held."""
+        self.db.executemany(
+            "INSERT OR REPLACE INTO dir_states VALUES (?,?,?,?,?)",
+            [(path, _signed(inode), *encode_states(states)) for path, inode, states in rows],
+        )
 
     def has_file_states(self) -> bool:
-        return self.db.execute("SELECT 1 FROM files LIMIT 1").fetchone() is not None
+        return self.db.execute("SELECT 1 FROM dir_states LIMIT 1").fetchone() is not None
 
-    def state_by_inode(self, inode: int, size: int, mtime_ns: int, ctime_ns: int) -> bytes | None:
-        """Chunk ids of a file seen at another path with this exact identity (moved)."""
+    def moved_dir_states(self, directory: bytes, inode: int) -> dict[bytes, FileState]:
+        """The states last stored for the folder with this inode under another path
+        (a renamed or moved folder); empty when there is none. Callers still check
+        each file's own identity (inode, size, times) before trusting a state."""
         row = self.db.execute(
-            "SELECT content FROM files WHERE inode=? AND size=? AND mtime_ns=? AND ctime_ns=? LIMIT 1",
-            (inode, size, mtime_ns, ctime_ns),
+            "SELECT names, nums, contents FROM dir_states WHERE inode=? AND dir<>? LIMIT 1",
+            (_signed(inode), directory),
         ).fetchone()
-        return None if row is None else bytes(row[0])
+        return {} if row is None else decode_states(row[0], row[1], row[2])
 
     def dir_tree(self, directory: bytes) -> tuple[bytes, bytes] | None:
         """(signature of the folder's entries, its tree id) from the last backup."""

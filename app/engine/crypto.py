@@ -400,10 +400,20 @@ class Cipher:
     # Blobs inside packs: nonce | ciphertext+tag; AD = blob magic | type byte | id.
     # The type byte carries the compression bit, so it is authenticated too.
     def seal_blob_into(
-        self, type_byte: int, blob_id: bytes, payload: bytes | memoryview, out: memoryview
+        self,
+        type_byte: int,
+        blob_id: bytes,
+        payload: bytes | memoryview,
+        out: memoryview,
+        nonce: bytes | None = None,
     ) -> int:
-        """Encrypt straight into ``out`` (a slice of the pack buffer): no extra copy."""
-        nonce = os.urandom(NONCE_LEN)
+        """Encrypt straight into ``out`` (a slice of the pack buffer): no extra copy.
+
+        ``nonce``: 12 fresh random bytes from ``nonces`` (one ``getrandom`` call for a
+        batch of blobs instead of one per blob); drawn here when not given.
+        """
+        if nonce is None:
+            nonce = os.urandom(NONCE_LEN)
         out[:NONCE_LEN] = nonce
         size = len(payload) + TAG_LEN
         self._aead.encrypt_into(
@@ -413,6 +423,14 @@ class Cipher:
             out[NONCE_LEN : NONCE_LEN + size],
         )
         return NONCE_LEN + size
+
+    @staticmethod
+    def nonces(count: int) -> list[bytes]:
+        """``count`` random nonces from one read of the OS generator: the same
+        randomness as one ``os.urandom`` call per blob, at a system call per batch
+        (per small file that call was ~5% of a backup's walk)."""
+        pool = os.urandom(NONCE_LEN * count)
+        return [pool[i : i + NONCE_LEN] for i in range(0, len(pool), NONCE_LEN)]
 
     def open_blob_into(
         self, type_byte: int, blob_id: bytes, data: bytes | memoryview, out: memoryview

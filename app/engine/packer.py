@@ -98,8 +98,9 @@ class Packer:
         between the reader threads instead of one per file."""
         self.raise_if_failed()
         seal = self._cipher.seal_blob_into
+        nonces = self._cipher.nonces(len(items))
         with self._lock:
-            for type_byte, blob_id, payload, raw_length in items:
+            for (type_byte, blob_id, payload, raw_length), nonce in zip(items, nonces, strict=True):
                 if self._buf is None:
                     self._buf = self._take_buffer()
                 buf = self._buf
@@ -108,7 +109,7 @@ class Packer:
                     raise ValueError(f"blob of {len(payload)} bytes exceeds the pack buffer")
                 offset = self._pos
                 with memoryview(buf) as view:
-                    size = seal(type_byte, blob_id, payload, view[offset : offset + need])
+                    size = seal(type_byte, blob_id, payload, view[offset : offset + need], nonce)
                 self._entries.append(BlobEntry(type_byte, blob_id, offset, size, raw_length))
                 self._pos += size
                 if self._pos >= self._target:

@@ -112,3 +112,43 @@ def test_first_backup_progress_counts_files_up_front(tmp_path: Path, vault: Vaul
     last = events[-1]
     assert last.final and last.files_done == last.files_total == 121
     assert last.bytes_done == last.bytes_total == result.bytes_total > unique
+
+
+def test_a_folder_remembers_exactly_the_files_it_holds(tmp_path: Path, vault: Vault) -> None:
+    """File states are kept as one cache row per folder (issue 14, round 3): a
+    deleted file's state goes with it and a renamed one is remembered under its new
+    name only (renaming changes a file's ctime, so it is read again, adding nothing)."""
+    src = tmp_path / "src"
+    small_tree(src)
+    notes = os.fsencode(src / "notes")
+    vault.backup([str(src)])
+    assert len(vault.repo.cache.dir_file_states(notes)) == 113
+    (src / "notes" / "n001.txt").unlink()
+    os.rename(src / "notes" / "n002.txt", src / "notes" / "renamed.txt")
+    second = vault.backup([str(src)])
+    assert second.files_new == 1 and second.bytes_added == 0
+    states = vault.repo.cache.dir_file_states(notes)
+    assert b"n001.txt" not in states and b"n002.txt" not in states
+    assert b"renamed.txt" in states and len(states) == 112
+    third = vault.backup([str(src)])
+    assert third.files_unchanged == 120 and third.bytes_read == 0
+
+
+def test_a_renamed_folder_and_a_new_one_in_its_place(tmp_path: Path, vault: Vault) -> None:
+    """The renamed folder's files are found by the folder's inode and not read; the
+    new folder under the old name has the same file names but other files, and every
+    one of them is read."""
+    src = tmp_path / "src"
+    small_tree(src)
+    vault.backup([str(src)])
+    os.rename(src / "other", src / "moved")
+    for i in range(8):
+        write(src / "other" / f"o{i}.txt", random_bytes(100 + i, 50 + i))
+    result = vault.backup([str(src)])
+    assert result.files_new == 8 and result.files_changed == 8  # by path
+    assert result.bytes_read == sum(100 + i for i in range(8))  # only the new folder's
+    target = tmp_path / "restore"
+    vault.restore(result.snapshot_id, str(target))
+    assert tree_digest(restored_root(target, src)) == tree_digest(src)
+    again = vault.backup([str(src)])
+    assert again.bytes_read == 0 and again.files_unchanged == 129

@@ -23,6 +23,7 @@ from app.engine.backup.blobs import BlobSink
 from app.engine.backup.reader import FileOutcome, FileReader
 from app.engine.backup.scan import DIR_FLAGS, DIR_FOLLOW_FLAGS, Wanted, list_folder, wanted_tree
 from app.engine.backup.trees import K_DIR, K_FILE, K_LINK, Row, TreeWriter
+from app.engine.cache import FileState
 from app.engine.crypto import ID_LEN
 from app.engine.oslimits import raise_open_files_limit
 from app.engine.progress import ProgressMeter
@@ -139,7 +140,11 @@ class Walker:
         rows: list[Row] = []
         subdirs: list[tuple[Row, bytes, Wanted | None]] = []
         to_read: list[Pending] = []
-        new_states: list[tuple[bytes, bytes, int, int, int, int, bytes]] = []
+        # The folder's file states after this backup; rewritten (one cache row) only
+        # when a file is new, changed or gone.
+        kept: list[tuple[bytes, FileState]] = []
+        changed = False
+        moved_from: list[dict[int, FileState]] = []  # by inode, looked up once
         known = self.sink.known
         meter = self.meter
         for name, est in entries:
@@ -177,16 +182,21 @@ class Walker:
                     row.payload = state[4]
                     meter.files_done += 1
                     meter.bytes_done += size
-                elif state is None and (moved := self._moved_here(path, name, est)) is not None:
+                    kept.append((name, state))
+                elif (
+                    state is None
+                    and self.has_states
+                    and est.st_ino
+                    and (moved := self._moved_here(path, fd, states, est, moved_from)) is not None
+                ):
                     # Same inode, size and times under another name: a renamed file or
                     # folder. New to this path, but its chunks are known: no read.
                     self.files_new += 1
                     row.payload = moved
                     meter.files_done += 1
                     meter.bytes_done += size
-                    new_states.append(
-                        (path, name, size, est.st_mtime_ns, est.st_ctime_ns, est.st_ino, moved)
-                    )
+                    kept.append((name, (size, est.st_mtime_ns, est.st_ctime_ns, est.st_ino, moved)))
+                    changed = True
                 else:
                     if state is None:
                         self.files_new += 1
@@ -241,21 +251,22 @@ class Walker:
                 meter.files_done += 1
                 meter.bytes_done += outcome.size
                 if outcome.warning is None:
-                    new_states.append(
+                    kept.append(
                         (
-                            path,
                             name,
-                            outcome.size,
-                            outcome.mtime_ns,
-                            outcome.ctime_ns,
-                            outcome.inode,
-                            outcome.content,
+                            (
+                                outcome.size,
+                                outcome.mtime_ns,
+                                outcome.ctime_ns,
+                                outcome.inode,
+                                outcome.content,
+                            ),
                         )
                     )
             self._progress(prefix)
         rows = [row for row in rows if row.kind is not None]
-        if new_states:
-            self.cache.put_file_states(new_states)
+        if to_read or changed or len(kept) != len(states):
+            self.cache.put_dir_states([(path, os.fstat(fd).st_ino, kept)])
         return self.trees.tree_for(path, rows)
 
     def _wait(self, future: Future[list[FileOutcome]], prefix: bytes) -> list[FileOutcome]:
@@ -319,12 +330,34 @@ class Walker:
             start = end
         return batches
 
-    def _moved_here(self, directory: bytes, name: bytes, est: os.stat_result) -> bytes | None:
-        if not est.st_ino or not self.has_states:  # nothing was ever backed up here
+    def _moved_candidates(
+        self, path: bytes, fd: int, states: dict[bytes, FileState]
+    ) -> dict[int, FileState]:
+        """States a file new to this folder may have come from, by inode: the
+        folder's own (a file renamed in place) or, for a folder new at this path,
+        those last stored for the same folder (same inode) under its old path."""
+        if not states:
+            states = self.cache.moved_dir_states(path, os.fstat(fd).st_ino)
+        return {state[3]: state for state in states.values()}
+
+    def _moved_here(
+        self,
+        path: bytes,
+        fd: int,
+        states: dict[bytes, FileState],
+        est: os.stat_result,
+        candidates: list[dict[int, FileState]],
+    ) -> bytes | None:
+        """The chunk ids of a file that was here under another name (same inode,
+        size and times, chunks still indexed). ``candidates`` keeps the folder's
+        look-up: filled on its first new file."""
+        if not candidates:
+            candidates.append(self._moved_candidates(path, fd, states))
+        state = candidates[0].get(est.st_ino)
+        if (
+            state is None
+            or (state[0], state[1], state[2]) != (est.st_size, est.st_mtime_ns, est.st_ctime_ns)
+            or not self.sink.all_known(state[4])
+        ):
             return None
-        content = self.cache.state_by_inode(
-            est.st_ino, est.st_size, est.st_mtime_ns, est.st_ctime_ns
-        )
-        if content is None or not self.sink.all_known(content):
-            return None
-        return content
+        return state[4]
