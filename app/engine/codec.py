@@ -161,6 +161,31 @@ def decompress_blob(data: bytes, raw_length: int) -> bytes:
     return _bounded_decompress(data, raw_length)
 
 
+def decompress_blob_into(data: bytes | memoryview, raw_length: int, out: memoryview) -> memoryview:
+    """``decompress_blob`` into a caller's reusable buffer (restore's large files: no
+    copy of the input and no fresh allocation, so no fresh pages, per chunk). Reads at
+    most one byte past ``raw_length`` whatever the frame claims, like the bounded
+    path; the caller checks the length and the blob's id as for ``decompress_blob``."""
+    if raw_length > MAX_BLOB_RAW:
+        raise VaultCorruptError("A blob declares an oversized length.")
+    if raw_length + 1 > len(out):
+        return memoryview(decompress_blob(bytes(data), raw_length))
+    target = out[: raw_length + 1]
+    got = 0
+    try:
+        reader = _decompressor().stream_reader(data, read_across_frames=True)
+        while got <= raw_length:
+            n = reader.readinto(target[got:])
+            if not n:
+                break
+            got += n
+    except zstandard.ZstdError as exc:
+        raise VaultCorruptError(f"Compressed data is damaged ({exc}).") from exc
+    if got > raw_length:
+        raise VaultCorruptError("Compressed data expands beyond its declared size.")
+    return out[:got]
+
+
 def decode_payload(data: bytes, *, max_size: int = MAX_OBJECT_RAW) -> bytes:
     if not data:
         raise VaultCorruptError("Empty payload.")

@@ -503,12 +503,17 @@ class Repository:
         sealed: bytes | memoryview,
         raw_length: int,
         out: memoryview,
+        unpacked: memoryview | None = None,
     ) -> bytes | memoryview:
         """Like ``open_sealed_blob`` but decrypting into a reusable buffer (restore's
-        hot path: no allocation and no page faults per chunk)."""
+        hot path: no allocation and no page faults per chunk); a compressed blob is
+        inflated into ``unpacked`` when given (a second reusable buffer)."""
         plain: bytes | memoryview = self.cipher.open_blob_into(type_byte, blob_id, sealed, out)
         if type_byte & B_COMPRESSED:
-            plain = codec.decompress_blob(bytes(plain), raw_length)
+            if unpacked is not None:
+                plain = codec.decompress_blob_into(plain, raw_length, unpacked)
+            else:
+                plain = codec.decompress_blob(bytes(plain), raw_length)
         if len(plain) != raw_length or not self.cipher.verify_blob_id(blob_id, plain):
             raise VaultCorruptError(f"Blob {blob_id.hex()[:16]} does not match its id.")
         return plain

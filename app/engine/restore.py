@@ -40,6 +40,7 @@ from app.core.models import SnapshotInfo
 from app.engine import codec
 from app.engine.progress import ProgressMeter
 from app.engine.repository import Repository
+from app.engine.restore_large import Outcome, Writers
 from app.engine.restore_plan import FileItem, Parts, Planner, Task, locate_one
 from app.engine.restore_read import PackMissing, PackReader
 from app.engine.restore_write import WRITERS, Writer, _Dirs, _set_dir_metadata
@@ -113,7 +114,7 @@ def restore_node_as(
         dirs.close()
 
 
-def _retry_elsewhere(repo: Repository, writer: Writer, task: Task) -> list[int | Exception]:
+def _retry_elsewhere(repo: Repository, writer: Writers, task: Task) -> list[Outcome]:
     """Files that hit a pack missing from storage, written again from the other
     locations the index names for their blobs (the missing packs are forgotten
     first). An index object put back after prune names such packs."""
@@ -178,28 +179,39 @@ class _Run:
             )
 
 
+_Begun = Future[Future[list[Outcome]]]  # a task handed to the writer thread
+
+
 def _write_in_parallel(
     tasks: Iterator[Task],
-    writer: Writer,
+    writers: Writers,
     run: _Run,
-    account: Callable[[Task, Future[list[int | Exception]]], None],
+    account: Callable[[Task, list[Outcome]], None],
     cancel: CancelToken,
 ) -> None:
-    """The writer threads take tasks while this thread plans the next ones, at most
-    ``IN_FLIGHT`` ahead; outcomes are accounted in order."""
+    """The writer thread takes tasks while this thread plans the next ones, at most
+    ``IN_FLIGHT`` ahead; outcomes are accounted in order. A task's large files are
+    finished by the writer and the large-file helper (``restore_large``), so a task
+    is done when the future its ``begin`` returned is."""
+
+    def ready(begun: _Begun) -> bool:
+        return begun.done() and (begun.exception() is not None or begun.result().done())
+
     with ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="restore") as pool:
-        pending: deque[tuple[Task, Future[list[int | Exception]]]] = deque()
+        pending: deque[tuple[Task, _Begun]] = deque()
         try:
             for task in tasks:
                 cancel.check()
                 if task.files:
-                    pending.append((task, pool.submit(writer.write_task, task)))
+                    pending.append((task, pool.submit(writers.begin, task)))
                 if task.links:
-                    run.links(task, writer.write_links(task))
-                while len(pending) > IN_FLIGHT or (pending and pending[0][1].done()):
-                    account(*pending.popleft())
+                    run.links(task, writers.write_links(task))
+                while len(pending) > IN_FLIGHT or (pending and ready(pending[0][1])):
+                    done, begun = pending.popleft()
+                    account(done, begun.result().result())
             while pending:
-                account(*pending.popleft())
+                done, begun = pending.popleft()
+                account(done, begun.result().result())
         except BaseException:
             for _task, future in pending:
                 future.cancel()  # queued tasks never start; running ones finish
@@ -219,7 +231,7 @@ def _restore(
     ahead of the writer threads, so both cores work and memory stays flat."""
     planner = Planner(repo, dirs, warnings)
     reader = _reader(repo)
-    writer = Writer(repo, dirs, reader, cancel)
+    writer = Writers(Writer(repo, dirs, reader, cancel))
     run = _Run(meter, warnings)
     known_totals = meter.files_total > 0
     meter.emit(force=True)
@@ -228,17 +240,12 @@ def _restore(
         for parts, node in roots:
             yield from planner.tasks(parts, node)
 
-    def account(task: Task, future: Future[list[int | Exception]]) -> None:
-        run.outcomes(task, future.result(), final=False)
+    def account(task: Task, outcomes: list[Outcome]) -> None:
+        run.outcomes(task, outcomes, final=False)
         if not known_totals:
             meter.files_total = max(planner.files_planned, meter.files_done)
             meter.bytes_total = max(planner.bytes_planned, meter.bytes_done)
         meter.emit()
-
-    def written(task: Task) -> Future[list[int | Exception]]:
-        done: Future[list[int | Exception]] = Future()
-        done.set_result(writer.write_task(task))
-        return done
 
     try:
         planned = tasks()
@@ -246,13 +253,14 @@ def _restore(
         if len(ahead) < 2:  # one file, or one small folder: no threads to start
             for task in ahead:
                 run.links(task, writer.write_links(task))
-                account(task, written(task))
+                account(task, writer.write_task(task))
         else:
             _write_in_parallel(itertools.chain(ahead, planned), writer, run, account, cancel)
         repo.forget_packs(run.gone_packs)
         for task in run.retry:
             run.outcomes(task, _retry_elsewhere(repo, writer, task), final=True)
     finally:
+        writer.close()
         reader.close()
     dirs.flush_replaced()
     for folder in reversed(planner.folders):  # deepest first, so parents keep their times
@@ -277,7 +285,7 @@ def restore_one_file(
     parent, name = os.path.split(dest_b)
     dirs = _Dirs(parent)
     reader = _reader(repo)
-    writer = Writer(repo, dirs, reader, cancel)
+    writer = Writers(Writer(repo, dirs, reader, cancel))
     task = Task((), [], fresh=False)
     task.files.append(FileItem(name, node, locate_one(repo, node)))
     try:
@@ -293,5 +301,6 @@ def restore_one_file(
             raise outcome
         dirs.flush_replaced()
     finally:
+        writer.close()
         reader.close()
         dirs.close()

@@ -200,6 +200,28 @@ def _span_buffer() -> memoryview:
     return buf
 
 
+read_buffer = _span_buffer
+
+
+def decrypt_buffer() -> memoryview:
+    """This thread's reusable decrypt buffer (a sealed blob's plaintext, at most
+    ``MAX_BLOB``)."""
+    buf: memoryview | None = getattr(_local, "plain", None)
+    if buf is None:
+        buf = lazy_buffer(MAX_BLOB)
+        _local.plain = buf
+    return buf
+
+
+def unpack_buffer() -> memoryview:
+    """This thread's reusable buffer for a compressed blob's inflated bytes."""
+    buf: memoryview | None = getattr(_local, "unpacked", None)
+    if buf is None:
+        buf = lazy_buffer(MAX_BLOB)
+        _local.unpacked = buf
+    return buf
+
+
 class SpanReader:
     """The sealed blobs of one task, read in runs: consecutive blobs that lie back
     to back in one pack come from one read of at most ``SPAN_MAX`` bytes.

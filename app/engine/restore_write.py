@@ -20,10 +20,9 @@ from app.core.errors import (
     VaultCorruptError,
 )
 from app.engine.oslimits import raise_open_files_limit
-from app.engine.packer import MAX_BLOB
 from app.engine.repository import Repository
 from app.engine.restore_plan import FileItem, FolderMeta, Parts, Task
-from app.engine.restore_read import PackReader, SpanReader, lazy_buffer
+from app.engine.restore_read import PackReader, SpanReader, decrypt_buffer
 from app.engine.tree import Node
 
 # One writer thread beside the planning thread: with two, every system call of a
@@ -210,16 +209,9 @@ class _Dirs:
 
 
 _DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
-_local = threading.local()
 
 
-def _scratch() -> memoryview:
-    """This thread's reusable decrypt buffer (a chunk is at most 4 MiB)."""
-    buf: memoryview | None = getattr(_local, "buf", None)
-    if buf is None:
-        buf = lazy_buffer(MAX_BLOB)
-        _local.buf = buf
-    return buf
+_scratch = decrypt_buffer  # this thread's reusable decrypt buffer (shared with large files)
 
 
 def _umask() -> int | None:
@@ -334,6 +326,31 @@ class Writer:
                 os.unlink(tmp, dir_fd=parent)
             raise
         return written
+
+    # The two halves of ``_write_file`` around the data, for the large-file path
+    # (``app.engine.restore_large``), whose blobs are written by two threads in between.
+    # The small-file loop above keeps the same steps inline (no call per file).
+
+    def create_temp(self, parent: int, node: Node) -> tuple[int, bytes, bool]:
+        """A new temp file for ``node`` in ``parent``: its descriptor, its name, and
+        whether it was created with its final mode."""
+        mode = node.mode & RESTORED_MODE_BITS
+        direct = self._keep is not None and mode & ~self._keep == 0
+        tmp = b"%s%d" % (self._tmp_prefix, next(_tmp_counter))
+        return os.open(tmp, _FILE_FLAGS, mode if direct else 0o600, dir_fd=parent), tmp, direct
+
+    def settle(
+        self, task: Task, name: bytes, node: Node, parent: int, fd: int, *, direct: bool
+    ) -> bool:
+        """Mode and times of a fully written temp file, flushed when it is about to
+        replace an existing file; True in that case (the folder is flushed later)."""
+        if not direct:
+            os.fchmod(fd, node.mode & RESTORED_MODE_BITS)
+        os.utime(fd, ns=(node.mtime_ns, node.mtime_ns))
+        replacing = not task.fresh and _exists(name, parent)
+        if replacing:  # the old copy must survive a power loss until ours is whole
+            _flush_data(fd)
+        return replacing
 
     def write_links(self, task: Task) -> list[tuple[Node, Exception]]:
         """Create the task's symlinks; the ones that failed, with why."""
