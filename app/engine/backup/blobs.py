@@ -15,7 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from app.core.errors import NotFoundInStorage, VaultCorruptError
 from app.engine import codec
-from app.engine.crypto import B_COMPRESSED, B_DATA, ID_LEN
+from app.engine.crypto import B_COMPRESSED, B_DATA, B_TREE, ID_LEN
 from app.engine.names import list_objects
 from app.engine.packer import Packer
 from app.engine.repository import Repository
@@ -46,11 +46,12 @@ class BlobSink:
         self.unindexed_entries = 0
         self.index_bytes = 0
         # Small chunks wait here until a batch is worth one compressor call.
-        self._small: list[tuple[bytes, bytes, bool]] = []  # id, data, worth compressing
+        # id, data, worth compressing, blob type
+        self._small: list[tuple[bytes, bytes, bool, int]] = []
         self._small_bytes = 0
         self._compressor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="backup-zstd")
         self._compressing: deque[
-            tuple[list[tuple[bytes, bytes, bool]], Future[Sequence[bytes | memoryview]]]
+            tuple[list[tuple[bytes, bytes, bool, int]], Future[Sequence[bytes | memoryview]]]
         ] = deque()
 
     def add_blob(
@@ -89,24 +90,43 @@ class BlobSink:
                 stored.append(fresh)
                 if fresh:
                     pending.add(blob_id)
-                    queue.append((blob_id, piece, compressible(piece)))
+                    queue.append((blob_id, piece, compressible(piece), B_DATA))
                     self._small_bytes += len(piece)
-            due = self._small_bytes >= SEAL_BATCH_BYTES or len(queue) >= SEAL_BATCH_BLOBS
-            batch = self._take_small() if due else None
+            batch = self._due_small()
         if batch:
             self._submit_small(batch)
         self._seal_finished(wait=False)
         return stored
 
-    def _take_small(self) -> list[tuple[bytes, bytes, bool]]:
+    def add_tree(self, blob_id: bytes, data: bytes) -> None:
+        """Queue a folder listing like a small chunk (compressed on the helper thread,
+        sealed on a later call), unless the vault or this backup has it. Called on
+        the walk's thread: compressing listings there was ~4% of its time."""
+        with self.lock:
+            if blob_id in self.known or blob_id in self.pending:
+                return
+            self.pending.add(blob_id)
+            self._small.append((blob_id, data, len(data) >= 64, B_TREE))
+            self._small_bytes += len(data)
+            batch = self._due_small()
+        if batch:
+            self._submit_small(batch)
+
+    def _due_small(self) -> list[tuple[bytes, bytes, bool, int]] | None:
+        """The queued small blobs once they are worth a compressor call (lock held)."""
+        if self._small_bytes >= SEAL_BATCH_BYTES or len(self._small) >= SEAL_BATCH_BLOBS:
+            return self._take_small()
+        return None
+
+    def _take_small(self) -> list[tuple[bytes, bytes, bool, int]]:
         batch, self._small, self._small_bytes = self._small, [], 0
         return batch
 
-    def _submit_small(self, batch: list[tuple[bytes, bytes, bool]]) -> None:
+    def _submit_small(self, batch: list[tuple[bytes, bytes, bool, int]]) -> None:
         while len(self._compressing) >= SEAL_INFLIGHT:  # bounds the memory queued
             self._seal_next()
         future = self._compressor.submit(
-            codec.compress_many, [piece for _id, piece, worth in batch if worth]
+            codec.compress_many, [piece for _id, piece, worth, _kind in batch if worth]
         )
         self._compressing.append((batch, future))
 
@@ -119,13 +139,13 @@ class BlobSink:
         batch, future = self._compressing.popleft()
         frames = iter(future.result())
         items: list[tuple[int, bytes, bytes | memoryview, int]] = []
-        for blob_id, piece, worth in batch:
+        for blob_id, piece, worth, blob_type in batch:
             payload: bytes | memoryview = piece
-            kind = B_DATA
+            kind = blob_type
             if worth:
                 frame = next(frames)
                 if len(frame) < 0.97 * len(piece):  # as codec.compress_blob decides
-                    payload, kind = frame, B_DATA | B_COMPRESSED
+                    payload, kind = frame, blob_type | B_COMPRESSED
             items.append((kind, blob_id, payload, len(piece)))
         self.packer.add_many(items)
 

@@ -86,7 +86,7 @@ class TreeWriter:
                 part_ids.append(part_id)
             tree_bytes = codec.encode_tree_parts(part_ids)
         tree_id = self.cipher.blob_id(tree_bytes)
-        self.sink.add_blob(B_TREE, tree_id, tree_bytes, True)
+        self.sink.add_tree(tree_id, tree_bytes)
         self.sink.collect_packs()
         return tree_id
 
