@@ -201,6 +201,21 @@ class Cache:
                 found.setdefault(row[0], (row[1], row[2], row[3], row[4], row[5]))
         return found
 
+    def index_rows(self) -> int:
+        """How many locations the index holds (a scan in C: ~10 ms per 100,000)."""
+        return int(self.db.execute("SELECT count(*) FROM blobs").fetchone()[0])
+
+    def blob_rows_in_id_order(
+        self, batch: int = 8192
+    ) -> Iterator[list[tuple[bytes, int, bytes, int, int, int]]]:
+        """Every location, in batches, in id order (the table's key order: no sort),
+        for ``app.engine.locmap.LocationMap``."""
+        cursor = self.db.execute(
+            "SELECT id, type, pack, offset, length, raw_length FROM blobs ORDER BY id, pack"
+        )
+        while rows := cursor.fetchmany(batch):
+            yield rows
+
     def drop_packs(self, packs: set[bytes]) -> None:
         """Forget every location in ``packs`` (they are not in storage: deleted by a
         prune, and named only by an index object something put back)."""

@@ -419,6 +419,66 @@ def decode_tree(data: bytes) -> list[Node]:
     return [node_from_doc(entry) for entry in doc["nodes"]]
 
 
+# A file entry for a reader that does not need a ``Node`` per file (restore): name,
+# mode, mtime_ns, size, content ids.
+FileRow = tuple[bytes, int, int, int, tuple[bytes, ...]]
+
+
+def decode_tree_rows(data: bytes) -> list[FileRow | Node]:
+    """``decode_tree`` with file entries as ``FileRow`` tuples, in listing order
+    (folders and links stay ``Node``s).
+
+    A full restore decodes every file entry of the snapshot once, on the thread
+    that plans it; a frozen ``Node`` costs ~2 µs to build and is dropped right
+    after. The checks are exactly ``node_from_doc``'s: the common case (a file with
+    a text name and every member of the right JSON type) is taken inline, anything
+    else goes through ``node_from_doc`` itself, so the same listings are refused
+    with the same errors (tests/unit/test_tree_encoding.py holds the two equal).
+    """
+    try:
+        doc = json.loads(data)
+    except ValueError as exc:
+        raise VaultCorruptError("A folder listing (tree) is damaged.") from exc
+    if not isinstance(doc, dict) or doc.get("v") != 1 or not isinstance(doc.get("nodes"), list):
+        raise VaultCorruptError("A folder listing (tree) has an unknown format.")
+    out: list[FileRow | Node] = []
+    append = out.append
+    fromhex = bytes.fromhex
+    for entry in doc["nodes"]:
+        if type(entry) is dict and entry.get("type") == "file":
+            name = entry.get("name")
+            mode = entry.get("mode")
+            mtime_ns = entry.get("mtime_ns")
+            size = entry.get("size")
+            content = entry.get("content")
+            if (
+                type(name) is str
+                and type(mode) is int
+                and type(mtime_ns) is int
+                and type(size) is int
+                and type(content) is list
+            ):
+                try:
+                    append(
+                        (
+                            name.encode("utf-8", "surrogatepass"),
+                            mode,
+                            mtime_ns,
+                            size,
+                            tuple(map(fromhex, content)),
+                        )
+                    )
+                    continue
+                except (TypeError, ValueError):
+                    pass  # node_from_doc says what is wrong, in its own words
+        node = node_from_doc(entry)
+        if node.type is EntryType.FILE:
+            append((node.name, node.mode, node.mtime_ns, node.size, node.content))
+        else:
+            append(node)
+    return out
+
+
 def _tree_from_docs(docs: list[bytes]) -> bytes:
     """The same bytes as ``encode_tree`` of the nodes whose compact JSON is ``docs``
     (sorted keys put "nodes" before "v")."""
@@ -491,11 +551,12 @@ def decode_tree_parts(data: bytes | memoryview) -> list[bytes] | None:
     return ids
 
 
-def check_joined_order(nodes: Sequence[Node]) -> None:
+def check_joined_order(nodes: Sequence[Node] | Sequence[FileRow | Node]) -> None:
     """The entries of a split listing, joined, must be in strictly increasing name
     order (as one listing is): parts out of order or overlapping are damage."""
-    for before, after in zip(nodes, nodes[1:], strict=False):
-        if not before.name < after.name:
+    names = [n[0] if type(n) is tuple else n.name for n in nodes]  # type: ignore[union-attr]
+    for before, after in zip(names, names[1:], strict=False):
+        if not before < after:
             raise VaultCorruptError("A split folder listing has parts out of order.")
 
 

@@ -13,11 +13,11 @@ from __future__ import annotations
 import json
 import secrets
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from app.core.errors import (
     AppError,
@@ -54,6 +54,8 @@ from app.engine.names import list_objects
 from app.engine.packer import pack_name
 from app.engine.tree import Node
 from app.storage.base import Storage
+
+_Row = TypeVar("_Row", Node, codec.FileRow | Node)  # what a listing decodes to
 
 FORMAT_VERSION = 1
 TREE_CACHE_SIZE = 4096
@@ -543,24 +545,33 @@ class Repository:
         if cached is not None:
             self._trees.move_to_end(tree_id)
             return cached
-        raw = self.read_blob(tree_id, B_TREE)
-        part_ids = codec.decode_tree_parts(raw)
-        if part_ids is None:
-            nodes = codec.decode_tree(raw)
-        else:  # a split folder (docs/FORMAT.md section 9.1)
-            nodes = []
-            for part_id in part_ids:
-                part = self.read_blob(part_id, B_TREE)
-                if codec.decode_tree_parts(part) is not None:
-                    raise VaultCorruptError("A part of a folder listing is itself split.")
-                nodes.extend(codec.decode_tree(part))
-            codec.check_joined_order(nodes)
-            self.tree_parts[tree_id] = tuple(part_ids)
+        nodes = self._read_listing(tree_id, codec.decode_tree)
         if keep:
             self._trees[tree_id] = nodes
             if len(self._trees) > TREE_CACHE_SIZE:
                 self._trees.popitem(last=False)
         return nodes
+
+    def load_tree_rows(self, tree_id: bytes) -> list[codec.FileRow | Node]:
+        """A folder listing with its files as ``codec.FileRow`` tuples instead of
+        ``Node``s (a full restore decodes every file of the snapshot once; see
+        ``codec.decode_tree_rows``). Verified like ``load_tree``; never kept."""
+        return self._read_listing(tree_id, codec.decode_tree_rows)
+
+    def _read_listing(self, tree_id: bytes, decode: Callable[[bytes], list[_Row]]) -> list[_Row]:
+        raw = self.read_blob(tree_id, B_TREE)
+        part_ids = codec.decode_tree_parts(raw)
+        if part_ids is None:
+            return decode(raw)
+        rows: list[_Row] = []  # a split folder (docs/FORMAT.md section 9.1)
+        for part_id in part_ids:
+            part = self.read_blob(part_id, B_TREE)
+            if codec.decode_tree_parts(part) is not None:
+                raise VaultCorruptError("A part of a folder listing is itself split.")
+            rows.extend(decode(part))
+        codec.check_joined_order(rows)
+        self.tree_parts[tree_id] = tuple(part_ids)
+        return rows
 
     # --- snapshots ----------------------------------------------------------------------
 

@@ -55,7 +55,7 @@ _PER_FILE = (VaultCorruptError, OSError, UnsafePathError, NotFoundInStorage)
 
 
 def is_large(item: FileItem) -> bool:
-    return PARALLEL and item.blobs is not None and item.node.size >= LARGE_FILE
+    return PARALLEL and item.blobs is not None and item.size >= LARGE_FILE
 
 
 class _TaskRun:
@@ -159,11 +159,11 @@ class Writers:
         """The temp file of a large file, and its blobs as jobs."""
         blobs = item.blobs
         assert blobs is not None
-        if sum(where[5] for where in blobs) != item.node.size:
+        if sum(where[5] for where in blobs) != item.size:
             run.outcomes[index] = VaultCorruptError("its size does not match the snapshot")
             return []
         try:
-            fd, tmp, direct = self.writer.create_temp(run.parent, item.node)
+            fd, tmp, direct = self.writer.create_temp(run.parent, item)
         except (OSError, UnsafePathError) as exc:
             run.outcomes[index] = exc
             return []
@@ -261,12 +261,12 @@ class Writers:
         run = file.run
         item = file.item
         error = file.error
-        outcome: Outcome = item.node.size
+        outcome: Outcome = item.size
         if error is None:
             try:
                 try:
                     replacing = self.writer.settle(
-                        run.task, item.name, item.node, run.parent, file.fd, direct=file.direct
+                        run.task, item.name, item, run.parent, file.fd, direct=file.direct
                     )
                 finally:
                     os.close(file.fd)

@@ -32,15 +32,26 @@ from app.engine.tree import Node, TreeBudget
 MAX_DEPTH = 32768  # far beyond real trees; walks are iterative, so only a bound
 TASK_FILES = 256
 TASK_BYTES = 8 * 1024 * 1024
+SMALL_FILE_BYTES = 64 * 1024  # a task's average file size below this: small files
 
 Parts = tuple[bytes, ...]  # path components below the restore target
 
 
 @dataclass(slots=True)
 class FileItem:
+    """One file to write: what its listing entry says (no ``Node``: a full restore
+    makes one of these per file of the snapshot) and where its blobs are."""
+
     name: bytes
-    node: Node
+    mode: int
+    mtime_ns: int
+    size: int
+    content: tuple[bytes, ...]
     blobs: list[BlobLocation] | None  # None: a blob is missing from the index
+
+    @classmethod
+    def of(cls, name: bytes, node: Node, blobs: list[BlobLocation] | None) -> FileItem:
+        return cls(name, node.mode, node.mtime_ns, node.size, node.content, blobs)
 
 
 @dataclass(slots=True)
@@ -53,9 +64,19 @@ class Task:
     #: no stat per file to find out whether one is being replaced.
     fresh: bool
     links: list[Node] = field(default_factory=list)
+    size: int = 0  # the files' bytes
+
+    @property
+    def small_files(self) -> bool:
+        """Files of a few KiB on average (notes, code, mail): what costs is the
+        Python and the system calls per file, not bytes (see ``restore``)."""
+        return self.size < SMALL_FILE_BYTES * len(self.files)
 
     def original(self, name: bytes) -> str:
-        return os.fsdecode(b"/" + b"/".join((*self.parts, name)))
+        return os.fsdecode(self.original_raw(name))
+
+    def original_raw(self, name: bytes) -> bytes:
+        return b"/" + b"/".join((*self.parts, name))
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,53 +93,82 @@ class FolderMaker(Protocol):
     def make(self, parts: Parts) -> bool: ...
 
 
-def locate_all(repo: Repository, items: list[FileItem]) -> None:
-    """Fill in every item's blob locations with one index query for all of them;
-    an id the index does not name goes through ``repo.locate`` (which reads the
-    headers of unindexed packs once) before the file is given up."""
-    ids = {blob_id for item in items for blob_id in item.node.content}
-    found = repo.cache.lookup_blobs(ids)
+class Locations(Protocol):
+    """Blob id -> (type, pack, offset, length, raw length), or None when unknown
+    (``app.engine.locmap.LocationMap``)."""
+
+    def get(self, blob_id: bytes, /) -> tuple[int, bytes, int, int, int] | None: ...
+
+
+def locate_all(repo: Repository, items: list[FileItem], where: Locations | None = None) -> None:
+    """Fill in every item's blob locations: from ``where`` (a full restore's map of
+    the whole index) or with one index query for all of them; an id neither names
+    goes through ``repo.locate`` (which reads the headers of unindexed packs once)
+    before the file is given up."""
+    if where is None:
+        where = repo.cache.lookup_blobs({blob_id for item in items for blob_id in item.content})
+    get = where.get
     for item in items:
-        item.blobs = locate_one(repo, item.node, found)
+        content = item.content
+        if len(content) == 1:  # the common case, inline
+            blob_id = content[0]
+            found = get(blob_id)
+            if found is not None and len(blob_id) == ID_LEN and found[0] & B_KIND_MASK == B_DATA:
+                item.blobs = [(blob_id, *found)]
+                continue
+        item.blobs = locate_one(repo, content, where)
 
 
 def locate_one(
-    repo: Repository,
-    node: Node,
-    found: dict[bytes, tuple[int, bytes, int, int, int]] | None = None,
+    repo: Repository, content: tuple[bytes, ...], where: Locations | None = None
 ) -> list[BlobLocation] | None:
     out: list[BlobLocation] = []
-    for blob_id in node.content:
+    for blob_id in content:
         if len(blob_id) != ID_LEN:
             return None
-        where = found.get(blob_id) if found is not None else None
-        if where is None:
-            where = repo.locate(blob_id)
-        if where is None or where[0] & B_KIND_MASK != B_DATA:
+        found = where.get(blob_id) if where is not None else None
+        if found is None:
+            found = repo.locate(blob_id)
+        if found is None or found[0] & B_KIND_MASK != B_DATA:
             return None
-        out.append((blob_id, *where))
+        out.append((blob_id, *found))
     return out
 
 
 class Planner:
-    """Walks selected nodes depth first and yields write tasks, folder by folder."""
+    """Walks selected nodes depth first and yields write tasks, folder by folder.
 
-    def __init__(self, repo: Repository, dirs: FolderMaker, warnings: list[Warning_]) -> None:
+    ``locations``: where every blob is (a full restore's in-memory map of the index),
+    else each task's blobs are looked up in the cache with one query."""
+
+    def __init__(
+        self,
+        repo: Repository,
+        dirs: FolderMaker,
+        warnings: list[Warning_],
+        locations: Locations | None = None,
+    ) -> None:
         self.repo = repo
         self.dirs = dirs
         self.warnings = warnings
+        self.locations = locations
         self.folders: list[FolderMeta] = []  # every folder made, in creation order
         self.budget = TreeBudget()  # refuses exponentially self-nesting (forged) trees
         self.files_planned = 0
         self.bytes_planned = 0
+        #: Folders not to walk (another process restores them: ``restore_split``).
+        self.skip: set[Parts] = set()
 
-    def tasks(self, parts: Parts, node: Node) -> Iterator[Task]:
+    def tasks(self, parts: Parts, node: Node, ancestors: tuple[bytes, ...] = ()) -> Iterator[Task]:
         """Tasks for ``node`` (at ``parts`` below the target) and everything below.
 
         Depth first with an explicit stack, so no recursion limit applies to deep
-        trees; the trees on the current path are tracked to refuse a folder that
-        contains itself."""
+        trees; the trees on the current path (starting with ``ancestors``, the trees
+        of the folders above ``node``) are tracked to refuse a folder that contains
+        itself."""
         on_path: dict[bytes, int] = {}
+        for tree in ancestors:
+            on_path[tree] = on_path.get(tree, 0) + 1
         # (parts, node) to plan, or (None, tree id) once a folder's children are done.
         work: list[tuple[Parts | None, Node | bytes]] = [(parts, node)]
         while work:
@@ -135,9 +185,13 @@ class Planner:
                 continue
             self.budget.visit()
             if not item.is_dir:  # a selected file or link: a task in its parent,
-                if item.name != item_parts[-1]:  # under the name asked for ("restore as")
-                    item = dataclasses.replace(item, name=item_parts[-1])
-                yield from self._entries(item_parts[:-1], [item], fresh=False, count=False)
+                name = item_parts[-1]  # under the name asked for ("restore as")
+                row: codec.FileRow | Node
+                if item.is_file:
+                    row = (name, item.mode, item.mtime_ns, item.size, item.content)
+                else:
+                    row = dataclasses.replace(item, name=name)
+                yield from self._entries(item_parts[:-1], [row], [], fresh=False, count=False)
                 continue
             tree_id = item.subtree_id()
             if tree_id in on_path:
@@ -146,18 +200,17 @@ class Planner:
             folder = self._folder(item_parts, item, tree_id)
             if folder is None:
                 continue
-            fresh, children = folder
+            fresh, rows = folder
             on_path[tree_id] = on_path.get(tree_id, 0) + 1
             work.append((None, tree_id))
             subdirs: list[tuple[Parts | None, Node | bytes]] = []
-            for child in children:
-                if child.is_dir:
-                    subdirs.append(((*item_parts, child.name), child))
-            yield from self._entries(item_parts, children, fresh=fresh)
+            yield from self._entries(item_parts, rows, subdirs, fresh=fresh)
             work.extend(reversed(subdirs))
 
-    def _folder(self, parts: Parts, node: Node, tree_id: bytes) -> tuple[bool, list[Node]] | None:
-        """Create the folder and read its listing; its safe entries, or None."""
+    def _folder(
+        self, parts: Parts, node: Node, tree_id: bytes
+    ) -> tuple[bool, list[codec.FileRow | Node]] | None:
+        """Create the folder and read its listing; its entries, or None."""
         try:
             fresh = self.dirs.make(parts)
         except (OSError, UnsafePathError) as exc:
@@ -165,16 +218,44 @@ class Planner:
             return None
         self.folders.append(FolderMeta(parts, node.mode, node.mtime_ns))
         try:
-            children = self.repo.load_tree(tree_id, keep=False)
+            rows = self.repo.load_tree_rows(tree_id)
         except (VaultCorruptError, StorageError) as exc:
             self._warn(parts, f"folder listing is damaged ({exc}); its files were not restored")
             return None
-        self.budget.read(tree_id, len(children))
+        self.budget.read(tree_id, len(rows))
+        return fresh, rows
+
+    def _entries(
+        self,
+        parts: Parts,
+        rows: list[codec.FileRow | Node],
+        subdirs: list[tuple[Parts | None, Node | bytes]],
+        *,
+        fresh: bool,
+        count: bool = True,
+    ) -> Iterator[Task]:
+        """The files and links among ``rows`` (entries of the folder ``parts``) as
+        tasks; its folders go to ``subdirs``, for the caller to walk. Names that
+        could escape the folder, and second entries of one name, are refused.
+        Runs once per file of the restore: kept lean (no call per file but the
+        ``FileItem``)."""
+        too_deep = len(parts) + 1 > MAX_DEPTH
+        task = Task(parts, [], fresh)
+        files = task.files
+        size = 0
         seen: set[bytes] = set()
-        safe: list[Node] = []
-        for child in children:
-            name = child.name
-            if not codec.safe_name(name) or name in seen:
+        sep = _SEP
+        for row in rows:
+            name = row[0] if type(row) is tuple else row.name  # type: ignore[union-attr]
+            if (
+                not name
+                or name == b"."
+                or name == b".."
+                or b"/" in name
+                or b"\0" in name
+                or sep in name
+                or name in seen
+            ):
                 self.warnings.append(
                     Warning_(
                         os.fsdecode(b"/" + b"/".join(parts) + b"/" + name.replace(b"/", b"%2F")),
@@ -183,46 +264,47 @@ class Planner:
                 )
                 continue
             seen.add(name)
-            safe.append(child)
-        return fresh, safe
-
-    def _entries(
-        self, parts: Parts, nodes: list[Node], *, fresh: bool, count: bool = True
-    ) -> Iterator[Task]:
-        """The files and links among ``nodes`` (entries of the folder ``parts``) as
-        tasks; folders are walked by the caller. Runs once per file: kept lean."""
-        too_deep = len(parts) + 1 > MAX_DEPTH
-        visit = self.budget.visit
-        task = Task(parts, [], fresh)
-        files = task.files
-        size = 0
-        for node in nodes:
-            kind = node.type
-            if kind is EntryType.DIR:
-                continue
-            if too_deep:
-                self._warn((*parts, node.name), "refused: the folder nesting is absurdly deep")
-                continue
-            if count:
-                visit()
-            if kind is EntryType.FILE:
-                files.append(FileItem(node.name, node, None))
-                size += node.size
+            if type(row) is tuple:
+                if too_deep:
+                    self._warn((*parts, name), "refused: the folder nesting is absurdly deep")
+                    continue
+                files.append(FileItem(name, row[1], row[2], row[3], row[4], None))
+                size += row[3]
                 if len(files) >= TASK_FILES or size >= TASK_BYTES:
-                    self._count(files, size)
+                    self._count(task, size, count)
                     yield task
                     task, size = Task(parts, [], fresh), 0
                     files = task.files
-            elif kind is EntryType.SYMLINK:
-                task.links.append(node)
+                continue
+            assert isinstance(row, Node)
+            kind = row.type
+            if kind is EntryType.DIR:
+                below = (*parts, name)
+                if below not in self.skip:
+                    subdirs.append((below, row))
+                continue
+            if too_deep:
+                self._warn((*parts, name), "refused: the folder nesting is absurdly deep")
+                continue
+            if kind is EntryType.SYMLINK:
+                if count:
+                    self.budget.visit()
+                task.links.append(row)
         if files or task.links:
-            self._count(files, size)
+            self._count(task, size, count)
             yield task
 
-    def _count(self, files: list[FileItem], size: int) -> None:
-        locate_all(self.repo, files)
+    def _count(self, task: Task, size: int, count: bool) -> None:
+        files = task.files
+        if count:
+            self.budget.visit_many(len(files))
+        locate_all(self.repo, files, self.locations)
+        task.size = size
         self.files_planned += len(files)
         self.bytes_planned += size
 
     def _warn(self, parts: Parts, message: str) -> None:
         self.warnings.append(Warning_(os.fsdecode(b"/" + b"/".join(parts)), message))
+
+
+_SEP = os.sep.encode()

@@ -284,9 +284,8 @@ class Writer:
         """Write one verified file; returns its size. Raises on damage (nothing replaced)."""
         if item.blobs is None:
             raise VaultCorruptError("part of its data is missing from the vault")
-        node = item.node
         name = item.name
-        mode = node.mode & RESTORED_MODE_BITS
+        mode = item.mode & RESTORED_MODE_BITS
         direct = self._keep is not None and mode & ~self._keep == 0
         tmp = b"%s%d" % (self._tmp_prefix, next(_tmp_counter))
         fd = os.open(tmp, _FILE_FLAGS, mode if direct else 0o600, dir_fd=parent)
@@ -308,11 +307,11 @@ class Writer:
                         n = os.write(fd, view)
                         view = view[n:]
                     written += len(data)
-                if written != node.size:
+                if written != item.size:
                     raise VaultCorruptError("its size does not match the snapshot")
                 if not direct:
                     os.fchmod(fd, mode)
-                os.utime(fd, ns=(node.mtime_ns, node.mtime_ns))
+                os.utime(fd, ns=(item.mtime_ns, item.mtime_ns))
                 replacing = not task.fresh and _exists(name, parent)
                 if replacing:  # the old copy must survive a power loss until ours is whole
                     _flush_data(fd)
@@ -331,22 +330,22 @@ class Writer:
     # (``app.engine.restore_large``), whose blobs are written by two threads in between.
     # The small-file loop above keeps the same steps inline (no call per file).
 
-    def create_temp(self, parent: int, node: Node) -> tuple[int, bytes, bool]:
-        """A new temp file for ``node`` in ``parent``: its descriptor, its name, and
+    def create_temp(self, parent: int, item: FileItem) -> tuple[int, bytes, bool]:
+        """A new temp file for ``item`` in ``parent``: its descriptor, its name, and
         whether it was created with its final mode."""
-        mode = node.mode & RESTORED_MODE_BITS
+        mode = item.mode & RESTORED_MODE_BITS
         direct = self._keep is not None and mode & ~self._keep == 0
         tmp = b"%s%d" % (self._tmp_prefix, next(_tmp_counter))
         return os.open(tmp, _FILE_FLAGS, mode if direct else 0o600, dir_fd=parent), tmp, direct
 
     def settle(
-        self, task: Task, name: bytes, node: Node, parent: int, fd: int, *, direct: bool
+        self, task: Task, name: bytes, item: FileItem, parent: int, fd: int, *, direct: bool
     ) -> bool:
         """Mode and times of a fully written temp file, flushed when it is about to
         replace an existing file; True in that case (the folder is flushed later)."""
         if not direct:
-            os.fchmod(fd, node.mode & RESTORED_MODE_BITS)
-        os.utime(fd, ns=(node.mtime_ns, node.mtime_ns))
+            os.fchmod(fd, item.mode & RESTORED_MODE_BITS)
+        os.utime(fd, ns=(item.mtime_ns, item.mtime_ns))
         replacing = not task.fresh and _exists(name, parent)
         if replacing:  # the old copy must survive a power loss until ours is whole
             _flush_data(fd)

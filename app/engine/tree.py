@@ -101,7 +101,11 @@ class TreeBudget:
             self.distinct += entries
 
     def visit(self) -> None:
-        self.visited += 1
+        self.visit_many(1)
+
+    def visit_many(self, count: int) -> None:
+        """``count`` entries visited at once (a folder's files, by the restore)."""
+        self.visited += count
         if self.visited > self.FLOOR and self.visited > self.RATIO * self.distinct:
             raise VaultCorruptError(
                 "This snapshot's folders contain each other over and over (a damaged or "

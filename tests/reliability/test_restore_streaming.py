@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from app.engine import codec
 from app.engine.restore import restore_node_as
 from app.engine.tree import Node, resolve
 from app.storage.base import Capabilities, ObjectInfo, Storage
@@ -139,14 +140,14 @@ def test_restore_writes_while_it_still_reads_folders(
         vault.backup([str(src)])
     with template.open(vault_dir, tmp_path / "c2") as vault:
         repo = vault.repo
-        real_load = repo.load_tree
+        real_load = repo.load_tree_rows
         seen: list[int] = []  # files already restored at each folder listing read
 
-        def load_tree(tree_id: bytes, **kw: Any) -> list[Node]:
+        def load_tree_rows(tree_id: bytes) -> list[codec.FileRow | Node]:
             seen.append(sum(len(names) for _, _, names in os.walk(target)))
-            return real_load(tree_id, **kw)
+            return real_load(tree_id)
 
-        monkeypatch.setattr(repo, "load_tree", load_tree)
+        monkeypatch.setattr(repo, "load_tree_rows", load_tree_rows)
         result = vault.restore("latest", str(target))
     assert result.files_restored == 300 and not result.warnings
     assert_same_tree(src, restored_root(target, src))
