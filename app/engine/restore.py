@@ -274,7 +274,7 @@ def _restore(
     run = _Run(meter, warnings)
     known_totals = meter.files_total > 0
     meter.emit(force=True)
-    split = start_split(repo, roots, dirs.target, meter.files_total)
+    split = start_split(repo, roots, dirs.target, meter.files_total, child_restore_units)
     absorbed = [0, 0]  # the helper's progress already in the meter
 
     def absorb() -> None:

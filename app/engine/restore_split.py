@@ -51,6 +51,17 @@ from app.storage.retry import RetryingStorage
 
 Parts = tuple[bytes, ...]
 Unit = tuple[Parts, Node, tuple[bytes, ...]]  # folder below the target, its node, ancestors' trees
+ChildRestore = Callable[
+    [
+        Repository,
+        bytes,
+        Iterator[tuple[int, Unit]],
+        Callable[[int, int, bytes | None], None],
+        Callable[[int, int, int, list[Warning_]], None],
+        CancelToken,
+    ],
+    None,
+]
 
 #: A whole-snapshot restore of at least this many files uses a second process
 #: (spawning one costs ~0.2 s of the other core; below this it does not pay).
@@ -73,6 +84,9 @@ class _Spec:
     cache_path: str
     target: bytes
     units: list[Unit]
+    #: ``restore.child_restore_units``, passed in (pickled by name: the helper
+    #: imports it) so this module does not import ``restore``, which imports it.
+    restore_units: ChildRestore
 
 
 def local_root(repo: Repository) -> str | None:
@@ -139,7 +153,14 @@ def find_units(repo: Repository, node: Node) -> list[Unit] | None:
 class Split:
     """The parent's side: the helper process, the shared counter, the messages."""
 
-    def __init__(self, repo: Repository, root: str, target: bytes, units: list[Unit]) -> None:
+    def __init__(
+        self,
+        repo: Repository,
+        root: str,
+        target: bytes,
+        units: list[Unit],
+        restore_units: ChildRestore,
+    ) -> None:
         self.units = units
         self.unit_parts = {unit[0] for unit in units}
         ctx = multiprocessing.get_context("spawn")
@@ -148,7 +169,9 @@ class Split:
         self._running = ctx.Event()
         self._running.set()
         self._conn, child_conn = ctx.Pipe(duplex=False)
-        spec = _Spec(root, repo.keys, repo.config, str(repo.cache.path), target, units)
+        spec = _Spec(
+            root, repo.keys, repo.config, str(repo.cache.path), target, units, restore_units
+        )
         self._process = ctx.Process(
             target=_child_main,
             args=(spec, self._next, self._cancelled, self._running, child_conn),
@@ -260,7 +283,11 @@ class Split:
 
 
 def start_split(
-    repo: Repository, roots: list[tuple[Parts, Node]], target: bytes, files: int
+    repo: Repository,
+    roots: list[tuple[Parts, Node]],
+    target: bytes,
+    files: int,
+    restore_units: ChildRestore,
 ) -> Split | None:
     """A helper process for a whole-snapshot restore of many files from a local
     vault, or None (the restore then runs in this process alone)."""
@@ -275,7 +302,7 @@ def start_split(
     if units is None:
         return None
     try:
-        return Split(repo, root, target, units)
+        return Split(repo, root, target, units, restore_units)
     except (OSError, ValueError, RuntimeError, AppError):
         return None  # no helper: this process restores everything
 
@@ -319,8 +346,6 @@ def _child_main(spec: _Spec, counter: Any, cancelled: Any, running: Any, conn: C
 
 
 def _child_restore(spec: _Spec, counter: Any, cancel: CancelToken, conn: Connection) -> None:
-    from app.engine.restore import child_restore_units  # restore imports this module
-
     repo = Repository(
         LocalStorage(spec.root), spec.keys, spec.config, None, cache=Cache(Path(spec.cache_path))
     )
@@ -342,7 +367,7 @@ def _child_restore(spec: _Spec, counter: Any, cancel: CancelToken, conn: Connect
         def unit_done(index: int, restored: int, size: int, warnings: list[Warning_]) -> None:
             conn.send(("unit", index, restored, size, [(w.path, w.message) for w in warnings]))
 
-        child_restore_units(repo, spec.target, claims(), progress, unit_done, cancel)
+        spec.restore_units(repo, spec.target, claims(), progress, unit_done, cancel)
         conn.send(("done",))
     finally:
         repo.cache.close()

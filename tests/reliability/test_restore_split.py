@@ -17,6 +17,7 @@ import app.engine.restore_split as split_module
 from app.core.cancel import CancelToken
 from app.core.errors import CancelledError
 from app.core.events import Progress
+from app.engine.restore_write import Writer
 from tests.reliability.harness import VaultTemplate, assert_same_tree, restored_root
 
 
@@ -41,8 +42,8 @@ def _capture_splits(
     ``then``. The wrapped writer is this process's only: the helper is spawned."""
     monkeypatch.setattr(split_module, "SPLIT_MIN_FILES", 1)
     started: list[split_module.Split] = []
-    real_start = restore_module.start_split
-    real_write = restore_module.Writer.write_task
+    real_start = split_module.start_split
+    real_write = Writer.write_task
 
     def start_split(*args: Any) -> split_module.Split | None:
         split = real_start(*args)
@@ -50,7 +51,7 @@ def _capture_splits(
             started.append(split)
         return split
 
-    def write_task(self: restore_module.Writer, task: Any) -> Any:
+    def write_task(self: Writer, task: Any) -> Any:
         if started and not getattr(started[0], "_tested", False):
             started[0]._tested = True  # type: ignore[attr-defined]
             assert started[0].wait_started(60), "the helper never claimed a folder"
@@ -58,7 +59,7 @@ def _capture_splits(
         return real_write(self, task)
 
     monkeypatch.setattr(restore_module, "start_split", start_split)
-    monkeypatch.setattr(restore_module.Writer, "write_task", write_task)
+    monkeypatch.setattr(Writer, "write_task", write_task)
     return started
 
 
