@@ -80,6 +80,67 @@ def start_time(cmd: list[str], env: dict[str, str], runs: int = 11) -> tuple[flo
     return statistics.median(walls), min(cpus)
 
 
+def _forked_helpers(pid: int) -> set[int]:
+    """Child processes of ``pid`` that are multiprocessing helpers (a frozen app runs
+    its own executable again with ``--multiprocessing-fork``)."""
+    found = set()
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            kids = children.read_text().split()
+        except OSError:
+            continue
+        for kid in kids:
+            try:
+                argv = Path(f"/proc/{kid}/cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if b"--multiprocessing-fork" in argv:
+                found.add(int(kid))
+    return found
+
+
+def check_split_restore(exe: Path, env: dict[str, str], tmp: Path) -> None:
+    """A full restore of many files shares its folders with a helper process
+    (app.engine.restore_split, spawn): in the frozen app that helper is this
+    executable started again, which only works if the entry point hands it to
+    multiprocessing. The helper must be seen running and the tree come back whole."""
+    from app.engine.restore_split import SPLIT_MIN_FILES
+
+    src = tmp / "many"
+    per_folder = 100
+    for i in range(SPLIT_MIN_FILES // per_folder + 20):
+        folder = src / f"d{i // 20:03d}" / f"f{i:04d}"
+        folder.mkdir(parents=True)
+        for j in range(per_folder):
+            (folder / f"n{j:03d}.txt").write_bytes(b"note %d %d\n" % (i, j) * (1 + j % 7))
+    vault, target = tmp / "many-vault", tmp / "many-restored"
+    run([str(exe), "init", "--repo", str(vault)], env)
+    run([str(exe), "backup", "--repo", str(vault), str(src)], env)
+    cmd = [str(exe), "restore", "--repo", str(vault), "latest", "--target", str(target)]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    helpers: set[int] = set()
+    while proc.poll() is None:
+        helpers |= _forked_helpers(proc.pid)
+        time.sleep(0.005)
+    out, err = proc.communicate()
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        fail(f"{' '.join(cmd)} exited {proc.returncode}:\n{out.decode()}\n{err.decode()}")
+    restored = target / src.relative_to("/")
+    files = 0
+    for path in src.rglob("*.txt"):
+        files += 1
+        if path.read_bytes() != (restored / path.relative_to(src)).read_bytes():
+            fail(f"{path.relative_to(src)} differs after the split restore")
+    extra = sum(1 for _ in restored.rglob("*.txt")) - files
+    if extra:
+        fail(f"the split restore wrote {extra} file(s) that are not in the backup")
+    if not helpers:
+        fail(f"the bundled restore of {files:,} files never started its helper process")
+    print(f"bundle: restore of {files:,} files byte-exact in {wall:.1f} s with a helper process")
+
+
 def check_bundle(tmp: Path) -> None:
     exe = BUNDLE / "keepsake"
     if not exe.exists():
@@ -134,6 +195,7 @@ def check_bundle(tmp: Path) -> None:
         if (src / name).read_bytes() != (target / src.relative_to("/") / name).read_bytes():
             fail(f"{name} differs after restore")
     print("bundle: backup and restore byte-exact")
+    check_split_restore(exe, env, tmp)
     if shutil.which("xvfb-run"):
         shots = tmp / "shots"
         t0 = time.perf_counter()
