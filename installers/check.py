@@ -3,7 +3,8 @@
 Run by `make installer-check` (and so by CI after `make test`):
 - the one-folder bundle, outside the venv (a bare environment), prints its version,
   starts within 1.5x the venv's `keepsake --version`, backs up and restores a small tree
-  byte-exact, and renders the app's pages under Xvfb with the xcb platform plugin;
+  byte-exact, restores 22,000 files byte-exact with the restore's helper process (the
+  frozen executable started again by multiprocessing), and renders the app's pages under Xvfb with the xcb platform plugin;
 - the bundle is at most 170 MiB and every library it loads is in it or on the system;
 - the .deb installs with apt-get, its desktop entry and AppStream metainfo validate,
   `keepsake --version` works from PATH, lintian shows no unexpected error, and
