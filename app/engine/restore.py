@@ -45,7 +45,7 @@ from app.engine.repository import Repository
 from app.engine.restore_large import Outcome, Writers
 from app.engine.restore_plan import FileItem, Parts, Planner, Task, locate_one
 from app.engine.restore_read import PackMissing, PackReader
-from app.engine.restore_split import SPLIT_MIN_FILES, Unit, start_split
+from app.engine.restore_split import Unit, start_split
 from app.engine.restore_write import WRITERS, Writer, _Dirs, _set_dir_metadata
 from app.engine.tree import Node, resolve, split_path
 
@@ -268,13 +268,16 @@ def _restore(
     less CPU and less wall time than with a writer thread beside the planning
     (docs/PERFORMANCE.md, round 3). Large files still go to the writer, whose
     AES-GCM, zstd and BLAKE3 run without the lock, beside the planning."""
-    planner = Planner(repo, dirs, warnings, _locations(repo, meter.files_total))
+    meter.emit(force=True)
+    split = start_split(repo, roots, dirs.target, meter.files_total, child_restore_units)
+    # Split, each process looks up about half the blobs: scanning the whole index in
+    # each would cost more than the queries it saves (and its memory twice).
+    locations = _locations(repo, meter.files_total) if split is None else None
+    planner = Planner(repo, dirs, warnings, locations)
     reader = _reader(repo)
     writer = Writers(Writer(repo, dirs, reader, cancel))
     run = _Run(meter, warnings)
     known_totals = meter.files_total > 0
-    meter.emit(force=True)
-    split = start_split(repo, roots, dirs.target, meter.files_total, child_restore_units)
     absorbed = [0, 0]  # the helper's progress already in the meter
 
     def absorb() -> None:
@@ -369,8 +372,7 @@ def child_restore_units(
     warnings: list[Warning_] = []
     meter = ProgressMeter(ignore_progress, Phase.RESTORING)
     try:
-        locations = _locations(repo, SPLIT_MIN_FILES)
-        planner = Planner(repo, dirs, warnings, locations)
+        planner = Planner(repo, dirs, warnings)  # no location map: see _restore
         for index, (parts, node, ancestors) in claims:
             run = _Run(meter, warnings)
             for task in planner.tasks(parts, node, ancestors):

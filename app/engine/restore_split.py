@@ -69,6 +69,7 @@ SPLIT_MIN_FILES = 20_000
 #: Fewer first-level folders than this and there is nothing to share out.
 MIN_UNITS = 2
 TARGET_UNITS = 16
+MAX_UNITS = 4096
 SPLIT_LEVELS = 2
 _JOIN_S = 10.0
 _POLL_S = 0.05  # how often the helper looks for a pause or a cancel
@@ -130,6 +131,8 @@ def find_units(repo: Repository, node: Node) -> list[Unit] | None:
         parts = (*parts, node.name)
     else:
         return None
+    if len(subdirs) > MAX_UNITS:
+        return None  # a folder of that many folders: not worth handing out one by one
     units: list[Unit] = [((*parts, c.name), c, ancestors) for c in subdirs]
     for _level in range(SPLIT_LEVELS):
         if len(units) >= TARGET_UNITS:
@@ -144,8 +147,8 @@ def find_units(repo: Repository, node: Node) -> list[Unit] | None:
                 continue
             trees = (*above, unit.subtree_id())
             deeper.extend(((*unit_parts, c.name), c, trees) for c in below)
-        if len(deeper) == len(units):
-            break
+        if len(deeper) == len(units) or len(deeper) > MAX_UNITS:
+            break  # nothing to split further, or too many to hand out (memory, pickling)
         units = deeper
     return units
 
