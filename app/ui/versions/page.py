@@ -13,7 +13,7 @@ import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, QUrl
+from PySide6.QtCore import QCoreApplication, QItemSelectionModel, QModelIndex, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -341,7 +341,10 @@ class VersionsPage(RestoreFlow, QWidget):
         files are shown (it was cut to "Deleted 02 Dec 20…")."""
         sample = "28 Dec 2026 23:59"
         if self.show_deleted.isChecked():
-            sample = self.model.tr("Deleted {time}").format(time=sample)
+            # The tree model's own string (its context), so the translation is shared.
+            sample = QCoreApplication.translate("VersionTreeModel", "Deleted {time}").format(
+                time=sample
+            )
         self.tree.header().resizeSection(2, _text_width(self.tree, sample))
 
     def _view_changed(self) -> None:
