@@ -184,6 +184,8 @@ class Split:
         self._process.start()
         child_conn.close()
         self._claimed: set[int] = set()  # by the helper, not finished yet
+        self._taken: set[int] = set()  # by this process
+        self._finished_units: set[int] = set()  # by the helper, whole
         self._finished = False
         self.error: str | None = None
         self.files_done = 0  # progress the helper reported (units not finished included)
@@ -201,6 +203,7 @@ class Split:
                 self._next.value = index + 1
             if index >= len(self.units):
                 return
+            self._taken.add(index)
             yield self.units[index]
 
     def mirror(self, cancel: CancelToken) -> None:
@@ -234,6 +237,7 @@ class Split:
         elif kind == "unit":  # a unit finished: its outcome counts
             _kind, index, restored, restored_bytes, warnings = message
             self._claimed.discard(index)
+            self._finished_units.add(index)
             self.restored += restored
             self.restored_bytes += restored_bytes
             self.warnings.extend(Warning_(path, text) for path, text in warnings)
@@ -257,7 +261,11 @@ class Split:
             on_wait()
         self._process.join(_JOIN_S)
         self._conn.close()
-        return [self.units[i] for i in sorted(self._claimed)]
+        # Every unit was handed out (this process's claims ran dry first); the ones
+        # neither taken here nor finished by the helper are redone here, including
+        # one the helper claimed and died before saying so.
+        done = self._taken | self._finished_units
+        return [unit for i, unit in enumerate(self.units) if i not in done]
 
     def alive(self) -> bool:
         return self._process.is_alive()
@@ -338,7 +346,9 @@ class _ProcessCancel(CancelToken):
 def _child_main(spec: _Spec, counter: Any, cancelled: Any, running: Any, conn: Connection) -> None:
     from app.core.process import disable_core_dumps
 
-    disable_core_dumps()  # before the keys are unpickled: a core dump would hold them
+    # No core file can hold the keys (the parent's RLIMIT_CORE of 0 is inherited);
+    # this also makes the helper undumpable and unattachable, as the parent is.
+    disable_core_dumps()
     try:
         _child_restore(spec, counter, _ProcessCancel(cancelled, running), conn)
     except BaseException as exc:  # reported to the parent, which redoes the units
