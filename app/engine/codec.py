@@ -408,15 +408,21 @@ def encode_tree(nodes: Sequence[Node]) -> bytes:
     return encode_tree_docs([node_to_doc(node) for node in nodes])
 
 
-def decode_tree(data: bytes) -> list[Node]:
-    """Parse a tree blob; any damaged entry makes the whole listing damaged."""
+def _tree_entries(data: bytes) -> list[Any]:
+    """A tree blob's entries, still JSON; the blob's envelope checked."""
     try:
         doc = json.loads(data)
     except ValueError as exc:
         raise VaultCorruptError("A folder listing (tree) is damaged.") from exc
     if not isinstance(doc, dict) or doc.get("v") != 1 or not isinstance(doc.get("nodes"), list):
         raise VaultCorruptError("A folder listing (tree) has an unknown format.")
-    return [node_from_doc(entry) for entry in doc["nodes"]]
+    entries: list[Any] = doc["nodes"]
+    return entries
+
+
+def decode_tree(data: bytes) -> list[Node]:
+    """Parse a tree blob; any damaged entry makes the whole listing damaged."""
+    return [node_from_doc(entry) for entry in _tree_entries(data)]
 
 
 # A file entry for a reader that does not need a ``Node`` per file (restore): name,
@@ -435,16 +441,11 @@ def decode_tree_rows(data: bytes) -> list[FileRow | Node]:
     else goes through ``node_from_doc`` itself, so the same listings are refused
     with the same errors (tests/unit/test_tree_encoding.py holds the two equal).
     """
-    try:
-        doc = json.loads(data)
-    except ValueError as exc:
-        raise VaultCorruptError("A folder listing (tree) is damaged.") from exc
-    if not isinstance(doc, dict) or doc.get("v") != 1 or not isinstance(doc.get("nodes"), list):
-        raise VaultCorruptError("A folder listing (tree) has an unknown format.")
+    entries = _tree_entries(data)
     out: list[FileRow | Node] = []
     append = out.append
     fromhex = bytes.fromhex
-    for entry in doc["nodes"]:
+    for entry in entries:
         if type(entry) is dict and entry.get("type") == "file":
             name = entry.get("name")
             mode = entry.get("mode")
