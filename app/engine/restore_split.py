@@ -45,6 +45,7 @@ from app.engine import codec
 from app.engine.cache import Cache
 from app.engine.crypto import MasterKeys
 from app.engine.repository import Repository
+from app.engine.restore_write import TMP_PREFIX
 from app.engine.tree import Node
 from app.storage.local import LocalStorage
 from app.storage.retry import RetryingStorage
@@ -181,6 +182,7 @@ class Split:
             name="keepsake-restore",
             daemon=True,
         )
+        self._target = target
         self._process.start()
         child_conn.close()
         self._claimed: set[int] = set()  # by the helper, not finished yet
@@ -265,7 +267,10 @@ class Split:
         # neither taken here nor finished by the helper are redone here, including
         # one the helper claimed and died before saying so.
         done = self._taken | self._finished_units
-        return [unit for i, unit in enumerate(self.units) if i not in done]
+        redo = [unit for i, unit in enumerate(self.units) if i not in done]
+        if redo and self._process.pid is not None:
+            _remove_temp_files(self._target, [unit[0] for unit in redo], self._process.pid)
+        return redo
 
     def alive(self) -> bool:
         return self._process.is_alive()
@@ -291,6 +296,20 @@ class Split:
             self._process.kill()
             self._process.join(_JOIN_S)
         self._conn.close()
+
+
+def _remove_temp_files(target: bytes, folders: list[Parts], pid: int) -> None:
+    """A helper killed mid-file leaves its temp file (named with its process id) in
+    a unit it had not finished; this process redoes those units, so it removes them
+    first (a restore leaves no temp file behind)."""
+    mark = b"-%d-" % pid
+    for parts in folders:
+        top = os.path.join(target, *parts)
+        for folder, _dirs, names in os.walk(top):
+            for name in names:
+                if name.startswith(TMP_PREFIX) and mark in name[len(TMP_PREFIX) :]:
+                    with contextlib.suppress(OSError):
+                        os.unlink(os.path.join(folder, name))
 
 
 def start_split(
